@@ -1,0 +1,24 @@
+# `make run` starts the service on its embedded defaults; `make test` runs the whole suite.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+$(BIN)/activate: requirements.txt requirements-dev.txt
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(BIN)/activate
+
+.PHONY: setup run test lint bench
+setup: $(BIN)/activate
+
+run: setup
+	$(BIN)/flask --app wsgi run
+
+test: setup
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: setup
+	$(BIN)/ruff check .
+
+bench: setup
+	$(BIN)/python bench/engine.py
