@@ -1,0 +1,127 @@
+"""The gates: each op's forward and backward side by side.
+
+A backward takes the incoming gradient `g` (dL/d out), the gate's inputs and its output, and returns
+dL/d input for each input, in order. Matrix form is the default: the same code serves a 1x1 "gate view"
+and a whole layer. Elementwise gates follow numpy broadcasting, so their gradients are summed back to the
+shape of the input that was broadcast (`unbroadcast`).
+
+Activation gates are defined by their forward and their *local gradient* g'(z) alone: their backward is
+always `g * local_grad`, which is what the notes teach and what the step trace shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def unbroadcast(grad: Array, shape: tuple[int, ...]) -> Array:
+    """Sum `grad` over the axes numpy broadcast when an input of `shape` met a larger one."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=axes, keepdims=True) if axes else grad
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One op: `forward(*inputs, **options)` and `backward(g, out, *inputs, **options) -> grads`."""
+
+    name: str
+    arity: int
+    forward: Callable[..., Array]
+    backward: Callable[..., tuple[Array, ...]]
+    kind: str  # "elementwise", "matmul", "activation", "reduce" or "loss": how pages and diagnosis treat it
+    local_grad: Callable[..., Array] | None = None  # activations only: g'(z) from (out, z)
+    options: dict[str, float] = field(default_factory=dict)  # keyword options and their defaults
+
+
+GATES: dict[str, Gate] = {}
+
+
+def _gate(name: str, arity: int, kind: str, forward, backward, local_grad=None, **options) -> None:
+    GATES[name] = Gate(name, arity, forward, backward, kind, local_grad, options)
+
+
+# --- the add, multiply and matrix-multiply gates ------------------------------------------------------
+
+# add: passes the incoming gradient on to both inputs unchanged.
+_gate("add", 2, "elementwise", lambda a, b: a + b,
+      lambda g, out, a, b: (unbroadcast(g, a.shape), unbroadcast(g, b.shape)))
+_gate("sub", 2, "elementwise", lambda a, b: a - b,
+      lambda g, out, a, b: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)))
+# mul: each input's gradient is the incoming gradient times the *other* input (the inputs swap).
+_gate("mul", 2, "elementwise", lambda a, b: a * b,
+      lambda g, out, a, b: (unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)))
+# matmul: the matrix form of the swap, dA = G @ B.T and dB = A.T @ G.
+_gate("matmul", 2, "matmul", lambda a, b: a @ b,
+      lambda g, out, a, b: (g @ b.T, a.T @ g))
+
+
+# --- activation gates: forward and local gradient ------------------------------------------------------
+
+def _sigmoid(z: Array) -> Array:
+    # Split by sign so neither branch overflows exp for large |z|.
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def _activation(name: str, forward, local_grad, **options) -> None:
+    def backward(g, out, z, **opts):
+        return (g * local_grad(out, z, **opts),)
+
+    _gate(name, 1, "activation", forward, backward, local_grad, **options)
+
+
+_activation("sigmoid", _sigmoid, lambda out, z: out * (1.0 - out))
+_activation("tanh", np.tanh, lambda out, z: 1.0 - out * out)
+# relu's derivative at exactly zero is taken as 0 (the subgradient frameworks use).
+_activation("relu", lambda z: np.maximum(z, 0.0), lambda out, z: (z > 0).astype(np.float64))
+_activation("leaky_relu", lambda z, alpha=0.01: np.where(z > 0, z, alpha * z),
+            lambda out, z, alpha=0.01: np.where(z > 0, 1.0, alpha), alpha=0.01)
+_activation("identity", lambda z: z * 1.0, lambda out, z: np.ones_like(z))
+_activation("exp", np.exp, lambda out, z: out)
+
+
+# --- softmax, reductions and losses --------------------------------------------------------------------
+
+def _softmax(z: Array) -> Array:
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _log_softmax(z: Array) -> Array:
+    shifted = z - z.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def _rows(a: Array) -> int:
+    return a.shape[0] if a.ndim > 1 else 1
+
+
+# softmax: row-wise; its Jacobian is diag(s) - s s^T, applied to g without forming it.
+_gate("softmax", 1, "activation", _softmax,
+      lambda g, out, z: (out * (g - (g * out).sum(axis=-1, keepdims=True)),))
+_gate("sum", 1, "reduce", lambda a: np.sum(a), lambda g, out, a: (np.broadcast_to(g, a.shape) * 1.0,))
+_gate("mean", 1, "reduce", lambda a: np.mean(a), lambda g, out, a: (np.broadcast_to(g / a.size, a.shape) * 1.0,))
+_gate("half_sse", 2, "loss", lambda p, t: 0.5 * np.sum((p - t) ** 2),
+      lambda g, out, p, t: (unbroadcast(g * (p - t), p.shape), unbroadcast(g * (t - p), t.shape)))
+_gate("mse", 2, "loss", lambda p, t: np.mean((p - t) ** 2),
+      lambda g, out, p, t: _mse_backward(g, p, t))
+_gate("softmax_cross_entropy", 2, "loss",
+      lambda z, y: -np.sum(y * _log_softmax(z)) / _rows(z),
+      lambda g, out, z, y: (g * (_softmax(z) * y.sum(axis=-1, keepdims=True) - y) / _rows(z),
+                            g * -_log_softmax(z) / _rows(z)))
+
+
+def _mse_backward(g: Array, p: Array, t: Array) -> tuple[Array, Array]:
+    n = np.broadcast_shapes(p.shape, t.shape)
+    d = g * 2.0 * (p - t) / np.prod(n, dtype=np.float64)
+    return unbroadcast(d, p.shape), unbroadcast(-d, t.shape)
