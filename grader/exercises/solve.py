@@ -1,0 +1,98 @@
+"""Worked solutions: everything the reference engine knows about one variant, as JSON or readable text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from grader.engine import Array, to_json
+from grader.exercises.definition import Exercise
+from grader.exercises.variants import Variant, draw, generator, make_variant
+
+
+@dataclass
+class TestCase:
+    """One code-exercise test: the function's arguments and the returns the engine expects."""
+
+    dims: dict[str, int]
+    args: dict[str, Array]
+    returns: list[Array]
+
+
+def function_io(exercise: Exercise, variant: Variant) -> tuple[dict[str, Array], list[Array]]:
+    """The code exercise's arguments and expected returns for one draw."""
+    assert exercise.function is not None
+    solution = variant.solution
+
+    def resolve(ref) -> Array:
+        return (solution.grads if ref.grad else solution.values)[ref.node]
+
+    args = {name: resolve(ref) for name, ref in exercise.function.args.items()}
+    return args, [resolve(ref) for ref in exercise.function.returns]
+
+
+def test_cases(exercise: Exercise, seed: int) -> list[TestCase]:
+    """`tests.count` fresh draws, each with its own dims and its own random stream."""
+    cases = []
+    for i in range(exercise.tests["count"]):
+        dims, leaves, upstream, solution = draw(exercise, generator(exercise, seed, stream=i + 1))
+        args, returns = function_io(exercise, Variant(exercise, seed, dims, leaves, upstream, solution))
+        cases.append(TestCase(dims, args, returns))
+    return cases
+
+
+def solve(exercise: Exercise, seed: int) -> dict[str, Any]:
+    """The worked solution as JSON: values, gradients, step trace and the asked answers (for a code exercise,
+    the test cases with their expected returns)."""
+    variant = make_variant(exercise, seed)
+    solution = variant.solution
+    if exercise.kind == "code":
+        answers = [{"test": i, "dims": c.dims, "args": {k: to_json(v) for k, v in c.args.items()},
+                    "returns": [to_json(r) for r in c.returns]} for i, c in enumerate(test_cases(exercise, seed))]
+    else:
+        answers = [{**ask.to_dict(), "expected": to_json(variant.expected(ask)),
+                    "shape": list(np.shape(variant.expected(ask)))} for ask in exercise.asks]
+    return {
+        "id": exercise.id,
+        "version": exercise.version,
+        "seed": seed,
+        "dims": variant.dims,
+        "graph": exercise.graph_lines,
+        "values": {k: to_json(v) for k, v in solution.values.items()},
+        "grads": {k: to_json(v) for k, v in solution.grads.items()},
+        "local_grads": {k: to_json(v) for k, v in solution.local_grads.items()},
+        "answers": answers,
+        "trace": [step.to_dict() for step in solution.trace],
+    }
+
+
+def _fmt(a: Any) -> str:
+    text = np.array2string(np.asarray(a, dtype=float), precision=8, max_line_width=10_000, separator=" ")
+    return text.replace("\n", "")
+
+
+def worked_text(exercise: Exercise, seed: int) -> str:
+    """A readable worked solution: the forward pass, each gate of the backward pass, the answers."""
+    variant = make_variant(exercise, seed)
+    solution = variant.solution
+    lines = [f"{exercise.title} ({exercise.id} v{exercise.version}, seed {seed})", "", "Forward pass:"]
+    for name, value in variant.leaves.items():
+        lines.append(f"  {name} = {_fmt(value)}")
+    for step in exercise.graph.steps:
+        lines.append(f"  {step}  ->  {_fmt(solution.values[step.name])}")
+    lines += ["", "Backward pass, gate by gate:"]
+    for t in solution.trace:
+        lines.append(f"  at {t.node} = {t.op}({', '.join(t.inputs)}): incoming dL/d{t.node} = {_fmt(t.incoming)}")
+        for arg, local, send in zip(t.inputs, t.local, t.sends, strict=True):
+            via = f" (times {_fmt(local)})" if local is not None else ""
+            lines.append(f"      sends dL/d{arg} = {_fmt(send)}{via}")
+    lines += ["", "Answers:" if exercise.kind == "numeric" else "Test cases:"]
+    if exercise.kind == "numeric":
+        for ask in exercise.asks:
+            lines.append(f"  {ask.label} = {_fmt(variant.expected(ask))}")
+    else:
+        for i, case in enumerate(test_cases(exercise, seed)):
+            lines.append(f"  test {i}: dims {case.dims}, returns shapes {[list(r.shape) for r in case.returns]}")
+    return "\n".join(lines)
