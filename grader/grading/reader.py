@@ -15,7 +15,8 @@ Lists, vectors, matrices
     Python / JSON lists ``[[1, 2], [3, 4]]`` (tuples' parentheses too); MATLAB ``[1 2; 3 4]`` and
     ``[1, 2; 3, 4]`` (``[1; 2; 3]`` is a 3×1 column); numpy's printed form ``[[0.1 0.2]\\n [0.3 0.4]]`` and
     its ``repr`` ``array([[0.1, 0.2],\\n       [0.3, 0.4]])`` (an optional ``dtype=...`` is ignored);
-    bare rows without brackets, one per line or separated by ``;``: ``"1 2\\n3 4"``. A single bare line is a
+    bare rows without brackets, one per line or separated by ``;``: ``"1 2\\n3 4"``. A leading
+    ``name =`` (``dW3 = [[...]]``) is skipped. A single bare line is a
     flat vector (``"1 2 3"``) or a scalar (``"0.5"``); several bare lines of one number each form a column.
 Separators
     Entries are separated by commas and/or any whitespace; trailing commas are fine. Inside brackets a
@@ -80,6 +81,8 @@ _TIMES_TEN_RE = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))[x×*·]10\^
 _NONFINITE_RE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _WRAPPER_RE = re.compile(r"(?:np\.|numpy\.)?(?:array|asarray|matrix|float(?:16|32|64|128)?)")
 _CLOSER = {"[": "]", "(": ")"}
+# "dW3 = [[...]]" pasted with its variable name: the name carries no numbers, so it is skipped.
+_ASSIGNMENT_RE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)")
 
 
 class AnswerFormatError(ValueError):
@@ -500,7 +503,10 @@ def read_answer(
                 kind="too_large",
                 expected=f"at most {max_chars} characters",
             )
-        node = _Parser(raw.translate(_CHAR_FIXES), max_entries).document()
+        text = raw.translate(_CHAR_FIXES)
+        if m := _ASSIGNMENT_RE.match(text):
+            text = " " * m.end() + text[m.end() :]  # blank it out so character positions stay true
+        node = _Parser(text, max_entries).document()
     elif raw is None:
         raise AnswerFormatError("no answer was given", kind="empty", expected="a number")
     elif isinstance(raw, np.ndarray):
