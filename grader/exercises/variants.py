@@ -110,14 +110,14 @@ def make_variant(exercise: Exercise, seed: int) -> Variant:
         reason = degeneracy(exercise, solution)
         if not reason:
             return Variant(exercise, seed, dims, leaves, upstream, solution)
-        if not _is_random(exercise):
+        if not is_random(exercise):
             break  # fixed numbers: drawing again cannot help, and the author chose them
-    if not _is_random(exercise):
+    if not is_random(exercise):
         return Variant(exercise, seed, dims, leaves, upstream, solution)
     raise DegenerateVariantError(f"{exercise.id}: every draw was degenerate ({reason}) for seed {seed}")
 
 
-def _is_random(exercise: Exercise) -> bool:
+def is_random(exercise: Exercise) -> bool:
     specs = [*exercise.tensors.values(), *(exercise.upstream or {}).values()]
     return bool(exercise.dims) or any("random" in spec for spec in specs)
 

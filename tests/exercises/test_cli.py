@@ -1,0 +1,52 @@
+"""`flask exercises validate` and `flask exercises solve`."""
+
+import json
+
+from grader.cli import exercises_cli
+
+
+def run(app, *args):
+    return app.test_cli_runner().invoke(exercises_cli, list(args))
+
+
+def test_validate_the_catalogue(app):
+    result = run(app, "validate")
+    assert result.exit_code == 0, result.output
+    assert " 0 invalid" in result.output
+
+
+def test_validate_a_bad_file_exits_1_with_paths(app, tmp_path):
+    bad = tmp_path / "bad-one.yaml"
+    bad.write_text(
+        "id: bad-one\ntitle: t\nkind: numeric\nprompt: p\n"
+        "inputs: {x: {shape: [1, 2], value: [[1, 2]]}}\nparams: {}\n"
+        "graph: ['z = sigmod(x)', 'L = sum(z)']\nask: [{grad: x}]\n"
+    )
+    broken_yaml = tmp_path / "broken.yaml"
+    broken_yaml.write_text("id: [unclosed\n")
+    result = run(app, "validate", str(bad), str(broken_yaml))
+    assert result.exit_code == 1
+    assert f"{bad}: graph[0]: unknown op 'sigmod' (did you mean 'sigmoid'?)" in result.output
+    assert f"{broken_yaml}: line 2, column 1: not valid YAML" in result.output
+
+
+def test_solve_json(app):
+    result = run(app, "solve", "seed-two-layer-w1-22", "--seed", "0", "--json")
+    assert result.exit_code == 0, result.output
+    worked = json.loads(result.output)
+    assert worked["id"] == "seed-two-layer-w1-22" and worked["seed"] == 0
+    assert abs(worked["answers"][0]["expected"] - -0.0026226946) < 1e-9
+    assert abs(worked["grads"]["W1"][1][1] - -0.0026226946) < 1e-9
+
+
+def test_solve_readable_shows_each_gate(app):
+    result = run(app, "solve", "seed-two-layer-w1-22")
+    assert result.exit_code == 0
+    assert "at out = sigmoid(z2): incoming dL/dout = [[-0.30903174]]" in result.output
+    assert "dL/dW1_22 = -0.00262269" in result.output
+
+
+def test_solve_unknown_id_suggests(app):
+    result = run(app, "solve", "seed-two-layer-w1-2")
+    assert result.exit_code == 1
+    assert "no exercise 'seed-two-layer-w1-2' in the catalogue (did you mean 'seed-two-layer-w1-22'?)" in result.output
