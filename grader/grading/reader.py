@@ -544,8 +544,8 @@ def check_shape(value: np.ndarray, expected_shape: tuple[int, ...]) -> np.ndarra
     "transposed") carrying ``expected_shape`` and ``given_shape``.
 
     Reshaping is done only where the student cannot have meant anything else: the same entries in the
-    same order, differing only in how many size-1 axes were written. Concretely, when the shapes are equal
-    after dropping size-1 axes *and* have a different number of axes:
+    same order, differing only in how many size-1 axes were written around a scalar or a vector.
+    Concretely (shapes of at most 2 axes, at most one axis longer than 1, different numbers of axes):
 
     - a scalar for (1,) or (1, 1), and [[x]] or [x] for a scalar;
     - a flat vector of n for (1, n) or (n, 1), and a (1, n) or (n, 1) matrix for a flat vector of n.
@@ -559,7 +559,9 @@ def check_shape(value: np.ndarray, expected_shape: tuple[int, ...]) -> np.ndarra
     given = tuple(value.shape)
     if given == expected:
         return value
-    if _squeezed(given) == _squeezed(expected) and len(given) != len(expected):
+    core = _squeezed(given)
+    scalar_or_vector = len(core) <= 1 and len(given) <= 2 and len(expected) <= 2
+    if scalar_or_vector and core == _squeezed(expected) and len(given) != len(expected):
         return value.reshape(expected)
     wanted, got = describe_shape(expected), describe_shape(given)
     if len(given) == 2 and len(expected) == 2 and given == expected[::-1]:
