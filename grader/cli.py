@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from grader.exercises import DefinitionError, DegenerateVariantError, find, load_file, make_variant, solve
 from grader.exercises.solve import worked_text
+from grader.grading.numeric import grade_answers
 
 exercises_cli = AppGroup("exercises", help="Validate, solve and grade exercise definitions.")
 
@@ -60,6 +61,34 @@ def solve_command(exercise: str, seed: int, as_json: bool) -> None:
     except (DefinitionError, DegenerateVariantError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(output)
+
+
+@exercises_cli.command("grade")
+@click.argument("exercise")
+@click.option("--seed", type=int, default=0, show_default=True, help="The variant's seed.")
+@click.option("--answers", "answers_json", help='JSON mapping ask index or label to an answer, e.g. {"0": "-0.0026"}.')
+@click.option("--json", "as_json", is_flag=True, help="Print the result structure as JSON.")
+def grade_command(exercise: str, seed: int, answers_json: str | None, as_json: bool) -> None:
+    """Grade answers to FILE_OR_ID for one seed (the expected answers are shown: this is an instructor tool)."""
+    try:
+        loaded = find(exercise, _catalogue_dir())
+        variant = make_variant(loaded, seed)
+    except (DefinitionError, DegenerateVariantError) as exc:
+        raise click.ClickException(str(exc)) from None
+    try:
+        answers = json.loads(answers_json or "")
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc.msg} at character {exc.pos}", param_hint="--answers") from None
+    if not isinstance(answers, dict):
+        raise click.BadParameter("expected a JSON object mapping ask index or label to an answer",
+                                 param_hint="--answers")
+    result = grade_answers(variant, answers, reveal=True)
+    if as_json:
+        click.echo(json.dumps(result.to_dict()))
+        return
+    click.echo(f"{loaded.title} (seed {seed}): {result.message}  Tolerance: {result.tolerance}.")
+    for part in result.parts:
+        click.echo(f"  [{part.status}] {part.label}: {part.message}")
 
 
 def init_app(app: Flask) -> None:

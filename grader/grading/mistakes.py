@@ -1,0 +1,181 @@
+"""Mistake diagnosis: replay the classic backpropagation mistakes and see which one the student made.
+
+Each mistake is a *variation of one of the engine's gates* (a different local gradient, a loss gradient with
+the wrong sign, a product gate that forgot to swap its inputs...). The engine's own backward pass runs with
+that gate swapped in, once at each gate where the mistake can happen and once at every such gate at the
+same time, and the asked answer is recomputed. The first mistake whose answer matches the student's names
+the mistake and the gate(s) where it happened, so the page can highlight them. There is no second engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from grader.engine import Array, Gate, unbroadcast
+from grader.exercises import Ask, Variant
+from grader.exercises.variants import expected_answer
+from grader.grading.tolerance import Tolerance
+
+ROUNDING_FIGURES = 2  # the notes round to two significant figures at each step (−0.31, −0.066, −0.053)
+
+
+@dataclass(frozen=True)
+class Mistake:
+    code: str
+    applies: Callable[[Gate], bool]  # at which gates it can happen
+    vary: Callable[[Gate], Gate]  # the gate as the student (wrongly) computed it
+    explain: str  # plain words; {gate} is the gate's line
+
+
+def _local(fn: Callable[..., Array]) -> Callable[[Gate], Gate]:
+    return lambda gate: replace(gate, local_grad=fn)
+
+
+def _backward(fn: Callable[..., tuple[Array, ...]]) -> Callable[[Gate], Gate]:
+    return lambda gate: replace(gate, backward=fn)
+
+
+def _is_activation(gate: Gate) -> bool:
+    return gate.local_grad is not None
+
+
+def _no_swap(gate: Gate) -> Gate:
+    """Each input multiplied by itself instead of by the other input. For matmul, the gate view of the same
+    slip: dW[i, j] = W[i, j] * g[j] in place of x[i] * g[j]."""
+    if gate.name == "matmul":
+        return replace(gate, backward=lambda g, out, a, b: (a * g.sum(axis=1, keepdims=True),
+                                                            b * g.sum(axis=0, keepdims=True)))
+    return replace(gate, backward=lambda g, out, a, b: (unbroadcast(g * a, a.shape), unbroadcast(g * b, b.shape)))
+
+
+def _transposed(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    da, db = g @ b.T, a.T @ g
+    if da.shape[0] != da.shape[1] or db.shape[0] != db.shape[1]:
+        raise ValueError("only a square gradient can be transposed without changing its shape")
+    return da.T, db.T
+
+
+def _loss_gate(scale: float, flip: bool) -> Callable[[Gate], Gate]:
+    def vary(gate: Gate) -> Gate:
+        def backward(g: Array, out: Array, p: Array, t: Array, **options: Any) -> tuple[Array, ...]:
+            dp, dt = gate.backward(g, out, p, t, **options)
+            return (-dp if flip else dp) * scale, dt
+
+        return replace(gate, backward=backward)
+
+    return vary
+
+
+MISTAKES: list[Mistake] = [
+    Mistake("forgot_local_grad", _is_activation, _local(lambda out, z, **o: np.ones_like(z)),
+            "you passed the gradient through {gate} without multiplying by its local gradient"),
+    Mistake("used_output", _is_activation, _local(lambda out, z, **o: out),
+            "at {gate} you multiplied by the activation's output instead of its derivative"),
+    Mistake("used_preactivation", _is_activation, _local(lambda out, z, **o: z),
+            "at {gate} you multiplied by the pre-activation z instead of the activation's derivative"),
+    Mistake("relu_wrong_side", lambda gate: gate.name in ("relu", "leaky_relu"),
+            _local(lambda out, z, alpha=0.0, **o: np.where(z > 0, alpha, 1.0)),
+            "at {gate} you let the gradient through where z < 0 and blocked it where z > 0 (the wrong side)"),
+    Mistake("no_swap", lambda gate: gate.name in ("mul", "matmul"), _no_swap,
+            "at {gate} you multiplied by the input itself instead of the other input (the gate swaps them)"),
+    Mistake("transposed", lambda gate: gate.name == "matmul", _backward(_transposed),
+            "at {gate} the gradient came out transposed (dW = X.T @ G, dX = G @ W.T)"),
+    Mistake("sign_error", lambda gate: gate.name in ("half_sse", "mse", "softmax_cross_entropy"),
+            _loss_gate(1.0, flip=True),
+            "the loss gradient at {gate} has the wrong sign: it is (out − y), not (y − out)"),
+    Mistake("factor_two", lambda gate: gate.name == "half_sse", _loss_gate(2.0, flip=False),
+            "the loss gradient at {gate} is off by a factor 2: the ½ in ½(out − y)² cancels the 2"),
+]
+
+
+@dataclass
+class Diagnosis:
+    mistake: str
+    gates: list[str]  # node names of the gates where it happened
+    message: str
+    accepted: bool = False  # the rounding band: credited, and said
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mistake": self.mistake, "gates": self.gates, "message": self.message, "accepted": self.accepted}
+
+
+def candidates(variant: Variant, ask: Ask) -> Iterator[tuple[str, list[str], str, Array]]:
+    """(mistake code, gates, message, the answer under that mistake) for every mistake that could apply,
+    each at one gate and then at every such gate at once. Local-gradient and value asks have their own."""
+    exercise, solution = variant.exercise, variant.solution
+    graph = exercise.graph
+    if ask.kind == "local_grad":
+        step = graph.step_by_name[ask.node]
+        z = solution.values[step.args[0]]
+        for mistake in MISTAKES[1:4]:
+            if mistake.applies(step.gate):
+                local = mistake.vary(step.gate).local_grad(solution.values[ask.node], z, **step.options)
+                yield mistake.code, [ask.node], mistake.explain.format(gate=step), _at(local, ask)
+        return
+    if ask.kind != "grad":
+        return
+    for mistake in MISTAKES:
+        steps = [s for s in graph.steps if mistake.applies(s.gate)]
+        groups = [[s] for s in steps] + ([steps] if len(steps) > 1 else [])
+        for group in groups:
+            variations = {s.name: mistake.vary(s.gate) for s in group}
+            try:
+                grads, _ = graph.backward(solution.values, solution.local_grads, variant.upstream,
+                                          variations=variations)
+            except ValueError:
+                continue  # the mistake cannot produce an answer of this shape
+            gates = [s.name for s in group]
+            where = str(group[0]) if len(group) == 1 else "every " + group[0].gate.name + " gate"
+            yield mistake.code, gates, mistake.explain.format(gate=where), _at(grads[ask.node], ask)
+
+
+def rounded_early(variant: Variant, ask: Ask) -> Array:
+    """The answer when every intermediate gradient is rounded to ROUNDING_FIGURES significant figures."""
+    solution = variant.solution
+    grads, _ = variant.exercise.graph.backward(solution.values, solution.local_grads, variant.upstream,
+                                               transform=_round_sigfigs)
+    return _at(grads[ask.node], ask) if ask.kind == "grad" else expected_answer(variant.exercise, solution, ask)
+
+
+def _round_sigfigs(x: Array, figures: int = ROUNDING_FIGURES) -> Array:
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        magnitude = np.where(x != 0, np.floor(np.log10(np.abs(np.where(x != 0, x, 1.0)))), 0.0)
+    scale = 10.0 ** (figures - 1 - magnitude)
+    return np.round(x * scale) / scale
+
+
+def _at(full: Array, ask: Ask) -> Array:
+    return np.asarray(full[ask.index]) if ask.index is not None else np.asarray(full)
+
+
+def diagnose(variant: Variant, ask: Ask, given: Array, expected: Array, tolerance: Tolerance) -> Diagnosis | None:
+    """The mistake that explains a wrong answer, or None. Only mistakes that change the answer beyond the
+    tolerance are considered, so a correct answer never gets a mistake message."""
+    for code, gates, message, answer in candidates(variant, ask):
+        if answer.shape != expected.shape or np.all(tolerance.close(answer, expected)):
+            continue
+        if np.all(tolerance.close(given, answer)):
+            return Diagnosis(code, gates, message[0].upper() + message[1:] + ".")
+    return None
+
+
+def rounding_band(variant: Variant, ask: Ask, given: Array, expected: Array, tolerance: Tolerance,
+                  factor: float = 5.0) -> Diagnosis | None:
+    """Intermediate results rounded too early: accepted within a band `factor` times wider, and said;
+    beyond the band, diagnosed when the answer matches the early-rounded chain."""
+    wide = tolerance.widened(factor)
+    if np.all(wide.close(given, expected)):
+        return Diagnosis("rounded_early", [], "Accepted, but it is only within a wider band: you probably rounded "
+                         "intermediate results too early. Keep at least 4 significant figures until the end.",
+                         accepted=True)
+    if ask.kind == "grad":
+        early = rounded_early(variant, ask)
+        if not np.all(tolerance.close(early, expected)) and np.all(tolerance.close(given, early)):
+            return Diagnosis("rounded_early", [], "You rounded intermediate results too early: rounding each step "
+                             "to two figures gives exactly your answer. Keep at least 4 significant figures.")
+    return None
