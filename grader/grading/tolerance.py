@@ -9,7 +9,7 @@ Two ways to say it, chosen per exercise:
   figures as the exact value, or is within half a unit in the ``s``-th significant place of the exact value
   (so ``0.309`` and ``0.3094`` are both right for ``0.30903…`` at 3 figures, ``0.31`` is not). The place is
   taken from the *exact* value so the student cannot loosen the test by writing fewer digits. ``atol`` is
-  the floor, used for an exact value of zero; ``rtol`` is not used.
+  used only where the exact value is 0 (which has no significant figures); ``rtol`` is not used.
 """
 
 from __future__ import annotations
@@ -107,7 +107,10 @@ class Tolerance:
         # A relative hair of slack so that an exact half-unit (0.3095 for 0.309…) is not lost to rounding.
         half = np.where(nonzero, 0.5 * unit * self.band * (1 + 1e-9), 0.0)
         same_rounding = nonzero & (np.round(a / unit) == np.round(b / unit))
-        return (diff <= np.maximum(self.atol, half)) | same_rounding
+        # atol only decides where the exact value is 0 (it has no significant figures); elsewhere it would
+        # swamp the rule for small values (1e-6 against 3 figures of 1e-8).
+        band = np.where(nonzero, half, self.atol)
+        return (diff <= band) | same_rounding
 
     def widened(self, factor: float) -> Tolerance:
         """A looser tolerance (factor ≥ 1), for the "rounded too early" band: rtol and atol are
