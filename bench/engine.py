@@ -1,0 +1,185 @@
+"""Benchmark of the reference engine, on one core.
+
+    .venv/bin/python bench/engine.py
+
+Prints, from one run:
+
+1. the time to solve the seed notebook's three-layer network (forward pass and every gradient) with the
+   engine (`graph.solve`), with the notebook's hand-written numpy backward, and with torch autograd (float64,
+   when torch is installed), on the same numbers; targets: the engine at most 2x the hand-written numpy and
+   at least 2.5x faster than torch;
+2. variants generated and solved per second over the whole catalogue (`make_variant` for every exercise over
+   many seeds; for code exercises their test cases too); target: at least 5,000/s.
+
+Each figure is the best of several repeats of many loops (as `timeit` does), so it measures the code and
+not whatever else the machine was doing.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core: set before numpy (or torch) is imported, or their thread pools are already sized.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+             "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import sys  # noqa: E402
+import timeit  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.engine import Graph  # noqa: E402
+from grader.exercises import load_catalogue, make_variant, test_cases  # noqa: E402
+
+ENGINE_VS_NUMPY_MAX = 2.0  # the engine may take at most 2x the hand-written numpy
+TORCH_VS_ENGINE_MIN = 2.5  # torch must take at least 2.5x the engine
+VARIANTS_PER_S_MIN = 5_000
+
+# The seed notebook's three-layer network (matrix form).
+SEED = {
+    "x": [[0.9, 0.2, 0.7]],
+    "y": [[0.3, 0.7]],
+    "W1": [[0.3, 0.9, 0.5], [0.8, 0.1, 0.5], [0.8, 0.2, 0.7]],
+    "W2": [[0.7, 0.5], [0.1, 0.5], [0.6, 0.1]],
+    "W3": [[0.2, 0.3], [0.3, 0.4]],
+}
+GRAPH = [
+    "z1 = matmul(x, W1)", "h1 = relu(z1)",
+    "z2 = matmul(h1, W2)", "h2 = relu(z2)",
+    "z3 = matmul(h2, W3)", "out = sigmoid(z3)",
+    "L = half_sse(out, y)",
+]
+
+
+# --- the notebook's hand-written numpy, as written there -------------------------------------------------
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def reluGradient(x):  # noqa: N802 -- the notebook's name
+    return (x > 0).astype(float)
+
+
+def numpy_backward(x, y, W1, W2, W3):  # noqa: N803 -- the notebook's names
+    z1 = x.dot(W1)
+    h1 = relu(z1)
+    z2 = h1.dot(W2)
+    h2 = relu(z2)
+    z3 = h2.dot(W3)
+    out = sigmoid(z3)
+    loss = 0.5 * np.sum((out - y) ** 2)
+    grad = (out - y) * out * (1 - out)
+    dW3 = h2.T.dot(grad)
+    grad = grad.dot(W3.T) * reluGradient(z2)
+    dW2 = h1.T.dot(grad)
+    grad = grad.dot(W2.T) * reluGradient(z1)
+    dW1 = x.T.dot(grad)
+    return loss, dW1, dW2, dW3
+
+
+def torch_backward(torch, tensors):
+    x, y, W1, W2, W3 = (torch.tensor(tensors[k], dtype=torch.float64, requires_grad=k.startswith("W"))
+                        for k in ("x", "y", "W1", "W2", "W3"))
+    out = torch.sigmoid(torch.relu(torch.relu(x @ W1) @ W2) @ W3)
+    loss = 0.5 * ((out - y) ** 2).sum()
+    loss.backward()
+    return loss, W1.grad, W2.grad, W3.grad
+
+
+# --- measuring -------------------------------------------------------------------------------------------
+
+def best_per_call(fn, number: int, repeat: int = 7) -> float:
+    """Seconds per call: the best of `repeat` runs of `number` calls."""
+    fn()  # warm up
+    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def bench_seed_network() -> dict[str, float]:
+    arrays = {k: np.array(v, dtype=np.float64) for k, v in SEED.items()}
+    shapes = {k: v.shape for k, v in arrays.items()}
+    graph = Graph.parse(GRAPH, shapes)
+
+    # The three must agree, or the timing compares different work.
+    solution = graph.solve(arrays)
+    _, dW1, dW2, dW3 = numpy_backward(*arrays.values())
+    for name, hand in (("W1", dW1), ("W2", dW2), ("W3", dW3)):
+        np.testing.assert_allclose(solution.grads[name], hand, rtol=1e-12, atol=1e-15, err_msg=name)
+
+    times = {
+        "engine": best_per_call(lambda: graph.solve(arrays), number=2_000),
+        "numpy": best_per_call(lambda: numpy_backward(*arrays.values()), number=10_000),
+    }
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    if torch is not None:
+        torch.set_num_threads(1)
+        grads = torch_backward(torch, SEED)[1:]
+        for name, got in zip(("W1", "W2", "W3"), grads, strict=True):
+            np.testing.assert_allclose(got.numpy(), solution.grads[name], rtol=1e-12, atol=1e-15, err_msg=name)
+        times["torch"] = best_per_call(lambda: torch_backward(torch, SEED), number=1_000)
+
+    print("Seed three-layer network (forward and every gradient), per solve:")
+    print(f"  engine (graph.solve)        {times['engine'] * 1e6:9.1f} us")
+    print(f"  hand-written numpy          {times['numpy'] * 1e6:9.1f} us")
+    ratio = times["engine"] / times["numpy"]
+    print(f"  engine / numpy              {ratio:9.2f}x   target <= {ENGINE_VS_NUMPY_MAX}x   "
+          f"{verdict(ratio <= ENGINE_VS_NUMPY_MAX)}")
+    if "torch" in times:
+        speedup = times["torch"] / times["engine"]
+        print(f"  torch autograd (float64)    {times['torch'] * 1e6:9.1f} us")
+        print(f"  torch / engine              {speedup:9.2f}x   target >= {TORCH_VS_ENGINE_MIN}x   "
+              f"{verdict(speedup >= TORCH_VS_ENGINE_MIN)}")
+    else:
+        print("  torch autograd              not installed (pip install torch==2.13.0): comparison skipped")
+    return times
+
+
+def bench_catalogue(seeds: int = 200, repeat: int = 5) -> float:
+    """Variants generated and solved per second, over every exercise of the catalogue and `seeds` seeds.
+    A code exercise counts its variant and each of its test cases (each a fresh draw, solved)."""
+    catalogue = list(load_catalogue(ROOT / "exercises").values())
+
+    def run() -> int:
+        count = 0
+        for exercise in catalogue:
+            for seed in range(seeds):
+                make_variant(exercise, seed)
+                count += 1
+                if exercise.kind == "code":
+                    count += len(test_cases(exercise, seed))
+        return count
+
+    count = run()  # warm up, and count the variants of one pass
+    best = min(timeit.repeat(run, number=1, repeat=repeat))
+    rate = count / best
+    print(f"Catalogue: {len(catalogue)} exercises x {seeds} seeds = {count} variants per pass "
+          f"(code exercises: variant + test cases)")
+    print(f"  variants generated and solved {rate:9.0f} /s   target >= {VARIANTS_PER_S_MIN}/s   "
+          f"{verdict(rate >= VARIANTS_PER_S_MIN)}")
+    return rate
+
+
+def main() -> None:
+    print(f"numpy {np.__version__}, one core (OPENBLAS_NUM_THREADS=1), best of repeated runs")
+    bench_seed_network()
+    bench_catalogue()
+
+
+if __name__ == "__main__":
+    main()
