@@ -34,8 +34,14 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
         app.config["SECRET_KEY"] = _instance_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "gradgate.db")
+    if not app.config.get("MIGRATIONS_DIR"):
+        app.config["MIGRATIONS_DIR"] = str(Path(app.root_path).parent / "migrations")
     if not app.config.get("EXERCISES_DIR"):
         app.config["EXERCISES_DIR"] = str(Path(app.root_path).parent / "exercises")
+
+    from grader.extensions import init_extensions
+
+    init_extensions(app)
 
     @app.get("/healthz")
     def healthz():

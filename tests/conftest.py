@@ -1,12 +1,57 @@
+"""Fixtures: `app` and `client` run every database test on SQLite and, where TEST_DATABASE_URL is set (CI
+sets it), on PostgreSQL too. Each pytest-xdist worker gets its own PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from grader import create_app
+from grader.models import db
+
+IN_CI = os.environ.get("CI") == "true"
+
+
+def postgres_url(worker: str) -> str:
+    """A database of this worker's own on the TEST_DATABASE_URL server, created on first use."""
+    base = make_url(os.environ["TEST_DATABASE_URL"])
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_urls(worker_id: str) -> dict[str, str | None]:
+    if not os.environ.get("TEST_DATABASE_URL"):
+        if IN_CI:
+            raise RuntimeError("CI must set TEST_DATABASE_URL: the suite runs on PostgreSQL there")
+        return {"sqlite": "sqlite://", "postgresql": None}
+    return {"sqlite": "sqlite://", "postgresql": postgres_url(worker_id)}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, database_urls) -> str:
+    if database_urls[request.param] is None:
+        pytest.skip("PostgreSQL: set TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test")
+    return request.param
 
 
 @pytest.fixture
-def app():
-    app = create_app("testing")
-    yield app
+def app(backend, database_urls, tmp_path):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_urls[backend]})
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
 
 
 @pytest.fixture

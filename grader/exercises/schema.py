@@ -12,6 +12,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from grader.engine import GATES
 from grader.engine.graph import suggest
+from grader.grading.tolerance import Tolerance
 
 NAME = validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]*$", error="must be a name (letters, digits, _), got {input!r}")
 SLUG = validate.Regexp(r"^[a-z0-9][a-z0-9-]*$", error="must be a slug [a-z0-9][a-z0-9-]*, got {input!r}")
@@ -192,10 +193,12 @@ class ToleranceSchema(Strict):
 
     @validates_schema
     def _one_style(self, data: dict, **kwargs: Any) -> None:
-        if "sigfigs" in data and ("rtol" in data or "atol" in data):
-            raise ValidationError("give {rtol, atol} or {sigfigs}, not both")
         if not data:
             raise ValidationError("give rtol and/or atol, or sigfigs")
+        try:  # the grader's own rules, so the two can never disagree
+            Tolerance.from_spec(data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
 
 class ExerciseSchema(Strict):

@@ -1,0 +1,27 @@
+"""Flask extensions, created once and bound to each app in the factory."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_wtf import CSRFProtect
+
+from grader.models import User, db
+
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def init_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=app.config["MIGRATIONS_DIR"],
+                     render_as_batch=True)  # batch mode lets SQLite alter tables
+    login_manager.init_app(app)
+    csrf.init_app(app)

@@ -1,0 +1,227 @@
+"""SQLAlchemy 2.x models: accounts, courses, exercises (versioned), assignments, variants, submissions, tokens.
+
+SQLite (the instance folder) by default, PostgreSQL through DATABASE_URL. Alembic migrations in migrations/
+must match these models (a test autogenerates against them and expects no drift).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON, ForeignKey, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+# Named constraints so migrations can alter them on every backend.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+db = SQLAlchemy(model_class=Base)
+
+ROLES = ("student", "instructor", "admin")
+COURSE_ROLES = ("student", "instructor")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)  # stored naive in UTC: SQLite keeps no zone
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(20), default="student")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def course_role(self, course_id: int) -> str | None:
+        """'instructor', 'student' or None in a course; admins act as instructors everywhere."""
+        if self.role == "admin":
+            return "instructor"
+        for membership in self.memberships:
+            if membership.course_id == course_id:
+                return membership.role
+        return None
+
+
+class Course(db.Model):
+    __tablename__ = "courses"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="course", cascade="all, delete-orphan")
+    assignments: Mapped[list[Assignment]] = relationship(back_populates="course", cascade="all, delete-orphan")
+
+
+class Membership(db.Model):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "course_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20), default="student")
+
+    user: Mapped[User] = relationship(back_populates="memberships")
+    course: Mapped[Course] = relationship(back_populates="memberships")
+
+
+class Exercise(db.Model):
+    """An exercise by its slug; its definitions live in versions (editing makes a new one)."""
+
+    __tablename__ = "exercises"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    current_version: Mapped[int] = mapped_column(default=1)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    versions: Mapped[list[ExerciseVersion]] = relationship(back_populates="exercise",
+                                                           order_by="ExerciseVersion.version")
+
+    @property
+    def current(self) -> ExerciseVersion:
+        return next(v for v in self.versions if v.version == self.current_version)
+
+
+class ExerciseVersion(db.Model):
+    __tablename__ = "exercise_versions"
+    __table_args__ = (UniqueConstraint("exercise_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    exercise: Mapped[Exercise] = relationship(back_populates="versions")
+
+
+class Assignment(db.Model):
+    """An exercise placed in a course."""
+
+    __tablename__ = "assignments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    due_at: Mapped[datetime | None]
+    attempt_limit: Mapped[int | None]
+    points: Mapped[float] = mapped_column(default=1.0)
+    late_policy: Mapped[str] = mapped_column(String(20), default="reject")  # reject | penalty | accept
+    late_penalty: Mapped[float] = mapped_column(default=0.0)  # fraction of the score taken off when late
+    visible: Mapped[bool] = mapped_column(default=True)
+    scoring: Mapped[str] = mapped_column(String(10), default="best")  # best | last
+    solution_policy: Mapped[str] = mapped_column(String(20), default="after_due")  # never|after_due|always
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    course: Mapped[Course] = relationship(back_populates="assignments")
+    exercise: Mapped[Exercise] = relationship()
+
+
+class Variant(db.Model):
+    """A student's own numbers: the seed is derived from student and exercise, and kept."""
+
+    __tablename__ = "variants"
+    __table_args__ = (UniqueConstraint("user_id", "exercise_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id", ondelete="CASCADE"), index=True)
+    seed: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Submission(db.Model):
+    """One submission, graded and stored atomically with its score and feedback.
+
+    `attempt` numbers the graded submissions of a student at an assignment; the unique constraint makes the
+    attempt limit hold under concurrency. Format errors and infrastructure failures have no attempt number.
+    """
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id", "attempt"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    exercise_version_id: Mapped[int] = mapped_column(ForeignKey("exercise_versions.id"))
+    seed: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20))  # numeric | code
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    code: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # graded | invalid | error
+    attempt: Mapped[int | None]
+    score: Mapped[float | None]  # in [0, 1], before the late penalty
+    points: Mapped[float | None]  # what it earns towards the assignment
+    late: Mapped[bool] = mapped_column(default=False)
+    feedback: Mapped[dict[str, Any]] = mapped_column(JSON)
+    mistakes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grading_ms: Mapped[float] = mapped_column(default=0.0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    assignment: Mapped[Assignment] = relationship()
+    exercise_version: Mapped[ExerciseVersion] = relationship()
+
+
+SCOPES = ("exercises:read", "exercises:write", "submissions:read", "submissions:write", "gradebook:read",
+          "courses:read", "courses:write")
+
+
+def hash_token(token: str) -> str:
+    # Tokens are long random strings, so a fast hash is enough (no dictionary to guess from).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(db.Model):
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(120), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # shown in listings so a user can tell tokens apart
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+    @classmethod
+    def issue(cls, user: User, scopes: list[str], name: str = "", expires_at: datetime | None = None
+              ) -> tuple[ApiToken, str]:
+        """A new token and its secret text (shown once; only its hash is stored)."""
+        secret = "gg_" + secrets.token_urlsafe(32)
+        token = cls(user=user, name=name, token_hash=hash_token(secret), prefix=secret[:10], scopes=list(scopes),
+                    expires_at=expires_at)
+        return token, secret
+
+    def usable(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

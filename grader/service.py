@@ -1,0 +1,245 @@
+"""The one place that grades and stores a submission. Every entry point (API, pages, LTI, CLI) calls it.
+
+    submit(user, assignment, answers={...})   ->  Submission (graded, or invalid: no attempt used)
+    submit(user, assignment, code="...")      ->  Submission (per-test results)
+
+Order of work: check access, due date and attempts left (cheap, before grading); grade outside any
+transaction (numeric in process, code through the sandbox pool); then store in one short transaction that
+numbers the attempt. The unique (assignment, user, attempt) constraint is what keeps the attempt limit under
+concurrency: a racing insert that loses is retried with the next number, or refused once the limit is met.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from grader import exercises as definitions
+from grader.grading.numeric import grade_answers
+from grader.grading.result import GradeResult
+from grader.models import (
+    Assignment,
+    Course,
+    Exercise,
+    ExerciseVersion,
+    Membership,
+    Submission,
+    User,
+    Variant,
+    db,
+    utcnow,
+)
+
+STORE_RETRIES = 20
+
+
+@dataclass
+class ServiceError(Exception):
+    """A refusal the caller shows as is: `status` is the HTTP status the API uses."""
+
+    status: int
+    code: str
+    message: str
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+# --- exercises -------------------------------------------------------------------------------------------
+
+_parsed: dict[tuple[int, str], definitions.Exercise] = {}
+
+
+def definition_of(version: ExerciseVersion) -> definitions.Exercise:
+    """The validated definition of a stored version, parsed once per process. Versions never change once
+    stored; the content hash guards against ids reused by another database (tests, a restore)."""
+    key = (version.id, hashlib.sha256(json.dumps(version.definition, sort_keys=True).encode()).hexdigest())
+    if key not in _parsed:
+        if len(_parsed) > 1024:
+            _parsed.clear()
+        _parsed[key] = definitions.parse_exercise(version.definition)
+    return _parsed[key]
+
+
+def save_exercise(document: dict[str, Any], user: User | None = None) -> tuple[Exercise, bool]:
+    """Create an exercise, or a new version of it when the definition changed. Returns (exercise, changed).
+    Raises DefinitionError (with paths) for an invalid document; nothing is stored then."""
+    parsed = definitions.parse_exercise(document)
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == parsed.id))
+    if exercise is None:
+        exercise = Exercise(slug=parsed.id, title=parsed.title, kind=parsed.kind, current_version=1)
+        db.session.add(exercise)
+        version = 1
+    else:
+        if exercise.current.definition == document and not exercise.deleted:
+            return exercise, False
+        version = max(v.version for v in exercise.versions) + 1
+        exercise.title, exercise.kind, exercise.current_version = parsed.title, parsed.kind, version
+        exercise.deleted = False
+    db.session.add(ExerciseVersion(exercise=exercise, version=version, definition=document,
+                                   created_by=user.id if user else None))
+    db.session.flush()
+    return exercise, True
+
+
+def import_catalogue(directory: str) -> list[tuple[str, bool]]:
+    """Load every definition of a catalogue directory into the database (new versions where changed)."""
+    results = []
+    for exercise in definitions.load_catalogue(directory).values():
+        row, changed = save_exercise(exercise.document)
+        results.append((row.slug, changed))
+    db.session.commit()
+    return results
+
+
+# --- variants --------------------------------------------------------------------------------------------
+
+def derive_seed(user_id: int, exercise_slug: str) -> int:
+    digest = hashlib.blake2b(f"{user_id}:{exercise_slug}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "little") & 0x7FFFFFFF
+
+
+def variant_for(user: User, exercise: Exercise) -> tuple[Variant, definitions.Variant]:
+    """The student's stored seed (created on first use) and their variant of the current version."""
+    row = db.session.scalar(select(Variant).where(Variant.user_id == user.id, Variant.exercise_id == exercise.id))
+    if row is None:
+        row = Variant(user_id=user.id, exercise_id=exercise.id, seed=derive_seed(user.id, exercise.slug))
+        try:
+            with db.session.begin_nested():
+                db.session.add(row)
+        except IntegrityError:  # created at the same moment by a concurrent request
+            row = db.session.scalar(select(Variant).where(Variant.user_id == user.id,
+                                                          Variant.exercise_id == exercise.id))
+        db.session.commit()
+    return row, definitions.make_variant(definition_of(exercise.current), row.seed)
+
+
+# --- access ----------------------------------------------------------------------------------------------
+
+def course_role(user: User, course: Course) -> str | None:
+    if user.role == "admin":
+        return "instructor"
+    return db.session.scalar(select(Membership.role).where(Membership.user_id == user.id,
+                                                           Membership.course_id == course.id))
+
+
+def require_student_access(user: User, assignment: Assignment) -> str:
+    """The user's role in the assignment's course; 404 when they may not see it (no hint it exists)."""
+    role = course_role(user, assignment.course)
+    if role is None or (role == "student" and not assignment.visible):
+        raise ServiceError(404, "not_found", "no such assignment")
+    return role
+
+
+def graded_attempts(user: User, assignment: Assignment) -> int:
+    return db.session.scalar(select(func.count()).select_from(Submission).where(
+        Submission.assignment_id == assignment.id, Submission.user_id == user.id,
+        Submission.attempt.is_not(None))) or 0
+
+
+def attempts_left(user: User, assignment: Assignment) -> int | None:
+    limit = assignment.attempt_limit or definition_of(assignment.exercise.current).attempts
+    return None if limit is None else max(0, limit - graded_attempts(user, assignment))
+
+
+def solution_visible(assignment: Assignment, user: User, now: datetime | None = None) -> bool:
+    """May this user see the expected answers? Instructors always; students as the assignment says."""
+    if course_role(user, assignment.course) == "instructor":
+        return True
+    policy = assignment.solution_policy
+    if policy == "always":
+        return True
+    if policy == "after_due":
+        return assignment.due_at is not None and (now or utcnow()) > assignment.due_at
+    return False
+
+
+# --- submitting ------------------------------------------------------------------------------------------
+
+def _check_open(user: User, assignment: Assignment, now: datetime) -> bool:
+    """Raise if the student may not submit now; return whether the submission is late."""
+    late = assignment.due_at is not None and now > assignment.due_at
+    if late and assignment.late_policy == "reject":
+        raise ServiceError(409, "past_due", f"the due date ({assignment.due_at:%Y-%m-%d %H:%M} UTC) has passed")
+    if attempts_left(user, assignment) == 0:
+        raise ServiceError(409, "no_attempts_left", "no attempts left for this assignment")
+    return late
+
+
+def grade(exercise: definitions.Exercise, variant: definitions.Variant, *, answers: dict | None, code: str | None,
+          reveal: bool) -> GradeResult:
+    """Grade without storing: numeric answers in process, code through the sandbox pool."""
+    if exercise.kind == "numeric":
+        if answers is None:
+            raise ServiceError(422, "invalid", "this exercise takes answers", {"answers": ["required"]})
+        return grade_answers(variant, answers, reveal=reveal)
+    if code is None:
+        raise ServiceError(422, "invalid", "this exercise takes code", {"code": ["required"]})
+    from grader.grading.code import grade_code  # the sandbox is only loaded where code is graded
+
+    return grade_code(exercise, variant.seed, code, reveal=reveal)
+
+
+def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None = None, code: str | None = None,
+           now: datetime | None = None) -> Submission:
+    """Grade and store one submission atomically. Format errors and infrastructure failures are stored
+    without an attempt number (they do not use an attempt)."""
+    now = now or utcnow()
+    require_student_access(user, assignment)
+    late = _check_open(user, assignment, now)
+    variant_row, variant = variant_for(user, assignment.exercise)
+    version = assignment.exercise.current
+    exercise = definition_of(version)
+    started = time.perf_counter()
+    result = grade(exercise, variant, answers=answers, code=code, reveal=solution_visible(assignment, user, now))
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    score = result.score if result.uses_attempt else None
+    earned = None
+    if score is not None:
+        penalty = assignment.late_penalty if late and assignment.late_policy == "penalty" else 0.0
+        earned = round(score * (1 - penalty) * assignment.points, 6)
+    mistakes = sorted({p.diagnosis["mistake"] for p in result.parts if p.diagnosis})
+    submission = Submission(
+        assignment_id=assignment.id, user_id=user.id, exercise_version_id=version.id, seed=variant_row.seed,
+        kind=exercise.kind, answers=answers if exercise.kind == "numeric" else None,
+        code=code if exercise.kind == "code" else None, status=result.status, score=score, points=earned,
+        late=late, feedback=result.to_dict(), mistakes=mistakes, grading_ms=round(elapsed_ms, 3), created_at=now,
+    )
+    return _store(submission, user, assignment, numbered=result.uses_attempt)
+
+
+def _store(submission: Submission, user: User, assignment: Assignment, *, numbered: bool) -> Submission:
+    limit = assignment.attempt_limit or definition_of(assignment.exercise.current).attempts
+    for _ in range(STORE_RETRIES):
+        if numbered:
+            used = graded_attempts(user, assignment)
+            if limit is not None and used >= limit:
+                db.session.rollback()
+                raise ServiceError(409, "no_attempts_left", "no attempts left for this assignment")
+            submission.attempt = used + 1
+        db.session.add(submission)
+        try:
+            db.session.commit()
+            return submission
+        except IntegrityError:
+            db.session.rollback()  # another submission took this attempt number: count again
+            db.session.expunge(submission) if submission in db.session else None
+    raise ServiceError(503, "busy", "too many simultaneous submissions; try again")
+
+
+def assignment_score(user: User, assignment: Assignment) -> float | None:
+    """Points earned: the best or the last graded attempt, as the assignment says."""
+    query = select(Submission.points).where(Submission.assignment_id == assignment.id,
+                                            Submission.user_id == user.id, Submission.attempt.is_not(None))
+    if assignment.scoring == "last":
+        return db.session.scalar(query.order_by(Submission.attempt.desc()).limit(1))
+    return db.session.scalar(select(func.max(Submission.points)).where(
+        Submission.assignment_id == assignment.id, Submission.user_id == user.id, Submission.attempt.is_not(None)))

@@ -1,0 +1,38 @@
+import pytest
+
+from grader import service
+from grader.models import Assignment, Course, Exercise, Membership, User, db
+from sqlalchemy import select
+
+
+def make_user(username: str, role: str = "student") -> User:
+    user = User(username=username, name=username.title(), role=role)
+    user.set_password(f"{username}-password")
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+@pytest.fixture
+def course(app):
+    """A course with an instructor, two students and the seed exercises imported."""
+    service.import_catalogue(app.config["EXERCISES_DIR"])
+    course = Course(code="bp101", title="Backprop 101")
+    db.session.add(course)
+    alice, bob, teacher = make_user("alice"), make_user("bob"), make_user("teacher", "instructor")
+    db.session.add_all([Membership(user=alice, course=course), Membership(user=bob, course=course),
+                        Membership(user=teacher, course=course, role="instructor")])
+    db.session.commit()
+    return course
+
+
+def assign(course: Course, slug: str, **options) -> Assignment:
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+    assignment = Assignment(course=course, exercise=exercise, title=exercise.title, **options)
+    db.session.add(assignment)
+    db.session.commit()
+    return assignment
+
+
+def user(username: str) -> User:
+    return db.session.scalar(select(User).where(User.username == username))

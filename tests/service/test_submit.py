@@ -1,0 +1,131 @@
+"""The service: variants, grading and storing, attempts, due dates, versions, atomicity."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from grader import service
+from grader.models import Exercise, Submission, db, utcnow
+from grader.service import ServiceError
+from tests.service.conftest import assign, make_user, user
+
+
+def right_answer(student, assignment) -> dict:
+    _, variant = service.variant_for(student, assignment.exercise)
+    return {str(i): variant.expected(ask).tolist() for i, ask in enumerate(variant.exercise.asks)}
+
+
+def test_a_correct_submission_is_graded_and_stored(course):
+    alice = user("alice")
+    assignment = assign(course, "two-layer-random", attempt_limit=3, points=10)
+    submission = service.submit(alice, assignment, answers=right_answer(alice, assignment))
+    assert submission.status == "graded" and submission.score == 1.0 and submission.points == 10
+    assert submission.attempt == 1
+    stored = db.session.get(Submission, submission.id)
+    assert stored.feedback["parts"][0]["status"] == "correct"
+    assert service.attempts_left(alice, assignment) == 2
+
+
+def test_variants_are_per_student_and_stable(course):
+    alice, bob = user("alice"), user("bob")
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == "two-layer-random"))
+    a1, _ = service.variant_for(alice, exercise)
+    a2, _ = service.variant_for(alice, exercise)
+    b, _ = service.variant_for(bob, exercise)
+    assert a1.seed == a2.seed != b.seed
+
+
+def test_format_errors_do_not_use_an_attempt(course):
+    alice = user("alice")
+    assignment = assign(course, "seed-two-layer-w1-22", attempt_limit=1)
+    submission = service.submit(alice, assignment, answers={"0": "not a number"})
+    assert submission.status == "invalid" and submission.attempt is None and submission.score is None
+    assert service.attempts_left(alice, assignment) == 1
+
+
+def test_the_attempt_limit_holds(course):
+    alice = user("alice")
+    assignment = assign(course, "seed-two-layer-w1-22", attempt_limit=2)
+    for _ in range(2):
+        service.submit(alice, assignment, answers={"0": "0.5"})
+    with pytest.raises(ServiceError) as info:
+        service.submit(alice, assignment, answers={"0": "-0.0026227"})
+    assert info.value.status == 409 and info.value.code == "no_attempts_left"
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 2
+
+
+def test_best_or_last_attempt(course):
+    alice = user("alice")
+    best = assign(course, "seed-two-layer-w1-22", scoring="best")
+    last = assign(course, "seed-chain-w1-22", scoring="last")
+    service.submit(alice, best, answers={"0": "-0.0026227"})
+    service.submit(alice, best, answers={"0": "1"})
+    assert service.assignment_score(alice, best) == 1.0
+    service.submit(alice, last, answers={str(i): "-0.309" if i == 0 else "1" for i in range(5)})
+    service.submit(alice, last, answers={str(i): "1" for i in range(5)})
+    assert service.assignment_score(alice, last) == 0.0
+
+
+def test_due_dates_and_late_policies(course):
+    alice = user("alice")
+    past = utcnow() - timedelta(hours=1)
+    closed = assign(course, "seed-two-layer-w1-22", due_at=past, late_policy="reject")
+    with pytest.raises(ServiceError) as info:
+        service.submit(alice, closed, answers={"0": "-0.0026227"})
+    assert info.value.code == "past_due"
+    penalised = assign(course, "seed-chain-w1-22", due_at=past, late_policy="penalty", late_penalty=0.5,
+                       points=2)
+    submission = service.submit(alice, penalised, answers={str(i): "1" for i in range(5)} | {"0": "-0.309"})
+    assert submission.late and submission.score == pytest.approx(0.2) and submission.points == pytest.approx(0.2)
+
+
+def test_outsiders_and_hidden_assignments_are_not_found(course):
+    outsider = make_user("mallory")
+    assignment = assign(course, "seed-two-layer-w1-22")
+    with pytest.raises(ServiceError) as info:
+        service.submit(outsider, assignment, answers={"0": "1"})
+    assert info.value.status == 404
+    hidden = assign(course, "seed-chain-w1-22", visible=False)
+    with pytest.raises(ServiceError):
+        service.submit(user("alice"), hidden, answers={"0": "1"})
+
+
+def test_editing_makes_a_new_version_and_submissions_keep_theirs(course):
+    alice = user("alice")
+    assignment = assign(course, "seed-two-layer-w1-22")
+    first = service.submit(alice, assignment, answers={"0": "-0.0026227"})
+    document = dict(assignment.exercise.current.definition, title="Edited title")
+    exercise, changed = service.save_exercise(document)
+    db.session.commit()
+    assert changed and exercise.current_version == 2
+    _, unchanged = service.save_exercise(document)
+    assert not unchanged
+    second = service.submit(alice, assignment, answers={"0": "-0.0026227"})
+    assert first.exercise_version.version == 1 and second.exercise_version.version == 2
+
+
+def test_solution_is_revealed_only_as_the_policy_allows(course):
+    alice = user("alice")
+    hidden = assign(course, "seed-two-layer-w1-22", solution_policy="after_due",
+                    due_at=utcnow() + timedelta(days=1))
+    shown = assign(course, "seed-chain-w1-22", solution_policy="always")
+    assert service.submit(alice, hidden, answers={"0": "1"}).feedback["parts"][0]["expected"] is None
+    assert service.submit(alice, shown, answers={"0": "1"}).feedback["parts"][0]["expected"] is not None
+
+
+def test_a_failure_mid_transaction_leaves_nothing_half_written(course, monkeypatch):
+    alice = user("alice")
+    assignment = assign(course, "seed-two-layer-w1-22")
+    service.variant_for(alice, assignment.exercise)
+
+    def broken_commit():
+        db.session.flush()  # the row reaches the database inside the transaction...
+        raise RuntimeError("disk full")  # ...and the commit never happens
+
+    monkeypatch.setattr(db.session, "commit", broken_commit)
+    with pytest.raises(RuntimeError):
+        service.submit(alice, assignment, answers={"0": "-0.0026227"})
+    monkeypatch.undo()
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
