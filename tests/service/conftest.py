@@ -1,8 +1,8 @@
 import pytest
+from sqlalchemy import select
 
 from grader import service
 from grader.models import Assignment, Course, Exercise, Membership, User, db
-from sqlalchemy import select
 
 
 def make_user(username: str, role: str = "student") -> User:
