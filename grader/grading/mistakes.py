@@ -9,6 +9,7 @@ the mistake and the gate(s) where it happened, so the page can highlight them. T
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,6 +22,7 @@ from grader.exercises.variants import expected_answer
 from grader.grading.tolerance import Tolerance
 
 ROUNDING_FIGURES = 2  # the notes round to two significant figures at each step (−0.31, −0.066, −0.053)
+CACHE_SIZE = 1024  # variants × asks whose candidate answers are kept (a few kB each)
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,61 @@ class Diagnosis:
         return {"mistake": self.mistake, "gates": self.gates, "message": self.message, "accepted": self.accepted}
 
 
-def candidates(variant: Variant, ask: Ask) -> Iterator[tuple[str, list[str], str, Array]]:
+Candidate = tuple[str, list[str], str, Array]  # (mistake code, gates, message, the answer under it)
+
+
+@dataclass(frozen=True)
+class _Replayed:
+    """The candidates of one variant and ask, kept for the next wrong answer to the same ask."""
+
+    exercise: Any  # the Exercise object they were computed for
+    leaves: dict[str, Array]
+    upstream: dict[str, Array] | None
+    found: tuple[Candidate, ...]
+    answers: Array | None  # every candidate's answer stacked along axis 0 (they share the ask's shape)
+
+
+# (exercise id, version, seed, ask) -> _Replayed. A variant is a pure function of (id, version, seed), but an
+# entry is used only for the same Exercise object and the same numbers, so an edited definition or a
+# hand-made variant is never diagnosed from stale answers.
+_cache: OrderedDict[tuple[Any, ...], _Replayed] = OrderedDict()
+
+
+def _replayed(variant: Variant, ask: Ask) -> _Replayed:
+    exercise = variant.exercise
+    key = (exercise.id, exercise.version, variant.seed, ask)
+    entry = _cache.get(key)
+    if (entry is not None and entry.exercise is exercise and _same_numbers(entry.leaves, variant.leaves)
+            and _same_numbers(entry.upstream, variant.upstream)):
+        _cache.move_to_end(key)
+        return entry
+    found = tuple(_replay(variant, ask))
+    for *_, answer in found:
+        answer.flags.writeable = False  # shared by every later diagnosis of this ask
+    shapes = {answer.shape for *_, answer in found}
+    answers = np.stack([answer for *_, answer in found]) if len(shapes) == 1 else None
+    entry = _cache[key] = _Replayed(exercise, variant.leaves, variant.upstream, found, answers)
+    if len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+    return entry
+
+
+def candidates(variant: Variant, ask: Ask) -> tuple[Candidate, ...]:
     """(mistake code, gates, message, the answer under that mistake) for every mistake that could apply,
-    each at one gate and then at every such gate at once. Local-gradient and value asks have their own."""
+    each at one gate and then at every such gate at once. Local-gradient and value asks have their own.
+    Computed once per variant and ask and kept in a small LRU cache: they take up to ~25 backward passes."""
+    return _replayed(variant, ask).found
+
+
+def _same_numbers(a: dict[str, Array] | None, b: dict[str, Array] | None) -> bool:
+    if a is b:
+        return True
+    if a is None or b is None or a.keys() != b.keys():
+        return False
+    return all(x is b[k] or np.array_equal(x, b[k]) for k, x in a.items())
+
+
+def _replay(variant: Variant, ask: Ask) -> Iterator[Candidate]:
     exercise, solution = variant.exercise, variant.solution
     graph = exercise.graph
     if ask.kind == "local_grad":
@@ -155,13 +209,23 @@ def _at(full: Array, ask: Ask) -> Array:
 
 def diagnose(variant: Variant, ask: Ask, given: Array, expected: Array, tolerance: Tolerance) -> Diagnosis | None:
     """The mistake that explains a wrong answer, or None. Only mistakes that change the answer beyond the
-    tolerance are considered, so a correct answer never gets a mistake message."""
-    for code, gates, message, answer in candidates(variant, ask):
-        if answer.shape != expected.shape or np.all(tolerance.close(answer, expected)):
-            continue
-        if np.all(tolerance.close(given, answer)):
-            return Diagnosis(code, gates, message[0].upper() + message[1:] + ".")
-    return None
+    tolerance are considered, so a correct answer never gets a mistake message. When several mistakes match
+    within the tolerance, the closest one is named (on a tie, the first in MISTAKES order, one gate first)."""
+    replayed = _replayed(variant, ask)
+    answers = replayed.answers
+    if answers is None or answers.shape[1:] != expected.shape:
+        return None  # no mistake gives an answer of this shape
+    axes = tuple(range(1, answers.ndim))
+    changes = ~np.all(tolerance.close(answers, np.broadcast_to(expected, answers.shape)), axis=axes)
+    matches = changes & np.all(tolerance.close(np.broadcast_to(given, answers.shape), answers), axis=axes)
+    if not matches.any():
+        return None
+    with np.errstate(all="ignore"):  # how far each answer is, relative to its size (atol as a floor)
+        distance = np.max(np.abs(given - answers) / (np.abs(answers) + tolerance.atol + 1e-300),
+                          axis=axes, initial=0.0)
+    best = int(np.argmin(np.where(matches, distance, np.inf)))
+    code, gates, message, _ = replayed.found[best]
+    return Diagnosis(code, list(gates), message[0].upper() + message[1:] + ".")
 
 
 def rounding_band(variant: Variant, ask: Ask, given: Array, expected: Array, tolerance: Tolerance,
