@@ -34,13 +34,45 @@ def function_io(exercise: Exercise, variant: Variant) -> tuple[dict[str, Array],
 
 
 def test_cases(exercise: Exercise, seed: int) -> list[TestCase]:
-    """`tests.count` fresh draws, each with its own dims and its own random stream."""
+    """`tests.count` fresh draws, each with its own dims and random stream, then the edge cases: every
+    dimension at its smallest (N = 1), and ReLU inputs at exactly zero (where the gradient convention shows)."""
+    count = exercise.tests["count"]
+    draws = [draw(exercise, generator(exercise, seed, stream=i + 1)) for i in range(count)]
+    if exercise.dims:
+        smallest = {name: _smallest(spec) for name, spec in exercise.dims.items()}
+        draws.append(draw(exercise, generator(exercise, seed, stream=count + 1), smallest))
+    if any(step.gate.name in ("relu", "leaky_relu") for step in exercise.graph.steps):
+        dims, leaves, upstream, _ = draw(exercise, generator(exercise, seed, stream=count + 2))
+        leaves = _zero_relu_inputs(exercise, leaves)
+        draws.append((dims, leaves, upstream, exercise.graph.solve(leaves, upstream)))
     cases = []
-    for i in range(exercise.tests["count"]):
-        dims, leaves, upstream, solution = draw(exercise, generator(exercise, seed, stream=i + 1))
+    for dims, leaves, upstream, solution in draws:
         args, returns = function_io(exercise, Variant(exercise, seed, dims, leaves, upstream, solution))
         cases.append(TestCase(dims, args, returns))
     return cases
+
+
+def _smallest(spec: Any) -> int:
+    if isinstance(spec, int):
+        return spec
+    return int(spec["integers"][0]) if "integers" in spec else int(min(spec["choice"]))
+
+
+def _zero_relu_inputs(exercise: Exercise, leaves: dict[str, Array]) -> dict[str, Array]:
+    """Put exact zeros where ReLU gates look: every third entry of a leaf fed to a ReLU, or the first row of
+    the data that a matmul feeds to one (a zero row times W is exactly zero)."""
+    leaves = {name: value.copy() for name, value in leaves.items()}
+    for step in exercise.graph.steps:
+        if step.gate.name not in ("relu", "leaky_relu"):
+            continue
+        source = step.args[0]
+        if source in leaves:
+            leaves[source].reshape(-1)[::3] = 0.0
+            continue
+        producer = exercise.graph.step_by_name[source]
+        if producer.gate.name == "matmul" and producer.args[0] in leaves:
+            leaves[producer.args[0]][0] = 0.0
+    return leaves
 
 
 def solve(exercise: Exercise, seed: int) -> dict[str, Any]:

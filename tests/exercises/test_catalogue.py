@@ -92,5 +92,5 @@ def test_code_exercises_solve_to_test_cases(catalogue):
     assert len(code) >= 4
     for exercise in code:
         answers = solve(exercise, seed=1)["answers"]
-        assert len(answers) == exercise.tests["count"]
+        assert len(answers) > exercise.tests["count"]  # plus the edge cases
         assert len(answers[0]["returns"]) == len(exercise.function.returns)
