@@ -1,0 +1,200 @@
+"""The fork server: one long-lived, clean process per slot that pre-forks one isolated child per submission.
+
+Started by the pool through `bootstrap` (a fresh interpreter, empty environment, no inherited file
+descriptors but its socket and uid lock), it imports numpy once, then loops: fork a child that isolates
+itself and waits for a job; hand the pool the child's pipe ends and a pidfd (SCM_RIGHTS); reap the child
+and report how it ended; on the pool's NEXT, fork the next one. It never reads a job, a result or the
+output: submissions and what they print go straight between the child and the pool, so nothing of one
+student lingers in the memory the next child is forked from.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import sys
+
+from grader.sandbox import child, isolate, libc
+from grader.sandbox.limits import Limits
+
+# numpy loads some submodules lazily, and the child cannot read the interpreter's files (they may sit in a
+# hidden or root-only directory), so everything a submission may reasonably import is imported here.
+PRELOAD = (
+    "numpy", "numpy.linalg", "numpy.fft", "numpy.random", "numpy.polynomial", "numpy.ma", "numpy.ctypeslib",
+    "numpy.lib.stride_tricks", "numpy.lib.recfunctions", "numpy.testing", "numpy.exceptions", "numpy.dtypes",
+    "math", "cmath", "random", "statistics", "itertools", "functools", "collections", "collections.abc",
+    "dataclasses", "typing", "json", "traceback", "linecache", "tokenize", "fractions", "decimal", "operator",
+    "copy", "time", "string", "re", "io", "struct", "heapq", "bisect", "numbers", "warnings", "textwrap",
+    "contextlib", "abc", "enum", "threading", "ctypes", "encodings.latin_1", "encodings.ascii",
+)
+MSG_MAX = 1 << 16
+
+
+def preload() -> None:
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
+
+
+def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
+    data = json.dumps(message).encode()
+    if fds:
+        socket.send_fds(sock, [data], fds)
+    else:
+        sock.send(data)
+
+
+def _descendants() -> list[int]:
+    """Our children (orphans are reparented to us: we are a subreaper), recursively."""
+    found: list[int] = []
+    todo = [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except FileNotFoundError:
+            continue
+        for tid in tasks:
+            try:
+                with open(f"/proc/{pid}/task/{tid}/children") as f:
+                    kids = [int(x) for x in f.read().split()]
+            except FileNotFoundError:
+                continue
+            found.extend(kids)
+            todo.extend(kids)
+    return found
+
+
+def _reap_all() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+class Server:
+    def __init__(self, sock: socket.socket, limits: Limits, uid: int | None, workdir: str) -> None:
+        self.sock = sock
+        self.pid = os.getpid()
+        self.limits = limits
+        self.uid = uid
+        iso = limits.isolation
+        self.workdir = isolate.WORKDIR if iso.namespaces else workdir
+        self.host_workdir = None if iso.namespaces else workdir
+        self.hidden = isolate.hidden_mount_points(limits.hidden_paths + limits.extra_hidden_paths)
+        self.filter = None
+        if iso.seccomp:
+            from grader.sandbox.policy import build_filter
+
+            self.filter = build_filter()
+        self.pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY) if iso.namespaces else -1
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
+        self.base_address_space = isolate.address_space_in_use()
+
+    def spawn(self) -> tuple[int, list[int]]:
+        """Fork one child; returns its pid and (job_w, res_r, out_r) for the pool."""
+        job_r, job_w = os.pipe()
+        res_r, res_w = os.pipe()
+        out_r, out_w = os.pipe()
+        if self.limits.isolation.namespaces:
+            # The next fork becomes pid 1 of a new pid namespace; when it dies, the kernel kills every
+            # process left in that namespace, so nothing the submission starts can outlive it.
+            libc.unshare(libc.CLONE_NEWPID)
+        try:
+            pid = os.fork()
+        finally:
+            if self.limits.isolation.namespaces and os.getpid() == self.pid:
+                # Back to our own namespace for children, so the next unshare can make a fresh one.
+                libc.setns(self.pidns_fd, libc.CLONE_NEWPID)
+        if pid == 0:
+            child.main(self.limits, self.uid, self.filter, self.base_address_space, self.hidden,
+                       self.workdir, job_r, res_w, out_w)
+            os._exit(child.SETUP_FAILED)  # not reached
+        for fd in (job_r, res_w, out_w):
+            os.close(fd)
+        return pid, [job_w, res_r, out_r]
+
+    def cleanup(self) -> None:
+        """After a child ended: in namespace mode the kernel already killed everything in its pid namespace
+        and its tmpfs is gone; in weak mode kill what it left behind and empty the working directory."""
+        if not self.limits.isolation.namespaces:
+            for pid in _descendants():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            if self.uid is not None and self.limits.isolation.uid:
+                for _ in range(3):
+                    if not isolate.kill_uid_processes(self.uid):
+                        break
+        _reap_all()
+        if self.host_workdir:
+            for entry in os.scandir(self.host_workdir):
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+
+    def serve(self) -> None:
+        while True:
+            pid, fds = self.spawn()
+            pidfd = os.pidfd_open(pid)
+            send(self.sock, {"op": "ready", "pid": pid}, fds + [pidfd])
+            for fd in fds:
+                os.close(fd)
+            poller = select.poll()
+            poller.register(self.sock, select.POLLIN)
+            poller.register(pidfd, select.POLLIN)
+            pool_gone = False
+            while True:
+                ready = {fd for fd, _ in poller.poll()}
+                if pidfd in ready:
+                    break
+                if self.sock.fileno() in ready and not self.sock.recv(MSG_MAX):
+                    pool_gone = True
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            _, status = os.waitpid(pid, 0)
+            os.close(pidfd)
+            self.cleanup()
+            if pool_gone:
+                return
+            if os.WIFSIGNALED(status):
+                send(self.sock, {"op": "exited", "signal": os.WTERMSIG(status)})
+            else:
+                send(self.sock, {"op": "exited", "code": os.waitstatus_to_exitcode(status)})
+            message = self.sock.recv(MSG_MAX)
+            if not message:
+                return
+            if json.loads(message).get("op") != "next":
+                return
+
+
+def main(sock_fd: int) -> None:
+    sock = socket.socket(fileno=sock_fd)
+    # Our stdout is not part of the protocol; keep stray prints out of everything.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)
+    os.dup2(devnull, 1)
+    config = json.loads(sock.recv(MSG_MAX))
+    limits = Limits.from_json(config["limits"])
+    preload()
+    try:
+        server = Server(sock, limits, config["uid"], config["workdir"])
+    except Exception as exc:
+        send(sock, {"op": "error", "message": f"{type(exc).__name__}: {exc}"})
+        sys.exit(1)
+    send(sock, {"op": "hello", "pid": os.getpid()})
+    try:
+        server.serve()
+    except (BrokenPipeError, ConnectionResetError):
+        pass

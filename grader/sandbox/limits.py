@@ -1,0 +1,60 @@
+"""Resource limits and isolation switches for the sandbox (plain data, shared by the pool and the fork server)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The project checkout holds the instance folder (secret key, SQLite database) and the venv: hide all of it.
+PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
+
+# Covered with an empty read-only tmpfs in the child's mount namespace (where they exist). The uid already
+# cannot read most of them; hiding them too means a permission mistake elsewhere is not a leak.
+DEFAULT_HIDDEN = (
+    "/home", "/root", "/run", "/var/tmp", "/var/lib", "/var/log", "/var/mail", "/var/spool", "/var/backups",
+    "/var/cache", "/dev/shm", "/dev/mqueue", "/srv", "/mnt", "/media", "/opt", PROJECT_ROOT,
+)
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """Which layers are applied. All on in production; the bench switches them off to price each one."""
+
+    namespaces: bool = True   # pid, mount (hidden paths, private /tmp, read-only root), network, IPC, UTS
+    uid: bool = True          # dedicated unprivileged uid/gid per slot, no supplementary groups
+    seccomp: bool = True      # syscall filter (no sockets, exec, ptrace, mount, namespaces, ...)
+    rlimits: bool = True      # CPU, address space, processes, file size, open files, core = 0
+
+    @property
+    def full(self) -> bool:
+        return self.namespaces and self.uid and self.seccomp and self.rlimits
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory_bytes: int = 512 * 1024 * 1024      # address space on top of what the preloaded server maps
+    max_processes: int = 16                    # per slot uid, threads included
+    max_open_files: int = 64
+    max_file_bytes: int = 4 * 1024 * 1024      # any single file the code writes (RLIMIT_FSIZE)
+    workdir_bytes: int = 16 * 1024 * 1024      # the private tmpfs working directory
+    output_bytes: int = 64 * 1024              # stdout+stderr for the whole run; more kills the run
+    stdout_chars_per_case: int = 4000          # what a CaseOutcome keeps of its output
+    result_bytes: int = 32 * 1024 * 1024       # all returned arrays together
+    setup_timeout_s: float = 10.0              # fork + isolation before the student's code starts
+    uid_base: int = 61000                      # slot uids/gids are claimed from [uid_base, uid_base+uid_count)
+    uid_count: int = 1000
+    hidden_paths: tuple[str, ...] = DEFAULT_HIDDEN
+    extra_hidden_paths: tuple[str, ...] = ()   # e.g. the Flask app's instance path when outside the project
+    isolation: Isolation = field(default_factory=Isolation)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Limits:
+        data = dict(data)
+        data["isolation"] = Isolation(**data["isolation"])
+        data["hidden_paths"] = tuple(data["hidden_paths"])
+        data["extra_hidden_paths"] = tuple(data["extra_hidden_paths"])
+        return cls(**data)

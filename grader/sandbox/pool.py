@@ -1,0 +1,404 @@
+"""SandboxPool: the trusted parent side. Starts one fork server per slot and supervises each run.
+
+Per run: take an idle slot, receive its pre-forked, already isolated child (pipe ends and a pidfd, passed
+by the fork server), write the job into the child's pipe, then watch the result and output pipes against
+the wall clock, killing the child (pidfd, so never the wrong process) on a time-out or too much output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import queue
+import secrets
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+from grader.sandbox import bootstrap, isolate, runner, wire
+from grader.sandbox.capabilities import Capabilities, check_capabilities
+from grader.sandbox.limits import Limits
+from grader.sandbox.report import RawRun, build_outcomes
+from grader.sandbox.results import RunResult
+
+log = logging.getLogger(__name__)
+
+MSG_MAX = 1 << 16
+EXIT_GRACE_S = 1.0    # after the last case the child exits at once; past this it is killed (no effect on results)
+KILL_WAIT_S = 5.0     # a SIGKILLed child that still has not ended means the slot is broken
+SERVER_START_S = 60.0
+
+
+class SlotBroken(RuntimeError):
+    """The fork server or its child misbehaved in a way only restarting the slot fixes."""
+
+
+class _Slot:
+    def __init__(self, index: int, limits: Limits, uid: int | None, lock_fd: int | None,
+                 workdir: str) -> None:
+        self.index, self.limits, self.uid, self.lock_fd, self.workdir = index, limits, uid, lock_fd, workdir
+        self.proc: subprocess.Popen | None = None
+        self.sock: socket.socket | None = None
+
+    # -- fork server lifecycle --------------------------------------------------------------------------
+
+    def launch(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        keep = [theirs.fileno()] + ([self.lock_fd] if self.lock_fd is not None else [])
+        self.proc = subprocess.Popen(
+            bootstrap.command("server", str(theirs.fileno())), env=bootstrap.clean_env(), cwd="/",
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pass_fds=keep, close_fds=True,
+        )
+        theirs.close()
+        self.sock = ours
+        config = {"limits": self.limits.to_json(), "uid": self.uid, "workdir": self.workdir}
+        ours.send(json.dumps(config).encode())
+
+    def wait_hello(self) -> None:
+        reply = self._recv(SERVER_START_S)
+        if reply.get("op") != "hello":
+            raise SlotBroken(f"fork server failed to start: {reply.get('message', reply)}")
+
+    def restart(self) -> None:
+        self.shutdown()
+        self.launch()
+        self.wait_hello()
+
+    def shutdown(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+    def _recv(self, timeout: float, nfds: int = 0) -> dict:
+        assert self.sock is not None
+        self.sock.settimeout(timeout)
+        try:
+            data, fds, _, _ = socket.recv_fds(self.sock, MSG_MAX, nfds)
+        except (TimeoutError, OSError) as exc:
+            raise SlotBroken(f"fork server did not answer: {exc}") from None
+        if not data:
+            raise SlotBroken("fork server exited")
+        message = json.loads(data)
+        message["fds"] = fds
+        return message
+
+    # -- one run -------------------------------------------------------------------------------------------
+
+    def execute(self, job: bytes, n_cases: int, time_limit_s: float) -> RawRun:
+        ready = self._recv(self.limits.setup_timeout_s, nfds=4)
+        if ready.get("op") != "ready" or len(ready["fds"]) != 4:
+            for fd in ready["fds"]:
+                os.close(fd)
+            raise SlotBroken(f"unexpected message from fork server: {ready.get('op')}")
+        job_w, res_r, out_r, pidfd = ready["fds"]
+        try:
+            raw = _Supervisor(self.limits, pidfd, res_r, out_r, n_cases, time_limit_s).run(job_w, job)
+        finally:
+            for fd in (job_w, res_r, out_r, pidfd):
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        exited = self._recv(KILL_WAIT_S + self.limits.setup_timeout_s)
+        if exited.get("op") != "exited":
+            raise SlotBroken(f"unexpected message from fork server: {exited.get('op')}")
+        raw.exit_code, raw.exit_signal = exited.get("code"), exited.get("signal")
+        assert self.sock is not None
+        self.sock.send(b'{"op": "next"}')  # the server pre-forks the next child while we build the report
+        return raw
+
+
+class _Supervisor:
+    """Feeds one child its job and watches it: per-case wall clock, output and result caps."""
+
+    def __init__(self, limits: Limits, pidfd: int, res_r: int, out_r: int, n_cases: int,
+                 time_limit_s: float) -> None:
+        self.limits, self.pidfd, self.res_r, self.out_r = limits, pidfd, res_r, out_r
+        self.n, self.time_limit = n_cases, time_limit_s
+        self.raw = RawRun()
+        self.buf = bytearray()
+        self.result_total = 0
+        self.out = bytearray()
+        self.out_total = 0
+        self.killed = False
+        self.exited = False
+        self.case_start = 0.0
+        self.deadline = 0.0
+
+    def kill(self, reason: str | None) -> None:
+        if self.killed:
+            return
+        self.killed = True
+        if reason and self.raw.stopped is None:
+            self.raw.stopped = reason
+        with contextlib.suppress(ProcessLookupError):
+            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+        self.deadline = time.monotonic() + KILL_WAIT_S
+
+    def write_job(self, job_w: int, job: bytes) -> None:
+        os.set_blocking(job_w, False)
+        view = memoryview(job)
+        deadline = time.monotonic() + self.limits.setup_timeout_s
+        poller = select.poll()
+        poller.register(job_w, select.POLLOUT)
+        try:
+            while view:
+                if time.monotonic() > deadline:
+                    raise SlotBroken("child did not read its job")
+                poller.poll(100)
+                try:
+                    view = view[os.write(job_w, view) :]
+                except BlockingIOError:
+                    continue
+        except BrokenPipeError:
+            pass  # the child died during setup; the supervision loop reports it
+        finally:
+            os.close(job_w)
+
+    def run(self, job_w: int, job: bytes) -> RawRun:
+        now = time.monotonic()
+        self.deadline = now + self.limits.setup_timeout_s
+        self.write_job(job_w, job)
+        for fd in (self.res_r, self.out_r):
+            os.set_blocking(fd, False)
+        poller = select.poll()
+        for fd in (self.res_r, self.out_r, self.pidfd):
+            poller.register(fd, select.POLLIN)
+        while not self.exited:
+            events = poller.poll(max(0.0, self.deadline - time.monotonic()) * 1000)
+            now = time.monotonic()
+            for fd, _ in events:
+                if fd == self.pidfd:
+                    self.exited = True
+                elif not self._read(fd, now):
+                    poller.unregister(fd)
+            if not self.exited and now >= self.deadline:
+                if self.killed:
+                    raise SlotBroken("killed child did not end")
+                if not self.raw.acked:
+                    self.kill("setup_timeout")
+                elif len(self.raw.frames) < self.n:
+                    self.kill("timeout")
+                else:
+                    self.kill(None)  # all cases reported; it is only slow to exit
+        # The child is gone (with its whole pid namespace): whatever it wrote is in the pipes; drain it.
+        for fd in (self.res_r, self.out_r):
+            while self._read(fd, time.monotonic()):
+                pass
+        if self.raw.acked and len(self.raw.frames) < self.n:
+            self.raw.case_seconds.append(time.monotonic() - self.case_start)
+        self.raw.output = bytes(self.out)
+        return self.raw
+
+    def _read(self, fd: int, now: float) -> bool:
+        """Read what is there; False at end of file or when nothing more is available."""
+        try:
+            data = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            return False
+        if not data:
+            return False
+        if fd == self.out_r:
+            self._on_output(data)
+        else:
+            self._on_result(data, now)
+        return True
+
+    def _on_output(self, data: bytes) -> None:
+        self.out_total += len(data)
+        room = self.limits.output_bytes - len(self.out)
+        if room > 0:
+            self.out += data[:room]
+        if self.out_total > self.limits.output_bytes and len(self.raw.frames) < self.n:
+            self.kill("output_limit")
+
+    def _on_result(self, data: bytes, now: float) -> None:
+        self.result_total += len(data)
+        if self.result_total > self.limits.result_bytes + 64 * 1024 * (self.n + 1):
+            self.kill("result_limit")
+            return
+        self.buf += data
+        frames, used = wire.split_frames(self.buf)
+        del self.buf[:used]
+        for payload in frames:
+            if not self.raw.acked:
+                if payload != runner.READY:
+                    self.kill("setup_failed")
+                    return
+                self.raw.acked = True
+                self.case_start = now
+                self.deadline = now + self.time_limit
+                continue
+            if len(self.raw.frames) >= self.n:
+                continue  # extra frames: hostile or confused; ignore
+            self.raw.frames.append(payload)
+            self.raw.case_seconds.append(now - self.case_start)
+            self.case_start = now
+            if not self.killed:
+                self.deadline = now + (self.time_limit if len(self.raw.frames) < self.n else EXIT_GRACE_S)
+
+
+def _syntax_message(exc: SyntaxError) -> str:
+    where = f"line {exc.lineno}" + (f", column {exc.offset}" if exc.offset else "") if exc.lineno else ""
+    return f"{where}: {exc.msg}" if where else str(exc.msg)
+
+
+class SandboxPool:
+    """A pool of fork servers, one per slot (default: one per CPU). `run` is thread-safe."""
+
+    def __init__(self, size: int | None = None, *, allow_weak: bool = False, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.size = size or os.cpu_count() or 1
+        self.capabilities: Capabilities = check_capabilities()
+        self.refusal: str | None = None
+        self.weak = False
+        self._slots: list[_Slot] = []
+        self._idle: queue.Queue[_Slot] = queue.Queue()
+        self._lock = threading.Lock()
+        self._closed = False
+        wanted = self.limits.isolation
+        available = self.capabilities.available(wanted)
+        self.isolation = available
+        if available != wanted:
+            if not allow_weak:
+                self.refusal = (
+                    "Code exercises are unavailable: this server cannot isolate submitted code "
+                    f"({self.capabilities.describe()}). An administrator can set SANDBOX_ALLOW_WEAK=1 "
+                    "to run them with weaker isolation."
+                )
+                log.error("sandbox refused: %s", self.capabilities.describe())
+                return
+            self.weak = True
+            log.warning("sandbox running with WEAK isolation (SANDBOX_ALLOW_WEAK): %s",
+                        self.capabilities.describe())
+        self.limits = dataclasses.replace(self.limits, isolation=available)
+        try:
+            for index in range(self.size):
+                self._slots.append(self._make_slot(index))
+            for slot in self._slots:
+                slot.launch()
+            for slot in self._slots:
+                slot.wait_hello()
+                self._idle.put(slot)
+        except BaseException:
+            self.close()
+            raise
+
+    def _make_slot(self, index: int) -> _Slot:
+        uid = lock_fd = None
+        if self.isolation.uid:
+            from grader.sandbox.slots import claim_uid
+
+            uid, lock_fd = claim_uid(self.limits.uid_base, self.limits.uid_count)
+        workdir = ""
+        if not self.isolation.namespaces:
+            # Weak mode: no private tmpfs, so a host directory per slot, emptied after every run.
+            workdir = tempfile.mkdtemp(prefix=f"gradgate-sandbox-{index}-")
+            if uid is not None:
+                os.chown(workdir, uid, uid)
+        return _Slot(index, self.limits, uid, lock_fd, workdir)
+
+    @property
+    def uids(self) -> list[int]:
+        """The slot uids in use (empty without uid isolation)."""
+        return [s.uid for s in self._slots if s.uid is not None]
+
+    def run(self, code: str, function_name: str, cases: list[dict[str, np.ndarray]], *,
+            time_limit_s: float = 2.0) -> RunResult:
+        """Run `function_name(**case)` for each case in a fresh isolated process; see RunResult."""
+        started = time.perf_counter()
+
+        def elapsed() -> float:
+            return time.perf_counter() - started
+
+        if self.refusal:
+            return RunResult("refused", [], self.refusal, elapsed())
+        if self._closed:
+            raise RuntimeError("SandboxPool is closed")
+        try:
+            compile(code, runner.FILENAME, "exec")  # compiling is not executing
+        except SyntaxError as exc:
+            return RunResult("syntax_error", [], _syntax_message(exc), elapsed())
+        except ValueError as exc:  # e.g. null bytes in the source
+            return RunResult("syntax_error", [], str(exc), elapsed())
+        if not function_name.isidentifier():
+            raise ValueError(f"bad function name {function_name!r}")
+        marker = b"\n\x00--case-end-" + secrets.token_hex(8).encode() + b"--\x00\n"
+        job = _encode_job(code, function_name, cases, time_limit_s, marker)
+        slot = self._idle.get()
+        try:
+            try:
+                raw = slot.execute(job, len(cases), time_limit_s)
+            except (SlotBroken, OSError, ValueError) as exc:
+                log.exception("sandbox slot %d failed; restarting it", slot.index)
+                try:
+                    slot.restart()
+                except Exception:
+                    log.exception("sandbox slot %d could not be restarted", slot.index)
+                return RunResult("infrastructure_error", [], f"sandbox failure: {exc}", elapsed())
+        finally:
+            self._idle.put(slot)
+        if not raw.acked:
+            detail = raw.output.decode("utf-8", errors="replace")[-2000:]
+            log.error("sandbox child failed before running the code (stopped=%s, exit=%s/%s): %s",
+                      raw.stopped, raw.exit_code, raw.exit_signal, detail)
+            return RunResult("infrastructure_error", [], "the sandbox could not start the code", elapsed())
+        outcomes = build_outcomes(raw, cases, marker, time_limit_s, self.limits)
+        return RunResult("ok", outcomes, "", elapsed())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        for slot in self._slots:
+            slot.shutdown()
+        for slot in self._slots:
+            if slot.uid is not None:
+                isolate.kill_uid_processes(slot.uid)
+            if slot.lock_fd is not None:
+                os.close(slot.lock_fd)
+            if slot.workdir:
+                shutil.rmtree(slot.workdir, ignore_errors=True)
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _encode_job(code: str, function_name: str, cases: list[dict[str, np.ndarray]], time_limit_s: float,
+                marker: bytes) -> bytes:
+    blobs: list[bytes] = []
+    table = []
+    for case in cases:
+        entries = []
+        for name, value in case.items():
+            if not name.isidentifier():
+                raise ValueError(f"bad argument name {name!r}")
+            array = np.asarray(value)
+            if array.dtype.hasobject or array.dtype.kind not in "biufc":
+                raise ValueError(f"case input {name!r} is not a numeric array")
+            meta, data = wire.encode_array(array)
+            entries.append([name, meta])
+            blobs.append(data)
+        table.append(entries)
+    header = {"code": code, "function": function_name, "time_limit": float(time_limit_s),
+              "marker": marker.hex(), "cases": table}
+    return wire.pack(header, blobs)

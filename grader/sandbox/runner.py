@@ -1,0 +1,158 @@
+"""Runs inside the isolated child: executes the submission, calls the function per case, streams results.
+
+Everything after `exec` shares a process with the student's code, so nothing this module sends is trusted:
+the parent parses each frame as hostile input. The module's job is only to make honest submissions
+report well (per-case outcomes, the student's own traceback lines, output split per case).
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import linecache
+import os
+import sys
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from grader.sandbox import wire
+from grader.sandbox.coerce import split_outputs, to_plain
+
+FILENAME = "<submission>"
+RESULT_FD = 3
+READY = b"ready"
+MAX_MESSAGE = 2000
+MAX_TRACEBACK = 30
+
+# Captured before the submission runs, so reassigning these names from student code changes nothing here.
+_write = os.write
+_exit = os._exit
+_ndarray = np.ndarray
+_perf = time.perf_counter
+
+
+def send(fd: int, payload: bytes) -> None:
+    data = memoryview(wire.frame(payload))
+    while data:
+        data = data[_write(fd, data) :]
+
+
+def _text(value: Any, limit: int = MAX_MESSAGE) -> str:
+    try:
+        text = str(value)
+    except BaseException:  # a hostile __str__ must not break reporting
+        text = "<unprintable>"
+    return text if len(text) <= limit else text[:limit] + " …"
+
+
+def student_traceback(exc: BaseException) -> list[str]:
+    """Only frames from the submission itself: no paths of the service, numpy or the runner."""
+    lines = []
+    try:
+        for fs in traceback.extract_tb(exc.__traceback__):
+            if fs.filename == FILENAME:
+                code = f"\n    {fs.line.strip()}" if fs.line else ""
+                lines.append(f"line {fs.lineno}, in {fs.name}{code}")
+    except BaseException:
+        pass
+    return lines[-MAX_TRACEBACK:]
+
+
+def error_frame(exc: BaseException) -> bytes:
+    name = type(exc).__name__
+    if isinstance(exc, SystemExit):
+        message = f"sys.exit({_text(exc.code)}) was called; return the gradients instead"
+    elif isinstance(exc, KeyboardInterrupt):
+        message = "KeyboardInterrupt was raised"
+    else:
+        message = _text(exc)
+    header = {"status": "error", "error_type": name, "error_message": message,
+              "traceback": student_traceback(exc)}
+    return wire.pack(header)
+
+
+def _same(after: Any, before: np.ndarray) -> bool:
+    return (
+        type(after) is _ndarray
+        and after.shape == before.shape
+        and after.dtype == before.dtype
+        and after.tobytes() == before.tobytes()
+    )
+
+
+def result_frame(returned: Any, args: dict[str, np.ndarray], originals: dict[str, np.ndarray],
+                 max_bytes: int) -> bytes:
+    outputs: list[dict[str, Any]] = []
+    blobs: list[bytes] = []
+    for item in split_outputs(returned):
+        plain = to_plain(item)
+        if isinstance(plain, str):
+            outputs.append({"unsupported": plain})
+            continue
+        meta, raw = wire.encode_array(plain)
+        outputs.append(meta)
+        blobs.append(raw)
+    mutated: dict[str, Any] = {}
+    for name, before in originals.items():
+        after = args[name]
+        if not _same(after, before):
+            meta, raw = wire.encode_array(np.asarray(after).view(_ndarray))
+            mutated[name] = meta
+            blobs.append(raw)
+    if sum(len(b) for b in blobs) > max_bytes:
+        return wire.pack({"status": "too_large"})
+    return wire.pack({"status": "ok", "outputs": outputs, "mutated": mutated}, blobs)
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            pass
+
+
+def run(code: str, function_name: str, cases: list[dict[str, np.ndarray]], marker: bytes,
+        max_result_bytes: int) -> None:
+    """Execute `code`, call `function_name(**case)` for each case; one frame per case on RESULT_FD."""
+    linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+    namespace: dict[str, Any] = {"__name__": "submission", "__builtins__": builtins}
+    send(RESULT_FD, READY)
+    setup_error: bytes | None = None
+    try:
+        exec(compile(code, FILENAME, "exec"), namespace)  # noqa: S102 - this is the sandbox
+        function = namespace.get(function_name)
+        if not callable(function):
+            setup_error = wire.pack({"status": "error", "error_type": "NameError",
+                                     "error_message": f"the code does not define a function {function_name}()",
+                                     "traceback": []})
+    except BaseException as exc:
+        setup_error = error_frame(exc)
+    for case in cases:
+        if setup_error is not None:
+            payload = setup_error
+        else:
+            args = {name: value.copy() for name, value in case.items()}
+            try:
+                returned = function(**args)
+                payload = result_frame(returned, args, case, max_result_bytes)
+            except BaseException as exc:
+                payload = error_frame(exc)
+        _flush()
+        try:
+            _write(1, marker)
+        except BaseException:
+            pass
+        send(RESULT_FD, payload)
+
+
+def setup_streams() -> None:
+    """Fresh text streams on fds 1 and 2 (both go to the output pipe); stdin reads nothing."""
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="replace")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="replace",
+                                  write_through=True)
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    sys.argv = ["submission"]
