@@ -2,16 +2,36 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy import func, select
 
+from grader import exercises as definitions
 from grader.exercises import DefinitionError, DegenerateVariantError, find, load_file, make_variant, solve
 from grader.exercises.solve import worked_text
 from grader.grading.numeric import grade_answers
+from grader.models import (
+    COURSE_ROLES,
+    ROLES,
+    SCOPES,
+    ApiToken,
+    Assignment,
+    Course,
+    Exercise,
+    Membership,
+    User,
+    db,
+    utcnow,
+)
+from grader.service import save_exercise
 
 exercises_cli = AppGroup("exercises", help="Validate, solve and grade exercise definitions.")
 
@@ -20,6 +40,20 @@ VALIDATION_SEEDS = 20  # a definition whose first seeds are all degenerate is as
 
 def _catalogue_dir() -> Path:
     return Path(current_app.config["EXERCISES_DIR"])
+
+
+def _check_file(path: Path) -> tuple[definitions.Exercise | None, list[str]]:
+    """Load and validate one definition (schema, graph and the first seeds' variants).
+    Returns (exercise, []) or (None, ["path: problem", ...])."""
+    try:
+        exercise = load_file(path)
+        for seed in range(VALIDATION_SEEDS):
+            make_variant(exercise, seed)
+    except DefinitionError as exc:
+        return None, [f"{path}: {line}" for line in exc.errors]
+    except DegenerateVariantError as exc:
+        return None, [f"{path}: random rules: {exc}"]
+    return exercise, []
 
 
 @exercises_cli.command("validate")
@@ -31,17 +65,11 @@ def validate_command(paths: tuple[str, ...]) -> None:
         raise click.ClickException(f"no exercise files found in {_catalogue_dir()}")
     bad = 0
     for path in files:
-        try:
-            exercise = load_file(path)
-            for seed in range(VALIDATION_SEEDS):
-                make_variant(exercise, seed)
-        except DefinitionError as exc:
+        exercise, errors = _check_file(path)
+        if exercise is None:
             bad += 1
-            for line in exc.errors:
-                click.echo(f"{path}: {line}", err=True)
-        except DegenerateVariantError as exc:
-            bad += 1
-            click.echo(f"{path}: random rules: {exc}", err=True)
+            for line in errors:
+                click.echo(line, err=True)
         else:
             click.echo(f"ok  {path}  ({exercise.id}, {exercise.kind})")
     click.echo(f"{len(files) - bad} valid, {bad} invalid")
@@ -91,6 +119,304 @@ def grade_command(exercise: str, seed: int, answers_json: str | None, as_json: b
         click.echo(f"  [{part.status}] {part.label}: {part.message}")
 
 
+@exercises_cli.command("import")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+def import_command(path: Path | None) -> None:
+    """Import PATH (a definition file or a directory of them; default: the catalogue) into the database.
+
+    A changed definition becomes a new version; an unchanged one is left alone. If any file is invalid,
+    its problems are printed and nothing is stored."""
+    path = path or _catalogue_dir()
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if not files:
+        raise click.ClickException(f"no exercise files (*.yaml) in {path}")
+    loaded, errors = [], []
+    for file in files:
+        exercise, problems = _check_file(file)
+        errors += problems
+        if exercise is not None:
+            loaded.append(exercise)
+    if errors:
+        for line in errors:
+            click.echo(line, err=True)
+        raise click.ClickException(f"{len(files) - len(loaded)} invalid file(s) of {len(files)}; nothing imported")
+    try:
+        outcomes = [_store_exercise(exercise) for exercise in loaded]
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    for slug, outcome in outcomes:
+        click.echo(f"{outcome:<14} {slug}")
+    counts = {o: sum(1 for _, x in outcomes if x.split()[0] == o) for o in ("created", "new", "unchanged")}
+    click.echo(f"{counts['created']} created, {counts['new']} new version(s), {counts['unchanged']} unchanged")
+
+
+def _store_exercise(exercise: definitions.Exercise) -> tuple[str, str]:
+    """Save one validated definition: (slug, 'created' | 'new version N' | 'unchanged'). Not committed."""
+    row, changed = save_exercise(exercise.document)
+    if not changed:
+        return row.slug, "unchanged"
+    return row.slug, "created" if row.current_version == 1 else f"new version {row.current_version}"
+
+
+# --- users -----------------------------------------------------------------------------------------------
+
+users_cli = AppGroup("users", help="Manage local accounts.")
+
+MIN_PASSWORD = 8
+
+
+def _user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"no user '{username}'")
+    return user
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="student", show_default=True, help="Site-wide role.")
+@click.option("--name", default="", help="Display name (default: the username).")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help=f"At least {MIN_PASSWORD} characters; asked for (hidden, twice) when not given.")
+def create_user_command(username: str, role: str, name: str, password: str) -> None:
+    """Create the account USERNAME (its password is stored hashed)."""
+    username = username.strip()
+    if not username or len(username) > 80:
+        raise click.BadParameter("must be 1 to 80 characters", param_hint="USERNAME")
+    if len(password) < MIN_PASSWORD:
+        raise click.BadParameter(f"must be at least {MIN_PASSWORD} characters", param_hint="--password")
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise click.ClickException(f"user '{username}' already exists")
+    user = User(username=username, name=name or username, role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"created {role} '{username}' (id {user.id})")
+
+
+# --- courses ---------------------------------------------------------------------------------------------
+
+courses_cli = AppGroup("courses", help="Manage courses and their members.")
+
+
+def _course(code: str) -> Course:
+    course = db.session.scalar(select(Course).where(Course.code == code))
+    if course is None:
+        raise click.ClickException(f"no course '{code}'")
+    return course
+
+
+@courses_cli.command("create")
+@click.argument("code")
+@click.option("--title", required=True, help="The course's title.")
+def create_course_command(code: str, title: str) -> None:
+    """Create the course CODE (a short unique name such as bp101)."""
+    code = code.strip()
+    if not code or len(code) > 80:
+        raise click.BadParameter("must be 1 to 80 characters", param_hint="CODE")
+    if db.session.scalar(select(Course.id).where(Course.code == code)) is not None:
+        raise click.ClickException(f"course '{code}' already exists")
+    course = Course(code=code, title=title)
+    db.session.add(course)
+    db.session.commit()
+    click.echo(f"created course '{code}' (id {course.id}): {title}")
+
+
+@courses_cli.command("enroll")
+@click.argument("code")
+@click.argument("username")
+@click.option("--role", type=click.Choice(COURSE_ROLES), default="student", show_default=True,
+              help="The user's role in this course.")
+def enroll_command(code: str, username: str, role: str) -> None:
+    """Enroll USERNAME in the course CODE (or change their role in it)."""
+    course, user = _course(code), _user(username)
+    message = _enroll(course, user, role)
+    db.session.commit()
+    click.echo(message)
+
+
+def _enroll(course: Course, user: User, role: str) -> str:
+    membership = db.session.scalar(select(Membership).where(Membership.course_id == course.id,
+                                                            Membership.user_id == user.id))
+    if membership is None:
+        db.session.add(Membership(course=course, user=user, role=role))
+        return f"enrolled '{user.username}' in '{course.code}' as {role}"
+    if membership.role == role:
+        return f"'{user.username}' is already {role} in '{course.code}'"
+    old, membership.role = membership.role, role
+    return f"'{user.username}' is now {role} in '{course.code}' (was {old})"
+
+
+# --- tokens ----------------------------------------------------------------------------------------------
+
+tokens_cli = AppGroup("tokens", help="Manage API tokens (only their hashes are stored).")
+
+
+def _scopes(_ctx: click.Context, _param: click.Parameter, value: str) -> list[str]:
+    scopes = list(dict.fromkeys(s.strip() for s in value.split(",") if s.strip()))
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown or not scopes:
+        raise click.BadParameter(f"unknown scope(s) {', '.join(unknown) or '(none given)'}; "
+                                 f"choose from {', '.join(SCOPES)}")
+    return scopes
+
+
+@tokens_cli.command("create")
+@click.option("--user", "username", required=True, help="The token acts as this user.")
+@click.option("--scopes", required=True, callback=_scopes,
+              help=f"Comma-separated, from: {', '.join(SCOPES)}.")
+@click.option("--name", default="", help="A note to tell tokens apart.")
+@click.option("--expires-in-days", type=click.IntRange(min=1), default=90, show_default=True,
+              help="Days until the token stops working.")
+def create_token_command(username: str, scopes: list[str], name: str, expires_in_days: int) -> None:
+    """Create a token and print it once (stdout); only its hash is stored, so it cannot be shown again."""
+    user = _user(username)
+    token, secret = ApiToken.issue(user, scopes, name=name,
+                                   expires_at=utcnow() + timedelta(days=expires_in_days))
+    db.session.add(token)
+    db.session.commit()
+    click.echo(f"token {token.id} for '{user.username}' ({', '.join(scopes)}), expires "
+               f"{_when(token.expires_at)}; it is shown only now:", err=True)
+    click.echo(secret)
+
+
+@tokens_cli.command("revoke")
+@click.argument("token_id", type=int)
+def revoke_token_command(token_id: int) -> None:
+    """Revoke the token TOKEN_ID (see `tokens list`); it stops working at once."""
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise click.ClickException(f"no token {token_id}")
+    if token.revoked_at is not None:
+        click.echo(f"token {token_id} was already revoked {_when(token.revoked_at)}")
+        return
+    token.revoked_at = utcnow()
+    db.session.commit()
+    click.echo(f"revoked token {token_id} ({token.prefix}..., '{token.user.username}')")
+
+
+@tokens_cli.command("list")
+@click.option("--user", "username", help="Only this user's tokens (default: everyone's).")
+def list_tokens_command(username: str | None) -> None:
+    """List tokens: id, user, prefix, name, scopes, expiry and state. Never the secret."""
+    query = select(ApiToken).order_by(ApiToken.id)
+    if username is not None:
+        query = query.where(ApiToken.user_id == _user(username).id)
+    tokens = db.session.scalars(query).all()
+    if not tokens:
+        click.echo("no tokens")
+        return
+    now = utcnow()
+    for t in tokens:
+        state = ("revoked" if t.revoked_at is not None
+                 else "expired" if t.expires_at is not None and t.expires_at <= now else "active")
+        click.echo(f"{t.id:>4}  {t.user.username:<16} {t.prefix}...  {state:<7}  expires {_when(t.expires_at)}  "
+                   f"{','.join(t.scopes)}" + (f"  ({t.name})" if t.name else ""))
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+# --- demo ------------------------------------------------------------------------------------------------
+
+DEMO_COURSE = ("demo", "Backpropagation, step by step")
+DEMO_USERS = (("demo-student", "Demo Student", "student"), ("demo-instructor", "Demo Instructor", "instructor"))
+# Teaching order by slug prefix: gates, one neuron, small networks, losses and Jacobians, then code.
+DEMO_ORDER = ("gate-", "single-neuron", "branch-", "seed-", "two-layer", "chain-", "three-layer", "tanh-",
+              "leaky-", "linear-", "softmax-", "jacobian-", "code-")
+DEMO_SOLUTIONS_ALWAYS = ("gate-add", "single-neuron")  # worked solutions students can open at once
+DEMO_PER_WEEK = 4
+DEMO_ATTEMPTS = {"numeric": 5, "code": 10}
+
+
+def demo_password(secret_key: str, username: str) -> str:
+    """A demo account's password: derived from the instance secret key, so it is stable per installation,
+    printable on every run, and never in the repository."""
+    digest = hmac.new(secret_key.encode(), f"gradgate-demo-password:{username}".encode(), hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:12]
+
+
+def _demo_rank(slug: str) -> tuple[int, str]:
+    return next((i for i, prefix in enumerate(DEMO_ORDER) if slug.startswith(prefix)), len(DEMO_ORDER)), slug
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Set up (idempotently) a demo course with the whole catalogue assigned, a student and an instructor,
+    and print their logins. Running it again changes nothing and prints the same logins."""
+    directory = _catalogue_dir()
+    loaded, errors = [], []
+    for file in sorted(directory.glob("*.yaml")):
+        exercise, problems = _check_file(file)
+        errors += problems
+        if exercise is not None:
+            loaded.append(exercise)
+    if errors or not loaded:
+        for line in errors:
+            click.echo(line, err=True)
+        raise click.ClickException(f"the catalogue in {directory} is empty or invalid; "
+                                   "fix it (`exercises validate`) and run demo again")
+    try:
+        outcomes = [_store_exercise(exercise) for exercise in loaded]
+        course = db.session.scalar(select(Course).where(Course.code == DEMO_COURSE[0]))
+        if course is None:
+            course = Course(code=DEMO_COURSE[0], title=DEMO_COURSE[1])
+            db.session.add(course)
+        added = _demo_assignments(course, sorted((e.id for e in loaded), key=_demo_rank))
+        logins = [_demo_user(course, *spec) for spec in DEMO_USERS]
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    changed = sum(1 for _, outcome in outcomes if outcome != "unchanged")
+    total = db.session.scalar(select(func.count()).select_from(Assignment).where(Assignment.course_id == course.id))
+    click.echo(f"catalogue: {len(outcomes)} exercises ({changed} created or changed)")
+    click.echo(f"course '{course.code}' ({course.title}): {total} assignments ({added} new)")
+    click.echo("logins (the passwords derive from this installation's secret key):")
+    for username, role, password, note in logins:
+        click.echo(f"  {role:<10}  username {username:<16} password {password}{note}")
+
+
+def _demo_assignments(course: Course, slugs: list[str]) -> int:
+    """Assign every catalogue exercise not yet in the course, in teaching order; returns how many were new."""
+    db.session.flush()
+    assigned = set(db.session.scalars(select(Assignment.exercise_id).where(Assignment.course_id == course.id)))
+    exercises = {e.slug: e for e in db.session.scalars(select(Exercise).where(Exercise.slug.in_(slugs)))}
+    first_due = utcnow().replace(hour=23, minute=59, second=0, microsecond=0) + timedelta(days=7)
+    added = 0
+    for position, slug in enumerate(slugs):
+        exercise = exercises[slug]
+        if exercise.id in assigned:
+            continue
+        db.session.add(Assignment(
+            course=course, exercise=exercise, title=exercise.title,
+            due_at=first_due + timedelta(weeks=position // DEMO_PER_WEEK),
+            attempt_limit=DEMO_ATTEMPTS.get(exercise.kind, 5), points=10.0,
+            solution_policy="always" if slug in DEMO_SOLUTIONS_ALWAYS else "after_due"))
+        added += 1
+    return added
+
+
+def _demo_user(course: Course, username: str, name: str, role: str) -> tuple[str, str, str, str]:
+    """Create or repair a demo account and its membership; returns (username, role, password, note)."""
+    password = demo_password(current_app.config["SECRET_KEY"], username)
+    user = db.session.scalar(select(User).where(User.username == username))
+    note = ""
+    if user is None:
+        user = User(username=username, name=name, role=role)
+        user.set_password(password)
+        db.session.add(user)
+    elif not user.check_password(password):  # changed since, or the secret key changed: make the login true
+        user.set_password(password)
+        note = "  (password reset)"
+    _enroll(course, user, role)
+    return username, role, password, note
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
-    app.cli.add_command(exercises_cli)
+    for command in (exercises_cli, users_cli, courses_cli, tokens_cli, demo_command):
+        app.cli.add_command(command)
