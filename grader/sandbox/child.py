@@ -6,6 +6,7 @@ why the pool believes a failure reported before READY is an infrastructure error
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import traceback
@@ -86,12 +87,8 @@ def main(limits: Limits, uid: int | None, seccomp_filter: object | None, base_ad
             os.write(ERR_FD, traceback.format_exc().encode(errors="replace")[-4000:])
         finally:
             os._exit(SETUP_FAILED)
-    try:
+    with contextlib.suppress(BaseException):
         runner.run(code, function_name, cases, marker, limits.result_bytes)
-    except BaseException:
-        pass
-    try:
+    with contextlib.suppress(BaseException):
         sys.stdout.flush()
-    except BaseException:
-        pass
     os._exit(0)

@@ -10,6 +10,7 @@ student lingers in the memory the next child is forked from.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -37,10 +38,8 @@ MSG_MAX = 1 << 16
 
 def preload() -> None:
     for name in PRELOAD:
-        try:
+        with contextlib.suppress(ImportError):
             importlib.import_module(name)
-        except ImportError:
-            pass
 
 
 def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
@@ -129,10 +128,8 @@ class Server:
         and its tmpfs is gone; in weak mode kill what it left behind and empty the working directory."""
         if not self.limits.isolation.namespaces:
             for pid in _descendants():
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
             if self.uid is not None and self.limits.isolation.uid:
                 for _ in range(3):
                     if not isolate.kill_uid_processes(self.uid):
@@ -194,7 +191,5 @@ def main(sock_fd: int) -> None:
         send(sock, {"op": "error", "message": f"{type(exc).__name__}: {exc}"})
         sys.exit(1)
     send(sock, {"op": "hello", "pid": os.getpid()})
-    try:
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         server.serve()
-    except (BrokenPipeError, ConnectionResetError):
-        pass

@@ -8,6 +8,7 @@ Foreign-architecture calls (int 0x80, x32) kill the process (libseccomp's defaul
 
 from __future__ import annotations
 
+import contextlib
 import errno
 
 import pyseccomp as sc
@@ -40,10 +41,9 @@ def build_filter() -> sc.SyscallFilter:
     """The filter object; build once in the fork server, `load()` in each child after dropping the uid."""
     filt = sc.SyscallFilter(defaction=sc.ALLOW)
     for name in DENIED:
-        try:
+        # A name this architecture or libseccomp version does not know is skipped.
+        with contextlib.suppress(ValueError, RuntimeError, OSError):
             filt.add_rule(sc.ERRNO(errno.EPERM), name)
-        except (ValueError, RuntimeError, OSError):
-            pass  # not a syscall on this architecture / libseccomp version
     # glibc's pthread_create and fork try clone3 first and fall back to clone on ENOSYS; clone's flags
     # are a plain register we can inspect (clone3 passes a pointer), so new namespaces can be refused.
     filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")

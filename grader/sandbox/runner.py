@@ -8,6 +8,7 @@ report well (per-case outcomes, the student's own traceback lines, output split 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import linecache
 import os
@@ -109,10 +110,8 @@ def result_frame(returned: Any, args: dict[str, np.ndarray], originals: dict[str
 
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(BaseException):
             stream.flush()
-        except BaseException:
-            pass
 
 
 def run(code: str, function_name: str, cases: list[dict[str, np.ndarray]], marker: bytes,
@@ -142,10 +141,8 @@ def run(code: str, function_name: str, cases: list[dict[str, np.ndarray]], marke
             except BaseException as exc:
                 payload = error_frame(exc)
         _flush()
-        try:
+        with contextlib.suppress(BaseException):
             _write(1, marker)
-        except BaseException:
-            pass
         send(RESULT_FD, payload)
 
 

@@ -88,7 +88,7 @@ def decode_array(meta: Any, data: bytes, *, max_bytes: int) -> np.ndarray:
         raise WireError(f"unsupported dtype {str(dtype_str)[:40]!r}")
     if not isinstance(shape, list) or len(shape) > MAX_DIMS:
         raise WireError("bad shape")
-    if not all(type(d) is int and 0 <= d for d in shape):
+    if not all(type(d) is int and d >= 0 for d in shape):
         raise WireError("bad shape")
     try:
         dtype = np.dtype(dtype_str)
