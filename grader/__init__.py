@@ -43,6 +43,10 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
 
     init_extensions(app)
 
+    from grader.api import init_api
+
+    init_api(app)
+
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")

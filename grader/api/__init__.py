@@ -1,0 +1,109 @@
+"""REST API v1 (flask-smorest): thin views over grader.service, token auth, JSON errors.
+
+OpenAPI 3 at /api/openapi.json, a docs page at /api/docs (rendered here from the spec: no CDN, works offline).
+Every route needs `Authorization: Bearer <token>`; errors are `{"code", "message", "errors"}`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from html import escape
+from typing import Any
+
+from flask import Flask, Response, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from grader.api import errors
+
+_NON_FINITE = object()
+
+
+class GradgateApi(Api):
+    ERROR_SCHEMA = errors.ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Any:  # type: ignore[override]
+        return errors.handle_http_exception(error)
+
+
+def _non_finite_paths(value: Any, path: str = "") -> list[str]:
+    if value is _NON_FINITE:
+        return [path or "body"]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _non_finite_paths(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _non_finite_paths(v, f"{path}.{i}" if path else str(i))]
+    return []
+
+
+def _finite_float(text: str) -> float | object:
+    number = float(text)
+    return number if math.isfinite(number) else _NON_FINITE  # 1e999 overflows to inf
+
+
+def check_json_body() -> Response | None:
+    """Reject, under /api, JSON that Python's parser accepts but JSON does not (NaN, Infinity) or that
+    overflows to infinity, naming the fields; malformed JSON is a 400 too. Runs before any view."""
+    if not errors.in_api() or request.method in ("GET", "HEAD", "OPTIONS", "DELETE") or not request.is_json:
+        return None
+    raw = request.get_data(cache=True)  # 413 above MAX_CONTENT_LENGTH
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw, parse_constant=lambda _: _NON_FINITE, parse_float=_finite_float)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return errors.error_response(400, "malformed_json", f"the body is not valid JSON: {exc}",
+                                     {"body": ["not valid JSON"]})
+    paths = _non_finite_paths(data)
+    if paths:
+        return errors.error_response(400, "malformed_json", "NaN and Infinity are not JSON numbers",
+                                     {p: ["NaN and Infinity are not allowed: send a finite number"] for p in paths})
+    return None
+
+
+def docs_page(api: Api) -> str:
+    spec = api.spec.to_dict()
+    rows = []
+    for path, item in spec.get("paths", {}).items():
+        for method, op in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            codes = ", ".join(str(c) for c in op.get("responses", {}))
+            summary = op.get("summary", "") + (" " + op["description"] if op.get("description") else "")
+            rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}</code></td>"
+                        f"<td>{escape(summary.strip())}</td><td>{escape(codes)}</td></tr>")
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>Gradgate API v1</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td{padding:.3em .6em;vertical-align:top;"
+            "border-bottom:1px solid #ddd}</style></head><body><h1>Gradgate REST API v1</h1>"
+            "<p>Every route needs <code>Authorization: Bearer &lt;token&gt;</code>. Errors are JSON "
+            "<code>{code, message, errors}</code>. The full document: <a href='/api/openapi.json'>"
+            "/api/openapi.json</a>.</p><table><tr><th>method</th><th>path</th><th>what</th><th>responses</th></tr>"
+            + "".join(rows) + "</table></body></html>")
+
+
+def init_api(app: Flask) -> Api:
+    from grader.api import bench, courses, exercises, submissions, tokens
+    from grader.extensions import csrf
+
+    for key, value in {
+        "API_TITLE": "Gradgate", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3", "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json", "PAGINATION_PAGE_SIZE": 20, "PAGINATION_MAX_PAGE_SIZE": 100,
+    }.items():
+        app.config.setdefault(key, value)
+    app.config.setdefault("API_SPEC_OPTIONS", {
+        "info": {"description": "Auto-graded backpropagation exercises. Token auth (Bearer); JSON errors "
+                                "{code, message, errors}; lists paginated with page/page_size (X-Pagination)."},
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearerAuth": []}],
+    })
+    api = GradgateApi(app)
+    blueprints = [exercises.blp, courses.blp, submissions.blp, tokens.blp]
+    if app.config.get("BENCH_FLOOR"):
+        blueprints.append(bench.blp)
+    for blp in blueprints:
+        csrf.exempt(blp)  # token auth: no cookies, so no cross-site forgery
+        api.register_blueprint(blp)
+    app.before_request(check_json_body)
+    app.add_url_rule("/api/docs", "api_docs", lambda: Response(docs_page(api), mimetype="text/html"))
+    return api

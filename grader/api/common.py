@@ -1,0 +1,96 @@
+"""Lookups shared by the views: each answers 404 to someone outside the course (no existence leak) and 403
+to a course member without the instructor role."""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from grader import service
+from grader.api.errors import init_errors
+from grader.exercises import Exercise as Definition
+from grader.models import Assignment, Course, Submission, User, db
+from grader.service import ServiceError
+
+MAX_TENSOR_ENTRIES = 10_000  # an authored tensor larger than this is refused (the preview solves it in process)
+
+
+def blueprint(name: str, description: str) -> Blueprint:
+    blp = Blueprint(name, __name__, url_prefix="/api/v1", description=description)
+    init_errors(blp)
+    return blp
+
+
+def not_found(what: str) -> ServiceError:
+    return ServiceError(404, "not_found", f"no such {what}")
+
+
+def course_for(user: User, course_id: int, *, instructor: bool = False) -> tuple[Course, str]:
+    course = db.session.get(Course, course_id)
+    role = service.course_role(user, course) if course is not None else None
+    if course is None or role is None:
+        raise not_found("course")
+    if instructor and role != "instructor":
+        raise ServiceError(403, "forbidden", "only the course's instructors may do this")
+    return course, role
+
+
+def assignment_for(user: User, assignment_id: int, *, instructor: bool = False) -> tuple[Assignment, str]:
+    assignment = db.session.get(Assignment, assignment_id)
+    if assignment is None:
+        raise not_found("assignment")
+    role = service.require_student_access(user, assignment)  # 404 outside the course or while hidden
+    if instructor and role != "instructor":
+        raise ServiceError(403, "forbidden", "only the course's instructors may do this")
+    return assignment, role
+
+
+def submission_for(user: User, submission_id: int) -> Submission:
+    """The owner, or an instructor of the course; anyone else gets 404."""
+    submission = db.session.get(Submission, submission_id)
+    if submission is None:
+        raise not_found("submission")
+    if submission.user_id != user.id and service.course_role(user, submission.assignment.course) != "instructor":
+        raise not_found("submission")
+    return submission
+
+
+def submission_view(submission: Submission, viewer: User) -> dict[str, Any]:
+    """The stored submission as the viewer may see it: expected answers only where the solution policy
+    allows now (they may have been stored when it did, e.g. an instructor's own attempt)."""
+    feedback = submission.feedback or {}
+    if not service.solution_visible(submission.assignment, viewer):
+        feedback = copy.deepcopy(feedback)
+        for part in feedback.get("parts") or []:
+            if isinstance(part, dict):
+                part["expected"] = None
+    return {
+        "id": submission.id, "assignment_id": submission.assignment_id, "user_id": submission.user_id,
+        "exercise_version": submission.exercise_version.version, "kind": submission.kind,
+        "status": submission.status, "attempt": submission.attempt, "score": submission.score,
+        "points": submission.points, "late": submission.late, "answers": submission.answers,
+        "code": submission.code, "feedback": feedback, "mistakes": submission.mistakes or [],
+        "grading_ms": submission.grading_ms, "created_at": submission.created_at,
+    }
+
+
+def check_size(exercise: Definition) -> None:
+    """Refuse definitions whose tensors could be huge (the largest draw of each dimension)."""
+    largest: dict[str, int] = {}
+    for name, spec in exercise.dims.items():
+        if isinstance(spec, int):
+            largest[name] = spec
+        elif "integers" in spec:
+            largest[name] = int(spec["integers"][1])
+        else:
+            largest[name] = int(max(spec["choice"]))
+    groups = {"inputs": exercise.inputs, "params": exercise.params, "upstream": exercise.upstream or {}}
+    for group, specs in groups.items():
+        for name, spec in specs.items():
+            entries = math.prod(d if isinstance(d, int) else largest.get(d, 1) for d in spec["shape"])
+            if entries > MAX_TENSOR_ENTRIES:
+                raise ServiceError(422, "too_large", "the definition's tensors are too large", {
+                    f"definition.{group}.{name}.shape": [f"at most {MAX_TENSOR_ENTRIES} entries when drawn"]})

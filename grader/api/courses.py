@@ -1,0 +1,174 @@
+"""Courses, memberships, assignments and the gradebook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from grader import service
+from grader.api.auth import current_user, require
+from grader.api.common import assignment_for, blueprint, course_for
+from grader.api.schemas import (
+    AssignmentIn,
+    AssignmentOut,
+    AssignmentPatch,
+    CourseOut,
+    GradebookOut,
+    MembershipIn,
+    MembershipOut,
+)
+from grader.models import Assignment, Course, Exercise, Membership, User, db
+from grader.service import ServiceError
+
+blp = blueprint("courses", "Courses, memberships, assignments and the gradebook")
+
+
+def _course_out(course: Course, role: str | None) -> dict[str, Any]:
+    return {"id": course.id, "code": course.code, "title": course.title, "role": role}
+
+
+def _assignment_out(assignment: Assignment) -> dict[str, Any]:
+    return {**{c: getattr(assignment, c) for c in (
+        "id", "course_id", "title", "due_at", "attempt_limit", "points", "late_policy", "late_penalty", "visible",
+        "scoring", "solution_policy", "created_at")}, "exercise": assignment.exercise.slug}
+
+
+def _membership_out(m: Membership) -> dict[str, Any]:
+    return {"id": m.id, "user_id": m.user_id, "username": m.user.username, "name": m.user.name, "role": m.role}
+
+
+@blp.route("/courses")
+class Courses(MethodView):
+    @require("courses:read")
+    @blp.response(200, CourseOut(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """Your courses (an admin sees every course)."""
+        user = current_user()
+        if user.role == "admin":
+            query = select(Course.id, Course.code, Course.title)
+        else:
+            query = select(Course.id, Course.code, Course.title, Membership.role).join(Membership).where(
+                Membership.user_id == user.id)
+        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = db.session.execute(query.order_by(Course.id).offset(pagination_parameters.first_item)
+                                  .limit(pagination_parameters.page_size)).all()
+        return [{"id": r.id, "code": r.code, "title": r.title, "role": r.role if len(r) > 3 else "instructor"}
+                for r in rows]
+
+
+@blp.route("/courses/<int:course_id>")
+class CourseItem(MethodView):
+    @require("courses:read")
+    @blp.response(200, CourseOut)
+    def get(self, course_id: int):
+        """One of your courses."""
+        return _course_out(*course_for(current_user(), course_id))
+
+
+@blp.route("/courses/<int:course_id>/gradebook")
+class Gradebook(MethodView):
+    @require("gradebook:read")
+    @blp.response(200, GradebookOut)
+    def get(self, course_id: int):
+        """Each student's points per assignment (best or last attempt, as the assignment says)."""
+        course, _ = course_for(current_user(), course_id, instructor=True)
+        assignments = sorted(course.assignments, key=lambda a: a.id)
+        students = db.session.scalars(select(User).join(Membership).where(
+            Membership.course_id == course.id, Membership.role == "student").order_by(User.username)).all()
+        rows = []
+        for student in students:
+            scores = {str(a.id): service.assignment_score(student, a) for a in assignments}
+            rows.append({"user_id": student.id, "username": student.username, "name": student.name,
+                         "scores": scores, "total": round(sum(s for s in scores.values() if s is not None), 6)})
+        return {"course_id": course.id, "students": rows,
+                "assignments": [{"id": a.id, "title": a.title, "points": a.points} for a in assignments]}
+
+
+@blp.route("/courses/<int:course_id>/memberships")
+class Memberships(MethodView):
+    @require("courses:read")
+    @blp.response(200, MembershipOut(many=True))
+    @blp.paginate()
+    def get(self, course_id: int, pagination_parameters):
+        """The course's members (instructors)."""
+        course, _ = course_for(current_user(), course_id, instructor=True)
+        query = select(Membership).join(User).where(Membership.course_id == course.id)
+        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        members = db.session.scalars(query.order_by(User.username).offset(pagination_parameters.first_item)
+                                     .limit(pagination_parameters.page_size)).all()
+        return [_membership_out(m) for m in members]
+
+    @require("courses:write")
+    @blp.arguments(MembershipIn)
+    @blp.response(201, MembershipOut)
+    def post(self, body, course_id: int):
+        """Enroll an existing account by username (409 if already a member)."""
+        course, _ = course_for(current_user(), course_id, instructor=True)
+        user = db.session.scalar(select(User).where(User.username == body["username"]))
+        if user is None:
+            raise ServiceError(422, "validation_error", "no such user", {"username": ["no such user"]})
+        membership = Membership(user=user, course=course, role=body["role"])
+        db.session.add(membership)
+        try:
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            raise ServiceError(409, "exists", f"{user.username} is already a member",
+                               {"username": ["already a member"]}) from None
+        return _membership_out(membership)
+
+
+@blp.route("/courses/<int:course_id>/assignments")
+class Assignments(MethodView):
+    @require("courses:read")
+    @blp.response(200, AssignmentOut(many=True))
+    @blp.paginate()
+    def get(self, course_id: int, pagination_parameters):
+        """The course's assignments (students see the visible ones)."""
+        course, role = course_for(current_user(), course_id)
+        query = select(Assignment).where(Assignment.course_id == course.id)
+        if role != "instructor":
+            query = query.where(Assignment.visible.is_(True))
+        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = db.session.scalars(query.order_by(Assignment.id).offset(pagination_parameters.first_item)
+                                  .limit(pagination_parameters.page_size)).all()
+        return [_assignment_out(a) for a in rows]
+
+    @require("courses:write")
+    @blp.arguments(AssignmentIn)
+    @blp.response(201, AssignmentOut)
+    def post(self, body, course_id: int):
+        """Place an exercise in the course."""
+        course, _ = course_for(current_user(), course_id, instructor=True)
+        exercise = db.session.scalar(select(Exercise).where(Exercise.slug == body.pop("exercise")))
+        if exercise is None or exercise.deleted:
+            raise ServiceError(422, "validation_error", "no such exercise", {"exercise": ["no such exercise"]})
+        body.setdefault("title", exercise.title)
+        assignment = Assignment(course=course, exercise=exercise, **body)
+        db.session.add(assignment)
+        db.session.commit()
+        return _assignment_out(assignment)
+
+
+@blp.route("/assignments/<int:assignment_id>")
+class AssignmentItem(MethodView):
+    @require("courses:read")
+    @blp.response(200, AssignmentOut)
+    def get(self, assignment_id: int):
+        """One assignment (students: a visible one of their course)."""
+        return _assignment_out(assignment_for(current_user(), assignment_id)[0])
+
+    @require("courses:write")
+    @blp.arguments(AssignmentPatch)
+    @blp.response(200, AssignmentOut)
+    def patch(self, body, assignment_id: int):
+        """Change due date, attempts, points, late policy, visibility, scoring or solution policy."""
+        assignment, _ = assignment_for(current_user(), assignment_id, instructor=True)
+        for name, value in body.items():
+            setattr(assignment, name, value)
+        db.session.commit()
+        return _assignment_out(assignment)

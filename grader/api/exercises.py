@@ -1,0 +1,111 @@
+"""Exercise definitions (instructors): list, create, read, edit (a new version), delete; the solve preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from sqlalchemy import func, select
+
+from grader import exercises as definitions
+from grader import service
+from grader.api.auth import INSTRUCTORS, current_user, require
+from grader.api.common import blueprint, check_size, not_found
+from grader.api.schemas import DefinitionIn, ExerciseOut, ExerciseSummary, SolveIn, SolveOut
+from grader.models import Exercise, db
+from grader.service import ServiceError
+
+blp = blueprint("exercises", "Exercise definitions and the authoring preview (instructors)")
+
+
+def _live(slug: str) -> Exercise:
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+    if exercise is None or exercise.deleted:
+        raise not_found("exercise")
+    return exercise
+
+
+def _out(exercise: Exercise) -> dict[str, Any]:
+    return {"slug": exercise.slug, "title": exercise.title, "kind": exercise.kind,
+            "current_version": exercise.current_version, "deleted": exercise.deleted,
+            "created_at": exercise.created_at, "versions": [v.version for v in exercise.versions],
+            "definition": exercise.current.definition}
+
+
+def _validated(document: dict[str, Any]) -> definitions.Exercise:
+    parsed = definitions.parse_exercise(document)  # DefinitionError -> 422 with the paths
+    check_size(parsed)
+    return parsed
+
+
+@blp.route("/exercises")
+class Exercises(MethodView):
+    @require("exercises:read", roles=INSTRUCTORS)
+    @blp.response(200, ExerciseSummary(many=True))
+    @blp.paginate()
+    def get(self, pagination_parameters):
+        """The exercises (not deleted), by slug."""
+        query = select(Exercise).where(Exercise.deleted.is_(False))
+        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        return db.session.scalars(query.order_by(Exercise.slug).offset(pagination_parameters.first_item)
+                                  .limit(pagination_parameters.page_size)).all()
+
+    @require("exercises:write", roles=INSTRUCTORS)
+    @blp.arguments(DefinitionIn)
+    @blp.response(201, ExerciseOut)
+    def post(self, body):
+        """Create an exercise from a definition (409 if the slug is taken)."""
+        parsed = _validated(body["definition"])
+        existing = db.session.scalar(select(Exercise).where(Exercise.slug == parsed.id))
+        if existing is not None and not existing.deleted:
+            raise ServiceError(409, "exists", f"exercise {parsed.id} exists: PUT /api/v1/exercises/{parsed.id}",
+                               {"definition.id": ["taken"]})
+        exercise, _ = service.save_exercise(body["definition"], current_user())
+        db.session.commit()
+        return _out(exercise)
+
+
+@blp.route("/exercises/<slug>")
+class ExerciseItem(MethodView):
+    @require("exercises:read", roles=INSTRUCTORS)
+    @blp.response(200, ExerciseOut)
+    def get(self, slug: str):
+        """One exercise with its current definition and the numbers of all its versions."""
+        return _out(_live(slug))
+
+    @require("exercises:write", roles=INSTRUCTORS)
+    @blp.arguments(DefinitionIn)
+    @blp.response(200, ExerciseOut)
+    def put(self, body, slug: str):
+        """Edit: a changed definition becomes a new version (submissions keep the version they were graded
+        against); an unchanged one changes nothing."""
+        exercise = _live(slug)
+        parsed = _validated(body["definition"])
+        if parsed.id != exercise.slug:
+            raise ServiceError(422, "invalid_definition", "the definition's id must be the slug in the URL",
+                               {"definition.id": [f"must be {exercise.slug}"]})
+        exercise, _ = service.save_exercise(body["definition"], current_user())
+        db.session.commit()
+        return _out(exercise)
+
+    @require("exercises:write", roles=INSTRUCTORS)
+    @blp.response(204)
+    def delete(self, slug: str):
+        """Mark deleted: hidden from the list; its versions and submissions stay."""
+        exercise = _live(slug)
+        exercise.deleted = True
+        db.session.commit()
+
+
+@blp.route("/solve")
+class Solve(MethodView):
+    @require("exercises:read", roles=INSTRUCTORS)
+    @blp.arguments(SolveIn)
+    @blp.response(200, SolveOut)
+    def post(self, body):
+        """The authoring preview: one variant's values, gradients, step trace and answers. Nothing stored."""
+        parsed = _validated(body["definition"])
+        try:
+            return definitions.solve(parsed, body["seed"])
+        except definitions.DegenerateVariantError as exc:
+            raise ServiceError(422, "degenerate", str(exc), {"definition": [str(exc)]}) from None

@@ -1,0 +1,293 @@
+"""marshmallow schemas of the API: request bodies reject unknown fields (marshmallow's RAISE, the default),
+responses document exactly what is sent (the OpenAPI document is generated from them)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from grader.models import COURSE_ROLES, SCOPES
+
+MAX_ANSWERS = 200
+MAX_ANSWER_TEXT = 20_000
+MAX_CODE = 100_000
+MAX_NESTING = 4
+
+
+class In(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class UTCDateTime(fields.DateTime):
+    """Stored naive in UTC; sent with an explicit offset; accepted with any offset (or none: UTC)."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return super()._serialize(value, attr, obj, **kwargs)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+        if not 1970 <= parsed.year <= 9998:
+            raise ValidationError("a date between 1970 and 9998")
+        return parsed
+
+
+class AnswerValue(fields.Field):
+    """One answer: text as typed ("0.25", "[[1, 2], [3, 4]]"), a number, or nested lists of them."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        self._check(value, 0)
+        return value
+
+    def _check(self, value: Any, depth: int) -> None:
+        if isinstance(value, bool) or value is None:
+            raise ValidationError("an answer is text, a number or a list of numbers")
+        if isinstance(value, str):
+            if len(value) > MAX_ANSWER_TEXT:
+                raise ValidationError(f"at most {MAX_ANSWER_TEXT} characters")
+            return
+        if isinstance(value, int | float):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValidationError("numbers must be finite")
+            return
+        if isinstance(value, list):
+            if depth >= MAX_NESTING:
+                raise ValidationError(f"lists nest at most {MAX_NESTING} deep")
+            for item in value:
+                self._check(item, depth + 1)
+            return
+        raise ValidationError("an answer is text, a number or a list of numbers")
+
+
+# --- requests --------------------------------------------------------------------------------------------
+
+class DefinitionIn(In):
+    definition = fields.Dict(required=True, metadata={"description": "the exercise definition "
+                                                      "(spec/exercise-format.md), as JSON"})
+
+
+class SolveIn(In):
+    definition = fields.Dict(required=True, metadata={"description": "an exercise definition"})
+    seed = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+
+
+class SubmissionIn(In):
+    answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=200)), values=AnswerValue(),
+                          validate=validate.Length(max=MAX_ANSWERS),
+                          metadata={"description": "answer per ask, keyed by its position ('0', '1', ...) or "
+                                                   "label; each is text as typed, a number or nested lists"})
+    code = fields.String(validate=validate.Length(min=1, max=MAX_CODE),
+                         metadata={"description": "Python source of the backward function (code exercises)"})
+
+    @validates_schema
+    def _one(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if ("answers" in data) == ("code" in data):
+            raise ValidationError("send exactly one of answers or code", "body")
+
+
+class AssignmentFields(In):
+    title = fields.String(validate=validate.Length(max=200))
+    due_at = UTCDateTime(allow_none=True)
+    attempt_limit = fields.Integer(strict=True, allow_none=True, validate=validate.Range(min=1, max=1000))
+    points = fields.Float(validate=validate.Range(min=0, max=1_000_000))
+    late_policy = fields.String(validate=validate.OneOf(["reject", "penalty", "accept"]))
+    late_penalty = fields.Float(validate=validate.Range(min=0, max=1))
+    visible = fields.Boolean()
+    scoring = fields.String(validate=validate.OneOf(["best", "last"]))
+    solution_policy = fields.String(validate=validate.OneOf(["never", "after_due", "always"]))
+
+
+class AssignmentIn(AssignmentFields):
+    exercise = fields.String(required=True, validate=validate.Length(min=1, max=120),
+                             metadata={"description": "the exercise's slug"})
+
+
+class AssignmentPatch(AssignmentFields):
+    pass
+
+
+class MembershipIn(In):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    role = fields.String(load_default="student", validate=validate.OneOf(COURSE_ROLES))
+
+
+class TokenIn(In):
+    name = fields.String(load_default="", validate=validate.Length(max=120))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), required=True,
+                         validate=validate.Length(max=len(SCOPES)))
+    expires_in_days = fields.Integer(strict=True, load_default=90, validate=validate.Range(min=1, max=3650))
+
+
+class SubmissionQuery(In):
+    user = fields.String(validate=validate.Length(min=1, max=80),
+                         metadata={"description": "instructors: only this student's submissions"})
+
+
+class FloorIn(In):
+    assignment_id = fields.Integer(strict=True, required=True)
+    version_id = fields.Integer(strict=True, required=True)
+
+
+# --- responses -------------------------------------------------------------------------------------------
+
+class ExerciseSummary(Schema):
+    slug = fields.String(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    version = fields.Integer(required=True, attribute="current_version")
+    deleted = fields.Boolean(required=True)
+    created_at = UTCDateTime(required=True)
+
+
+class ExerciseOut(ExerciseSummary):
+    versions = fields.List(fields.Integer(), required=True)
+    definition = fields.Dict(required=True)
+
+
+class SolveOut(Schema):
+    id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    seed = fields.Integer(required=True)
+    dims = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    graph = fields.List(fields.String(), required=True)
+    values = fields.Dict(required=True)
+    grads = fields.Dict(required=True)
+    local_grads = fields.Dict(required=True)
+    answers = fields.List(fields.Dict(), required=True)
+    trace = fields.List(fields.Dict(), required=True)
+
+
+class AskOut(Schema):
+    position = fields.Integer(required=True, metadata={"description": "the key to answer it by"})
+    kind = fields.String(required=True)
+    node = fields.String(required=True)
+    entry = fields.List(fields.Integer(), allow_none=True, required=True,
+                        metadata={"description": "the entry asked for (zero-based), or null for the whole"})
+    label = fields.String(required=True)
+    points = fields.Float(required=True)
+    shape = fields.List(fields.Integer(), required=True, metadata={"description": "the expected shape"})
+
+
+class FunctionOut(Schema):
+    name = fields.String(required=True)
+    args = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    returns = fields.List(fields.String(), required=True)
+    starter = fields.String(required=True)
+
+
+class VariantOut(Schema):
+    assignment_id = fields.Integer(required=True)
+    exercise = fields.String(required=True)
+    version = fields.Integer(required=True)
+    title = fields.String(required=True)
+    kind = fields.String(required=True)
+    prompt = fields.String(required=True)
+    dims = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    inputs = fields.Dict(required=True, metadata={"description": "name -> numbers (nested lists)"})
+    params = fields.Dict(required=True)
+    upstream = fields.Dict(allow_none=True, required=True)
+    graph = fields.List(fields.String(), required=True)
+    asks = fields.List(fields.Nested(AskOut), required=True)
+    tolerance = fields.String(required=True)
+    function = fields.Nested(FunctionOut, allow_none=True, required=True)
+    attempts_left = fields.Integer(allow_none=True, required=True)
+    due_at = UTCDateTime(allow_none=True, required=True)
+    late_policy = fields.String(required=True)
+
+
+class SubmissionOut(Schema):
+    id = fields.Integer(required=True)
+    assignment_id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    exercise_version = fields.Integer(required=True)
+    kind = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "graded, invalid (a format error: no "
+                                                    "attempt used) or error (infrastructure: no attempt used)"})
+    attempt = fields.Integer(allow_none=True, required=True)
+    score = fields.Float(allow_none=True, required=True)
+    points = fields.Float(allow_none=True, required=True)
+    late = fields.Boolean(required=True)
+    answers = fields.Dict(allow_none=True, required=True)
+    code = fields.String(allow_none=True, required=True)
+    feedback = fields.Dict(required=True)
+    mistakes = fields.List(fields.String(), required=True)
+    grading_ms = fields.Float(required=True)
+    created_at = UTCDateTime(required=True)
+
+
+class CourseOut(Schema):
+    id = fields.Integer(required=True)
+    code = fields.String(required=True)
+    title = fields.String(required=True)
+    role = fields.String(allow_none=True, required=True, metadata={"description": "yours in the course"})
+
+
+class MembershipOut(Schema):
+    id = fields.Integer(required=True)
+    user_id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class AssignmentOut(Schema):
+    id = fields.Integer(required=True)
+    course_id = fields.Integer(required=True)
+    exercise = fields.String(required=True)
+    title = fields.String(required=True)
+    due_at = UTCDateTime(allow_none=True, required=True)
+    attempt_limit = fields.Integer(allow_none=True, required=True)
+    points = fields.Float(required=True)
+    late_policy = fields.String(required=True)
+    late_penalty = fields.Float(required=True)
+    visible = fields.Boolean(required=True)
+    scoring = fields.String(required=True)
+    solution_policy = fields.String(required=True)
+    created_at = UTCDateTime(required=True)
+
+
+class GradebookColumn(Schema):
+    id = fields.Integer(required=True)
+    title = fields.String(required=True)
+    points = fields.Float(required=True)
+
+
+class GradebookRow(Schema):
+    user_id = fields.Integer(required=True)
+    username = fields.String(required=True)
+    name = fields.String(required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), required=True,
+                         metadata={"description": "assignment id -> points earned (null: no graded attempt)"})
+    total = fields.Float(required=True)
+
+
+class GradebookOut(Schema):
+    course_id = fields.Integer(required=True)
+    assignments = fields.List(fields.Nested(GradebookColumn), required=True)
+    students = fields.List(fields.Nested(GradebookRow), required=True)
+
+
+class TokenOut(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    prefix = fields.String(required=True)
+    scopes = fields.List(fields.String(), required=True)
+    expires_at = UTCDateTime(allow_none=True, required=True)
+    revoked_at = UTCDateTime(allow_none=True, required=True)
+    last_used_at = UTCDateTime(allow_none=True, required=True)
+    created_at = UTCDateTime(required=True)
+
+
+class TokenCreated(TokenOut):
+    token = fields.String(required=True, metadata={"description": "the secret: shown this once only"})
+
+
+class FloorOut(Schema):
+    id = fields.Integer(required=True)

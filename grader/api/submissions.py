@@ -1,0 +1,102 @@
+"""A student's variant and submissions. The grading is grader.service.submit's; these views only translate."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from flask.views import MethodView
+from sqlalchemy import func, select
+
+from grader import service
+from grader.api.auth import current_user, require
+from grader.api.common import assignment_for, blueprint, submission_for, submission_view
+from grader.api.schemas import SubmissionIn, SubmissionOut, SubmissionQuery, VariantOut
+from grader.engine import to_json
+from grader.grading.tolerance import Tolerance
+from grader.models import Submission, User, db
+from grader.service import ServiceError
+
+blp = blueprint("submissions", "Your variant of an assignment, submitting and reading submissions")
+
+
+@blp.route("/assignments/<int:assignment_id>/variant")
+class VariantView(MethodView):
+    @require("submissions:read")
+    @blp.response(200, VariantOut)
+    def get(self, assignment_id: int):
+        """Your own numbers for the assignment, without the solution: the inputs, parameters and upstream
+        gradients, the graph, what to give (with the expected shape) and the tolerance in words."""
+        user = current_user()
+        assignment, _ = assignment_for(user, assignment_id)
+        _, variant = service.variant_for(user, assignment.exercise)
+        exercise = variant.exercise
+        function = None
+        if exercise.function is not None:
+            spec = exercise.function
+            function = {"name": spec.name, "args": {k: str(v) for k, v in spec.args.items()},
+                        "returns": [str(r) for r in spec.returns], "starter": spec.starter}
+        asks = [{"position": i, "kind": ask.kind, "node": ask.node,
+                 "entry": list(ask.index) if ask.index is not None else None, "label": ask.label,
+                 "points": ask.points, "shape": list(np.shape(variant.expected(ask)))}
+                for i, ask in enumerate(exercise.asks)]
+        leaves: dict[str, Any] = {name: to_json(value) for name, value in variant.leaves.items()}
+        return {
+            "assignment_id": assignment.id, "exercise": assignment.exercise.slug,
+            "version": assignment.exercise.current_version, "title": exercise.title, "kind": exercise.kind,
+            "prompt": exercise.prompt, "dims": variant.dims,
+            "inputs": {k: v for k, v in leaves.items() if k in exercise.inputs},
+            "params": {k: v for k, v in leaves.items() if k in exercise.params},
+            "upstream": {k: to_json(v) for k, v in variant.upstream.items()} if variant.upstream else None,
+            "graph": exercise.graph_lines, "asks": asks,
+            "tolerance": Tolerance.from_spec(exercise.tolerance, exercise.kind).describe(),
+            "function": function, "attempts_left": service.attempts_left(user, assignment),
+            "due_at": assignment.due_at, "late_policy": assignment.late_policy,
+        }
+
+
+@blp.route("/assignments/<int:assignment_id>/submissions")
+class AssignmentSubmissions(MethodView):
+    @require("submissions:write")
+    @blp.arguments(SubmissionIn)
+    @blp.response(201, SubmissionOut)
+    def post(self, body, assignment_id: int):
+        """Submit `{answers}` (numeric) or `{code}` (code exercise): graded and stored, 201. A format error in
+        an answer is stored too (status `invalid`, attempt null: no attempt used). 409 past the due date or
+        with no attempts left; 422 for answers to a code exercise or the other way round."""
+        user = current_user()
+        assignment, _ = assignment_for(user, assignment_id)
+        try:
+            submission = service.submit(user, assignment, answers=body.get("answers"), code=body.get("code"))
+        except ImportError:  # code grading (the sandbox) is not installed in this deployment
+            raise ServiceError(503, "unavailable", "code grading is not available on this server") from None
+        return submission_view(submission, user)
+
+    @require("submissions:read")
+    @blp.arguments(SubmissionQuery, location="query")
+    @blp.response(200, SubmissionOut(many=True))
+    @blp.paginate()
+    def get(self, args, assignment_id: int, pagination_parameters):
+        """Submissions at the assignment, newest first: a student's own; an instructor's: everyone's (or one
+        student's with ?user=)."""
+        user = current_user()
+        assignment, role = assignment_for(user, assignment_id)
+        query = select(Submission).where(Submission.assignment_id == assignment.id)
+        if role != "instructor":
+            query = query.where(Submission.user_id == user.id)
+        elif "user" in args:
+            query = query.join(User, Submission.user_id == User.id).where(User.username == args["user"])
+        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+        rows = db.session.scalars(query.order_by(Submission.id.desc()).offset(pagination_parameters.first_item)
+                                  .limit(pagination_parameters.page_size)).all()
+        return [submission_view(s, user) for s in rows]
+
+
+@blp.route("/submissions/<int:submission_id>")
+class SubmissionItem(MethodView):
+    @require("submissions:read")
+    @blp.response(200, SubmissionOut)
+    def get(self, submission_id: int):
+        """One submission: its owner's, or any in a course you teach."""
+        user = current_user()
+        return submission_view(submission_for(user, submission_id), user)

@@ -1,0 +1,65 @@
+"""API tokens of the caller: list, create (the secret is shown once), revoke.
+
+No scope is needed to manage your own tokens, but a token can only create tokens with a subset of its own
+scopes (no escalation through a narrower token)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask.views import MethodView
+from sqlalchemy import select
+
+from grader.api.auth import current_token, current_user, require
+from grader.api.common import blueprint, not_found
+from grader.api.schemas import TokenCreated, TokenIn, TokenOut
+from grader.models import ApiToken, db, utcnow
+from grader.service import ServiceError
+
+blp = blueprint("tokens", "Your API tokens")
+
+
+def _out(token: ApiToken) -> dict[str, Any]:
+    return {c: getattr(token, c) for c in ("id", "name", "prefix", "scopes", "expires_at", "revoked_at",
+                                           "last_used_at", "created_at")}
+
+
+@blp.route("/tokens")
+class Tokens(MethodView):
+    @require(None)
+    @blp.response(200, TokenOut(many=True))
+    def get(self):
+        """Your tokens (never their secrets), newest first."""
+        return [_out(t) for t in db.session.scalars(select(ApiToken).where(
+            ApiToken.user_id == current_user().id).order_by(ApiToken.id.desc()))]
+
+    @require(None)
+    @blp.arguments(TokenIn)
+    @blp.response(201, TokenCreated)
+    def post(self, body):
+        """A new token for yourself; its secret is in the response and nowhere else, ever."""
+        scopes = list(dict.fromkeys(body["scopes"]))
+        beyond = sorted(set(scopes) - set(current_token().scopes))
+        if beyond:
+            raise ServiceError(403, "missing_scope", "a token cannot grant scopes it does not have",
+                               {"scopes": [f"not held by this token: {', '.join(beyond)}"]})
+        token, secret = ApiToken.issue(current_user(), scopes, body["name"],
+                                       utcnow() + timedelta(days=body["expires_in_days"]))
+        db.session.add(token)
+        db.session.commit()
+        return {**_out(token), "token": secret}
+
+
+@blp.route("/tokens/<int:token_id>")
+class TokenItem(MethodView):
+    @require(None)
+    @blp.response(204)
+    def delete(self, token_id: int):
+        """Revoke one of your tokens (at once; revoking twice is harmless)."""
+        token = db.session.get(ApiToken, token_id)
+        if token is None or token.user_id != current_user().id:
+            raise not_found("token")
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            db.session.commit()
