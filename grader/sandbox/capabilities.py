@@ -55,7 +55,7 @@ def _try(results: dict, problems: list, key: str, step) -> None:
 def probe() -> Capabilities:
     """Fork a child that tries each layer in the order the sandbox applies them; report what worked."""
     from grader.sandbox import isolate, libc
-    from grader.sandbox.policy import build_filter  # imported as root: the uid may not read the interpreter
+    from grader.sandbox.policy import compile_bpf  # imported as root: the uid may not read the interpreter
 
     read_fd, write_fd = os.pipe()
     pid = os.fork()
@@ -75,7 +75,7 @@ def probe() -> Capabilities:
                 isolate.drop_privileges(PROBE_UID)
 
             def seccomp() -> None:
-                isolate.load_seccomp(build_filter())
+                isolate.load_seccomp(compile_bpf())
 
             _try(results, problems, "namespaces", namespaces)
             _try(results, problems, "setuid", setuid)

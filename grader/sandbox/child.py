@@ -43,7 +43,7 @@ def _parse_job(raw: bytes, max_bytes: int) -> tuple[dict, list[dict]]:
     return header, cases
 
 
-def main(limits: Limits, uid: int | None, seccomp_filter: object | None, base_address_space: int,
+def main(limits: Limits, uid: int | None, seccomp_bpf: bytes | None, base_address_space: int,
          hidden: list[str], workdir: str, job_r: int, res_w: int, out_w: int) -> None:
     """Never returns: ends the process with os._exit."""
     iso = limits.isolation
@@ -67,6 +67,9 @@ def main(limits: Limits, uid: int | None, seccomp_filter: object | None, base_ad
         os.environ.update(isolate.SAFE_ENV, HOME=workdir, TMPDIR=workdir)
         os.umask(0o077)
         runner.setup_streams()
+        runner.rehearse()
+        if iso.seccomp and seccomp_bpf is not None:
+            isolate.load_seccomp(seccomp_bpf)
         # Blocks here, isolated, until the pool hands over a job (this is the "warm" state).
         raw = _read_all(JOB_FD, limits.result_bytes * 4)
         devnull = os.open("/dev/null", os.O_RDONLY)
@@ -77,8 +80,6 @@ def main(limits: Limits, uid: int | None, seccomp_filter: object | None, base_ad
         job, cases = _parse_job(raw, limits.result_bytes)
         if iso.rlimits:
             isolate.set_cpu_limit(float(job["time_limit"]) * max(1, len(cases)) + 1.0)
-        if iso.seccomp and seccomp_filter is not None:
-            isolate.load_seccomp(seccomp_filter)
         marker = bytes.fromhex(job["marker"])
         code, function_name = job["code"], job["function"]
         del raw, job

@@ -11,6 +11,7 @@ student lingers in the memory the next child is forked from.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -91,11 +92,11 @@ class Server:
         self.workdir = isolate.WORKDIR if iso.namespaces else workdir
         self.host_workdir = None if iso.namespaces else workdir
         self.hidden = isolate.hidden_mount_points(limits.hidden_paths + limits.extra_hidden_paths)
-        self.filter = None
+        self.seccomp_bpf: bytes | None = None
         if iso.seccomp:
-            from grader.sandbox.policy import build_filter
+            from grader.sandbox.policy import compile_bpf
 
-            self.filter = build_filter()
+            self.seccomp_bpf = compile_bpf()
         self.pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY) if iso.namespaces else -1
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
         self.base_address_space = isolate.address_space_in_use()
@@ -116,7 +117,7 @@ class Server:
                 # Back to our own namespace for children, so the next unshare can make a fresh one.
                 libc.setns(self.pidns_fd, libc.CLONE_NEWPID)
         if pid == 0:
-            child.main(self.limits, self.uid, self.filter, self.base_address_space, self.hidden,
+            child.main(self.limits, self.uid, self.seccomp_bpf, self.base_address_space, self.hidden,
                        self.workdir, job_r, res_w, out_w)
             os._exit(child.SETUP_FAILED)  # not reached
         for fd in (job_r, res_w, out_w):
@@ -168,12 +169,14 @@ class Server:
             if os.WIFSIGNALED(status):
                 send(self.sock, {"op": "exited", "signal": os.WTERMSIG(status)})
             else:
-                send(self.sock, {"op": "exited", "code": os.waitstatus_to_exitcode(status)})
-            message = self.sock.recv(MSG_MAX)
-            if not message:
-                return
-            if json.loads(message).get("op") != "next":
-                return
+                code = os.waitstatus_to_exitcode(status)
+                send(self.sock, {"op": "exited", "code": code})
+                if code == child.SETUP_FAILED:
+                    # Do not spin forking children that cannot start: wait until the pool has seen it.
+                    message = self.sock.recv(MSG_MAX)
+                    if not message or json.loads(message).get("op") != "next":
+                        return
+            # Otherwise the next child is forked at once, so it is warm before the pool asks for it.
 
 
 def main(sock_fd: int) -> None:
@@ -190,6 +193,10 @@ def main(sock_fd: int) -> None:
     except Exception as exc:
         send(sock, {"op": "error", "message": f"{type(exc).__name__}: {exc}"})
         sys.exit(1)
+    # Everything allocated so far is shared with every child; frozen objects are never scanned by the
+    # cyclic GC, so children do not copy-on-write-fault the whole heap just by collecting garbage.
+    gc.collect()
+    gc.freeze()
     send(sock, {"op": "hello", "pid": os.getpid()})
     with contextlib.suppress(BrokenPipeError, ConnectionResetError):
         server.serve()

@@ -91,9 +91,10 @@ def die_with_parent() -> None:
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def load_seccomp(filt: object) -> None:
+def load_seccomp(program: bytes) -> None:
+    """`program` from policy.compile_bpf(); no_new_privs is what lets an unprivileged process install it."""
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
-    filt.load()  # type: ignore[attr-defined]
+    libc.load_seccomp_bpf(program)
 
 
 def address_space_in_use() -> int:

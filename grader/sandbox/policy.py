@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import os
 
 import pyseccomp as sc
 
@@ -55,3 +56,12 @@ def build_filter() -> sc.SyscallFilter:
     # The parent-death signal is what kills the child if its fork server dies; the code may not clear it.
     filt.add_rule(sc.ERRNO(errno.EPERM), "prctl", sc.Arg(0, sc.EQ, PR_SET_PDEATHSIG))
     return filt
+
+
+def compile_bpf() -> bytes:
+    """The filter as raw BPF instructions: generated once, so each child only makes one prctl call."""
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(write_fd, "wb") as out:
+        build_filter().export_bpf(out)
+    with os.fdopen(read_fd, "rb") as src:
+        return src.read()

@@ -27,6 +27,7 @@ import numpy as np
 
 from grader.sandbox import bootstrap, isolate, runner, wire
 from grader.sandbox.capabilities import Capabilities, check_capabilities
+from grader.sandbox.child import SETUP_FAILED
 from grader.sandbox.limits import Limits
 from grader.sandbox.report import RawRun, build_outcomes
 from grader.sandbox.results import RunResult
@@ -34,7 +35,6 @@ from grader.sandbox.results import RunResult
 log = logging.getLogger(__name__)
 
 MSG_MAX = 1 << 16
-EXIT_GRACE_S = 1.0    # after the last case the child exits at once; past this it is killed (no effect on results)
 KILL_WAIT_S = 5.0     # a SIGKILLed child that still has not ended means the slot is broken
 SERVER_START_S = 60.0
 
@@ -49,6 +49,7 @@ class _Slot:
         self.index, self.limits, self.uid, self.lock_fd, self.workdir = index, limits, uid, lock_fd, workdir
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
+        self.pending_exit = False  # the last child's "exited" message has not been read yet
 
     # -- fork server lifecycle --------------------------------------------------------------------------
 
@@ -61,6 +62,7 @@ class _Slot:
         )
         theirs.close()
         self.sock = ours
+        self.pending_exit = False
         config = {"limits": self.limits.to_json(), "uid": self.uid, "workdir": self.workdir}
         ours.send(json.dumps(config).encode())
 
@@ -102,6 +104,8 @@ class _Slot:
     # -- one run -------------------------------------------------------------------------------------------
 
     def execute(self, job: bytes, n_cases: int, time_limit_s: float) -> RawRun:
+        if self.pending_exit:
+            self._consume_exit()
         ready = self._recv(self.limits.setup_timeout_s, nfds=4)
         if ready.get("op") != "ready" or len(ready["fds"]) != 4:
             for fd in ready["fds"]:
@@ -114,13 +118,23 @@ class _Slot:
             for fd in (job_w, res_r, out_r, pidfd):
                 with contextlib.suppress(OSError):
                     os.close(fd)
+        self.pending_exit = True
+        if len(raw.frames) < n_cases:
+            # It ended early: how it ended decides the running case's status, so wait for the exit status.
+            raw.exit_code, raw.exit_signal = self._consume_exit()
+        # Otherwise every case reported and the child was killed; its exit status is collected later.
+        return raw
+
+    def _consume_exit(self) -> tuple[int | None, int | None]:
         exited = self._recv(KILL_WAIT_S + self.limits.setup_timeout_s)
         if exited.get("op") != "exited":
             raise SlotBroken(f"unexpected message from fork server: {exited.get('op')}")
-        raw.exit_code, raw.exit_signal = exited.get("code"), exited.get("signal")
-        assert self.sock is not None
-        self.sock.send(b'{"op": "next"}')  # the server pre-forks the next child while we build the report
-        return raw
+        self.pending_exit = False
+        code = exited.get("code")
+        if code == SETUP_FAILED:
+            assert self.sock is not None
+            self.sock.send(b'{"op": "next"}')
+        return code, exited.get("signal")
 
 
 class _Supervisor:
@@ -139,6 +153,7 @@ class _Supervisor:
         self.exited = False
         self.case_start = 0.0
         self.deadline = 0.0
+        self.done = False  # every case reported: nothing more is needed from the child
 
     def kill(self, reason: str | None) -> None:
         if self.killed:
@@ -179,7 +194,7 @@ class _Supervisor:
         poller = select.poll()
         for fd in (self.res_r, self.out_r, self.pidfd):
             poller.register(fd, select.POLLIN)
-        while not self.exited:
+        while not self.exited and not self.done:
             events = poller.poll(max(0.0, self.deadline - time.monotonic()) * 1000)
             now = time.monotonic()
             for fd, _ in events:
@@ -192,11 +207,9 @@ class _Supervisor:
                     raise SlotBroken("killed child did not end")
                 if not self.raw.acked:
                     self.kill("setup_timeout")
-                elif len(self.raw.frames) < self.n:
-                    self.kill("timeout")
                 else:
-                    self.kill(None)  # all cases reported; it is only slow to exit
-        # The child is gone (with its whole pid namespace): whatever it wrote is in the pipes; drain it.
+                    self.kill("timeout")
+        # The child is gone or finished: whatever it wrote is in the pipes; drain what is there.
         for fd in (self.res_r, self.out_r):
             while self._read(fd, time.monotonic()):
                 pass
@@ -249,8 +262,14 @@ class _Supervisor:
             self.raw.frames.append(payload)
             self.raw.case_seconds.append(now - self.case_start)
             self.case_start = now
-            if not self.killed:
-                self.deadline = now + (self.time_limit if len(self.raw.frames) < self.n else EXIT_GRACE_S)
+            if len(self.raw.frames) == self.n:
+                # The runner writes each case's output marker before its frame, so the output that
+                # matters is already in the pipe. Kill rather than wait for a clean exit: the child is
+                # about to exit anyway, and a submission that forged frames gets no extra time.
+                self.done = True
+                self.kill(None)
+            elif not self.killed:
+                self.deadline = now + self.time_limit
 
 
 def _syntax_message(exc: SyntaxError) -> str:

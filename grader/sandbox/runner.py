@@ -153,3 +153,21 @@ def setup_streams() -> None:
                                   write_through=True)
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
     sys.argv = ["submission"]
+
+
+def rehearse() -> None:
+    """Walk the hot paths once while the child waits for its job, so copy-on-write page faults and
+    first-call costs are paid before the clock starts rather than inside the first test case."""
+    a = np.arange(6.0).reshape(2, 3)
+    meta, raw = wire.encode_array(a)
+    wire.unpack(wire.pack({"cases": [[["x", meta]]]}, [raw]))
+    wire.decode_array(meta, raw, max_bytes=1 << 20)
+    namespace: dict[str, Any] = {"__name__": "rehearsal", "__builtins__": builtins}
+    exec(compile("def f(x):\n    return x @ x.T, x * 2\n", "<rehearsal>", "exec"), namespace)  # noqa: S102
+    args = {"x": a.copy()}
+    result_frame(namespace["f"](**args), args, {"x": a}, 1 << 20)
+    try:
+        raise ValueError("rehearsal")
+    except ValueError as exc:
+        error_frame(exc)
+    linecache.cache.pop("<rehearsal>", None)
