@@ -55,10 +55,14 @@ def _no_swap(gate: Gate) -> Gate:
 
 
 def _transposed(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]:
+    """Each square gradient of the gate comes out transposed. A non-square one cannot be transposed without
+    changing its shape (that is a shape error, caught before diagnosis), so it is left as it is: in
+    z = x W with a single input row, dW is transposed and dx is not."""
     da, db = g @ b.T, a.T @ g
-    if da.shape[0] != da.shape[1] or db.shape[0] != db.shape[1]:
+    square = [d.shape[0] == d.shape[1] for d in (da, db)]
+    if not any(square):
         raise ValueError("only a square gradient can be transposed without changing its shape")
-    return da.T, db.T
+    return (da.T if square[0] else da), (db.T if square[1] else db)
 
 
 def _loss_gate(scale: float, flip: bool) -> Callable[[Gate], Gate]:
