@@ -1,0 +1,72 @@
+"""API fixtures: a course (bp101) with two students and an instructor, another course with its own student,
+the catalogue imported, an assignment, and a helper that issues bearer tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import func, select
+
+from grader import service
+from grader.models import SCOPES, ApiToken, Assignment, Course, Exercise, Membership, User, db
+
+EXERCISE = "seed-two-layer-w1-22"  # fixed numbers: one ask, dL/dW1_22 = -0.0026227...
+RIGHT = {"0": "-0.00262270"}
+
+
+def make_user(username: str, role: str = "student") -> User:
+    user = User(username=username, name=username.title(), role=role, password_hash="!")  # API: tokens only
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def bearer(username: str, scopes: list[str] | tuple[str, ...] = SCOPES) -> dict[str, str]:
+    user = db.session.scalar(select(User).where(User.username == username))
+    token, secret = ApiToken.issue(user, list(scopes), name="test")
+    db.session.add(token)
+    db.session.commit()
+    return {"Authorization": f"Bearer {secret}"}
+
+
+def assign(course: Course, slug: str = EXERCISE, **options) -> Assignment:
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+    assignment = Assignment(course=course, exercise=exercise, title=exercise.title, **options)
+    db.session.add(assignment)
+    db.session.commit()
+    return assignment
+
+
+def count(model) -> int:
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+@dataclass
+class World:
+    course: Course
+    other: Course
+    assignment: Assignment
+
+
+def seed_world(exercises_dir: str) -> World:
+    service.import_catalogue(exercises_dir)
+    course, other = Course(code="bp101", title="Backprop 101"), Course(code="dl201", title="Deep Learning 201")
+    db.session.add_all([course, other])
+    alice, bob, teacher = make_user("alice"), make_user("bob"), make_user("teacher", "instructor")
+    eve, other_teacher = make_user("eve"), make_user("otherteacher", "instructor")
+    make_user("root", "admin")
+    make_user("loner")
+    db.session.add_all([Membership(user=alice, course=course), Membership(user=bob, course=course),
+                        Membership(user=teacher, course=course, role="instructor"),
+                        Membership(user=eve, course=other),
+                        Membership(user=other_teacher, course=other, role="instructor")])
+    db.session.commit()
+    assignment = assign(course, attempt_limit=3, points=10, solution_policy="never")
+    return World(course, other, assignment)
+
+
+@pytest.fixture
+def world(app) -> World:
+    return seed_world(app.config["EXERCISES_DIR"])
