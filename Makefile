@@ -1,4 +1,5 @@
-# `make run` starts the service on its embedded defaults; `make test` runs the whole suite.
+# `make run` migrates the database, sets up the demo course (printing its logins) and starts the service;
+# `make test` runs the whole suite.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,6 +13,8 @@ $(BIN)/activate: requirements.txt requirements-dev.txt
 setup: $(BIN)/activate
 
 run: setup
+	$(BIN)/flask --app wsgi db upgrade
+	$(BIN)/flask --app wsgi demo
 	$(BIN)/flask --app wsgi run
 
 test: setup

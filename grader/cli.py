@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -344,9 +345,13 @@ def _demo_rank(slug: str) -> tuple[int, str]:
 
 
 @click.command("demo")
-def demo_command() -> None:
+@click.option("--force", is_flag=True, help="Run even with the production configuration.")
+def demo_command(force: bool) -> None:
     """Set up (idempotently) a demo course with the whole catalogue assigned, a student and an instructor,
     and print their logins. Running it again changes nothing and prints the same logins."""
+    if os.environ.get("GRADGATE_CONFIG") == "production" and not force:
+        raise click.ClickException("demo accounts do not belong on a production service "
+                                   "(GRADGATE_CONFIG=production); add --force if you mean it")
     directory = _catalogue_dir()
     loaded, errors = [], []
     for file in sorted(directory.glob("*.yaml")):

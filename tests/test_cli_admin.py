@@ -242,6 +242,13 @@ def test_demo_repairs_a_changed_demo_password(app: Flask) -> None:
     assert user("demo-student").check_password(logins(output)["demo-student"])
 
 
+def test_demo_is_refused_in_production_unless_forced(app: Flask, monkeypatch) -> None:
+    monkeypatch.setenv("GRADGATE_CONFIG", "production")
+    refused(cli(app, "demo"), 1, "production")
+    assert count(User) == count(Course) == count(Exercise) == 0
+    assert "demo-student" in ok(cli(app, "demo", "--force")).output
+
+
 def test_demo_passwords_derive_from_the_secret_key() -> None:
     a = demo_password("key-one", "demo-student")
     assert a == demo_password("key-one", "demo-student") and len(a) == 12
