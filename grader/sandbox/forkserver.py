@@ -27,12 +27,13 @@ from grader.sandbox.limits import Limits
 # numpy loads some submodules lazily, and the child cannot read the interpreter's files (they may sit in a
 # hidden or root-only directory), so everything a submission may reasonably import is imported here.
 PRELOAD = (
-    "numpy", "numpy.linalg", "numpy.fft", "numpy.random", "numpy.polynomial", "numpy.ma", "numpy.ctypeslib",
-    "numpy.lib.stride_tricks", "numpy.lib.recfunctions", "numpy.testing", "numpy.exceptions", "numpy.dtypes",
+    "numpy", "numpy.linalg", "numpy.fft", "numpy.random", "numpy.polynomial", "numpy.ctypeslib",
+    "numpy.lib.stride_tricks", "numpy.exceptions", "numpy.dtypes",
     "math", "cmath", "random", "statistics", "itertools", "functools", "collections", "collections.abc",
     "dataclasses", "typing", "json", "traceback", "linecache", "tokenize", "fractions", "decimal", "operator",
     "copy", "time", "string", "re", "io", "struct", "heapq", "bisect", "numbers", "warnings", "textwrap",
-    "contextlib", "abc", "enum", "threading", "ctypes", "encodings.latin_1", "encodings.ascii",
+    "contextlib", "abc", "enum", "threading", "ctypes", "glob", "fnmatch", "pathlib", "encodings.latin_1",
+    "encodings.ascii", "encodings.idna",
 )
 MSG_MAX = 1 << 16
 

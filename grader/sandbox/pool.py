@@ -248,6 +248,8 @@ class _Supervisor:
         self.buf += data
         frames, used = wire.split_frames(self.buf)
         del self.buf[:used]
+        if len(self.buf) >= wire.LENGTH.size and wire.LENGTH.unpack_from(self.buf)[0] > self.limits.result_bytes:
+            self.kill("result_limit")  # announces a frame larger than anything it may send
         for payload in frames:
             if not self.raw.acked:
                 if payload != runner.READY:

@@ -129,7 +129,7 @@ def _stopped_outcome(raw: RawRun, time_limit_s: float, limits: Limits) -> CaseOu
         return CaseOutcome("bad_return", error_type="BadReturn",
                            error_message="returned more data than the limit allows")
     sig = raw.exit_signal
-    if sig in (signal.SIGXCPU, signal.SIGKILL):
+    if sig == signal.SIGXCPU:
         return CaseOutcome("timeout", error_type="TimeoutError", error_message="used more CPU time than allowed")
     if sig in (signal.SIGSEGV, signal.SIGBUS):
         return CaseOutcome("killed", error_type="Crash",

@@ -21,6 +21,12 @@ MAX_DIMS = 32
 _DTYPE_RE = re.compile(r"^[<>|=][biufc][0-9]{1,2}$")
 
 
+# Captured at import: in a child, the submission may reassign numpy attributes before results are encoded.
+_ascontiguousarray = np.ascontiguousarray
+_frombuffer = np.frombuffer
+_dumps = json.dumps
+
+
 class WireError(ValueError):
     """A message that does not follow the format (from a child: hostile or broken, never trusted)."""
 
@@ -43,7 +49,7 @@ def split_frames(buf: bytes | bytearray) -> tuple[list[bytes], int]:
 
 
 def pack(header: dict[str, Any], blobs: list[bytes] | tuple[bytes, ...] = ()) -> bytes:
-    head = json.dumps({**header, "blobs": [len(b) for b in blobs]}, separators=(",", ":")).encode()
+    head = _dumps({**header, "blobs": [len(b) for b in blobs]}, separators=(",", ":")).encode()
     return LENGTH.pack(len(head)) + head + b"".join(blobs)
 
 
@@ -75,7 +81,7 @@ def unpack(payload: bytes) -> tuple[dict[str, Any], list[bytes]]:
 
 def encode_array(array: np.ndarray) -> tuple[dict[str, Any], bytes]:
     """A plain (non-object) ndarray as JSON metadata plus its C-order bytes."""
-    array = np.ascontiguousarray(array)
+    array = _ascontiguousarray(array)
     return {"dtype": array.dtype.str, "shape": list(array.shape)}, array.tobytes()
 
 
@@ -103,4 +109,4 @@ def decode_array(meta: Any, data: bytes, *, max_bytes: int) -> np.ndarray:
         raise WireError("array bytes do not match its shape")
     if expected == 0:
         return np.zeros(shape, dtype=dtype)
-    return np.frombuffer(data, dtype=dtype).reshape(shape)
+    return _frombuffer(data, dtype=dtype).reshape(shape)

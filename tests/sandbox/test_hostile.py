@@ -1,0 +1,618 @@
+"""Hostile submissions: each must be contained (nothing outside its sandbox affected, nothing outlives it)
+and reported (a per-case status and message the grading layer can show).
+
+Time limits are short so the suite stays fast; the after-suite checks live in conftest's `pool` fixture.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from grader.sandbox.limits import PROJECT_ROOT
+
+from .conftest import SECRET, WRITE_TARGETS, assert_correct_run, stray_processes
+
+X = {"x": np.arange(6.0).reshape(2, 3)}
+FAIL = {"error", "timeout", "memory", "output_limit", "bad_return", "killed"}
+
+
+def run(pool, body: str, cases=None, time_limit_s: float = 1.0, fn: str = "f"):
+    cases = [dict(X)] if cases is None else cases
+    result = pool.run(body, fn, cases, time_limit_s=time_limit_s)
+    assert result.status == "ok", (result.status, result.message)
+    return result
+
+
+def only(pool, body: str, **kw):
+    result = run(pool, body, **kw)
+    assert len(result.cases) == 1
+    return result.cases[0]
+
+
+def returned(outcome) -> np.ndarray:
+    assert outcome.status == "ok", (outcome.status, outcome.error_type, outcome.error_message)
+    return outcome.outputs[0]
+
+
+# -- time ------------------------------------------------------------------------------------------------
+
+
+def test_infinite_loop_times_out(pool):
+    started = time.monotonic()
+    case = only(pool, "def f(x):\n    while True:\n        pass\n", time_limit_s=0.5)
+    assert case.status == "timeout"
+    assert "time limit" in case.error_message
+    assert time.monotonic() - started < 5
+
+
+def test_sleep_times_out(pool):
+    case = only(pool, "import time\ndef f(x):\n    time.sleep(60)\n", time_limit_s=0.5)
+    assert case.status == "timeout"
+
+
+def test_busy_loop_at_import_times_out(pool):
+    case = only(pool, "while True:\n    pass\ndef f(x):\n    return x\n", time_limit_s=0.5)
+    assert case.status == "timeout"
+
+
+def test_only_the_slow_case_times_out_and_later_ones_are_reported_not_run(pool):
+    code = "import time\ndef f(x):\n    if x[0, 0] == 1:\n        time.sleep(60)\n    return x\n"
+    cases = [{"x": np.zeros((1, 1))}, {"x": np.ones((1, 1))}, {"x": np.zeros((1, 1))}]
+    result = run(pool, code, cases=cases, time_limit_s=0.5)
+    assert [c.status for c in result.cases] == ["ok", "timeout", "killed"]
+    assert "not run" in result.cases[2].error_message
+
+
+# -- processes and threads ---------------------------------------------------------------------------------
+
+
+def test_fork_bomb_is_capped_and_cleaned_up(pool):
+    code = "import os\ndef f(x):\n    while True:\n        os.fork()\n"
+    case = only(pool, code, time_limit_s=0.5)
+    assert case.status in FAIL
+    assert stray_processes(pool) == []
+
+
+def test_thread_bomb_is_capped(pool):
+    code = ("import threading, time\ndef f(x):\n    while True:\n"
+            "        threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n")
+    case = only(pool, code, time_limit_s=1.0)
+    assert case.status == "error"
+    assert case.error_type == "RuntimeError"  # can't start new thread
+    assert stray_processes(pool) == []
+
+
+def test_multiprocessing_cannot_run_workers(pool):
+    code = ("def f(x):\n    import multiprocessing\n    with multiprocessing.Pool(4) as p:\n"
+            "        return p.map(abs, [1, 2])\n")
+    case = only(pool, code, time_limit_s=1.0)
+    assert case.status in FAIL
+    assert stray_processes(pool) == []
+
+
+def test_setsid_double_fork_does_not_outlive_the_run(pool):
+    code = """
+import os, time
+def f(x):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(1)
+            open("/tmp/gradgate-outlived", "w").write("still here")
+        os._exit(0)
+    return x
+"""
+    case = only(pool, code)
+    assert case.status == "ok"
+    assert stray_processes(pool) == []
+    time.sleep(1.5)  # had it survived, it would have written by now (the after-suite check looks)
+    assert not os.path.exists("/tmp/gradgate-outlived")
+
+
+def test_background_child_is_killed_with_the_run(pool):
+    code = "import os, time\ndef f(x):\n    if os.fork() == 0:\n        time.sleep(60)\n    return x\n"
+    case = only(pool, code)
+    assert case.status == "ok"
+    assert stray_processes(pool) == []
+
+
+def test_kill_parent_and_everyone(pool):
+    server = pool._slots[0].proc.pid
+    code = f"""
+import os, signal
+def f(x):
+    results = []
+    for target in (os.getppid(), {server}, {os.getpid()}, 1):
+        try:
+            os.kill(target, signal.SIGKILL)
+            results.append(0)
+        except OSError as exc:
+            results.append(exc.errno)
+    try:
+        os.kill(-1, signal.SIGKILL)
+    except OSError:
+        pass
+    return x
+"""
+    case = only(pool, code)
+    assert case.status in {"ok", "killed"}
+    assert all(s.proc.poll() is None for s in pool._slots), "a fork server died"
+    assert_correct_run(pool)
+
+
+def test_ptrace_is_refused(pool):
+    server = pool._slots[0].proc.pid
+    code = f"""
+import ctypes, numpy as np
+libc = ctypes.CDLL(None, use_errno=True)
+def f(x):
+    out = []
+    for pid in ({server}, 1):
+        ret = libc.ptrace(16, pid, None, None)  # PTRACE_ATTACH
+        out.append([ret, ctypes.get_errno()])
+    return np.array(out, dtype=float)
+"""
+    result = returned(only(pool, code))
+    assert (result[:, 0] == -1).all()
+    assert set(result[:, 1]) <= {errno.EPERM, errno.ESRCH}
+
+
+# -- memory, recursion, output, disk, files ----------------------------------------------------------------
+
+
+def test_memory_bomb_numpy(pool):
+    case = only(pool, "import numpy as np\ndef f(x):\n    return np.ones((1 << 32,))\n")
+    assert case.status == "memory"
+
+
+def test_memory_bomb_gradual(pool):
+    code = "def f(x):\n    hog = []\n    while True:\n        hog.append(bytearray(16 << 20))\n"
+    case = only(pool, code, time_limit_s=2.0)
+    assert case.status == "memory"
+
+
+def test_deep_recursion_is_an_error(pool):
+    case = only(pool, "def f(x, n=0):\n    return f(x, n + 1)\n")
+    assert case.status == "error"
+    assert case.error_type == "RecursionError"
+    assert case.traceback and all("<submission>" not in line or True for line in case.traceback)
+
+
+def test_unbounded_recursion_crash_is_reported(pool):
+    code = "import sys\nsys.setrecursionlimit(10**9)\ndef f(x, n=0):\n    return f(x, n + 1)\n"
+    case = only(pool, code, time_limit_s=1.0)
+    # 3.11 keeps Python frames off the C stack: it runs out of time or memory, or crashes; all reported.
+    assert case.status in {"killed", "error", "memory", "timeout"}
+    assert case.error_message
+
+
+def test_huge_stdout(pool):
+    case = only(pool, "def f(x):\n    while True:\n        print('spam' * 1000)\n")
+    assert case.status == "output_limit"
+    assert len(case.stdout) <= pool.limits.stdout_chars_per_case + 100
+
+
+def test_huge_stderr(pool):
+    case = only(pool, "import sys\ndef f(x):\n    while True:\n        sys.stderr.write('e' * 4096)\n")
+    assert case.status == "output_limit"
+
+
+def test_huge_output_via_raw_fd(pool):
+    case = only(pool, "import os\ndef f(x):\n    while True:\n        os.write(1, b'z' * 65536)\n")
+    assert case.status == "output_limit"
+
+
+def test_disk_fill_is_capped_and_removed(pool):
+    code = """
+def f(x):
+    with open('big', 'wb') as out:
+        while True:
+            out.write(b'0' * (1 << 20))
+"""
+    case = only(pool, code, time_limit_s=2.0)
+    assert case.status == "error"
+    assert case.error_type == "OSError"  # file too large / no space left
+    left = only(pool, "import os, numpy as np\ndef f(x):\n    return np.array(len(os.listdir('.')))\n")
+    assert returned(left) == 0  # every run starts in an empty working directory
+
+
+def test_fd_exhaustion(pool):
+    code = "def f(x):\n    keep = []\n    while True:\n        keep.append(open('/dev/null'))\n"
+    case = only(pool, code)
+    assert case.status == "error"
+    assert case.error_type == "OSError"
+    assert "Too many open files" in case.error_message
+
+
+def test_large_return_is_refused(pool):
+    case = only(pool, "import numpy as np\ndef f(x):\n    return np.zeros(5_000_000)\n")
+    assert case.status == "bad_return"
+
+
+# -- secrets -------------------------------------------------------------------------------------------------
+
+READ = """
+import numpy as np
+def f(x):
+    try:
+        data = open({path!r}, 'rb').read()
+    except OSError as exc:
+        raise PermissionError(type(exc).__name__) from None
+    return np.frombuffer(data[:8], dtype=np.uint8).astype(float)
+"""
+
+
+@pytest.mark.parametrize("path", ["/etc/shadow", f"{PROJECT_ROOT}/instance/secret_key", "/root/.bash_history",
+                                  f"{PROJECT_ROOT}/.git/config"])
+def test_reading_host_secrets_fails(pool, path):
+    case = only(pool, READ.format(path=path))
+    assert case.status == "error"
+    assert case.error_message in {"PermissionError", "FileNotFoundError", "NotADirectoryError"}
+
+
+def test_reading_the_instance_folder_fails(pool, instance_dir):
+    for name in ("secret_key", "gradgate.db"):  # the database file is world-readable on the host
+        case = only(pool, READ.format(path=str(instance_dir / name)))
+        assert case.status == "error", name
+        assert SECRET not in case.stdout + (case.error_message or "")
+
+
+def test_database_socket_unreachable(pool):
+    code = """
+import socket
+def f(x):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect('/run/postgresql/.s.PGSQL.5432')
+"""
+    case = only(pool, code)
+    assert case.status == "error"
+    assert case.error_type == "PermissionError"
+
+
+def test_parent_environment_is_not_visible(pool):
+    code = f"""
+import os, glob, numpy as np
+def f(x):
+    seen = str(dict(os.environ))
+    for path in glob.glob('/proc/*/environ'):
+        try:
+            seen += open(path, 'rb').read().decode(errors='replace')
+        except OSError:
+            pass
+    for pid in ({os.getpid()}, {pool._slots[0].proc.pid}, os.getppid()):
+        try:
+            seen += open(f'/proc/{{pid}}/environ', 'rb').read().decode(errors='replace')
+        except OSError:
+            pass
+    return np.array(float({SECRET!r} in seen))
+"""
+    assert returned(only(pool, code)) == 0.0
+
+
+def test_only_own_processes_are_visible(pool):
+    code = """
+import os, numpy as np
+def f(x):
+    return np.array(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), dtype=float)
+"""
+    pids = returned(only(pool, code))
+    assert list(pids) == [1.0]  # a fresh pid namespace holding only the submission
+
+
+def test_other_slots_files_are_invisible(pool):
+    writer = """
+import time, numpy as np
+def f(x):
+    open('other-slot-secret.txt', 'w').write('mine')
+    time.sleep(1.5)
+    return x
+"""
+    reader = """
+import glob, os, numpy as np
+def f(x):
+    hits = glob.glob('/tmp/**/other-slot-secret.txt', recursive=True)
+    hits += glob.glob('/proc/*/root/tmp/other-slot-secret.txt') + glob.glob('/proc/*/cwd/other-slot-secret.txt')
+    return np.array(float(len(hits)))
+"""
+    results = {}
+    thread = threading.Thread(target=lambda: results.setdefault("w", run(pool, writer, time_limit_s=3)))
+    thread.start()
+    time.sleep(0.4)
+    found = returned(run(pool, reader).cases[0])
+    thread.join()
+    assert found == 0.0
+    assert results["w"].cases[0].status == "ok"
+
+
+# -- network -------------------------------------------------------------------------------------------------
+
+
+def test_sockets_are_refused(pool):
+    code = """
+import socket
+def f(x):
+    socket.socket(socket.AF_INET, socket.SOCK_STREAM).connect(('127.0.0.1', 5432))
+"""
+    case = only(pool, code)
+    assert case.status == "error"
+    assert case.error_type in {"PermissionError", "OSError"}
+
+
+def test_dns_fails(pool):
+    code = "import socket\ndef f(x):\n    socket.getaddrinfo('example.com', 80)\n"
+    case = only(pool, code)
+    assert case.status == "error"
+    assert case.error_type == "gaierror"
+
+
+def test_no_network_interfaces_but_loopback(pool):
+    code = ("import numpy as np\ndef f(x):\n    lines = open('/proc/net/dev').read().splitlines()[2:]\n"
+            "    return np.array([float(l.split(':')[0].strip() != 'lo') for l in lines])\n")
+    assert returned(only(pool, code)).sum() == 0
+
+
+# -- writing outside the working directory, privileges ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", WRITE_TARGETS[:-1])
+def test_writing_outside_the_working_directory_fails(pool, path):
+    case = only(pool, f"def f(x):\n    open({path!r}, 'w').write('pwned')\n    return x\n")
+    if path.startswith("/tmp/"):
+        assert case.status == "ok"  # the sandbox's /tmp is its own private tmpfs, not the host's
+    else:
+        assert case.status == "error"
+        assert case.error_type in {"PermissionError", "OSError", "FileNotFoundError"}
+    assert not os.path.exists(path)
+
+
+def test_ctypes_cannot_regain_privileges(pool):
+    code = """
+import ctypes, numpy as np
+libc = ctypes.CDLL(None, use_errno=True)
+def f(x):
+    calls = [
+        lambda: libc.setuid(0),
+        lambda: libc.unshare(0x10000000),                      # CLONE_NEWUSER
+        lambda: libc.mount(b'none', b'/tmp', b'tmpfs', 0, None),
+        lambda: libc.chroot(b'/tmp'),
+        lambda: libc.syscall(321, 0, 0, 0),                    # bpf
+    ]
+    return np.array([c() for c in calls], dtype=float)
+"""
+    assert (returned(only(pool, code)) == -1).all()
+
+
+def test_os_system_runs_nothing(pool):
+    code = "import numpy as np, os\ndef f(x):\n    return np.array(float(os.system('touch /tmp/gradgate-pwned')))\n"
+    assert returned(only(pool, code)) != 0
+
+
+def test_subprocess_is_refused(pool):
+    case = only(pool, "import subprocess\ndef f(x):\n    subprocess.run(['id'])\n")
+    assert case.status == "error"
+    assert case.error_type == "PermissionError"
+
+
+def test_exec_is_refused(pool):
+    case = only(pool, "import os\ndef f(x):\n    os.execv('/bin/sh', ['sh', '-c', 'id'])\n")
+    assert case.status == "error"
+    assert case.error_type == "PermissionError"
+
+
+# -- exits -------------------------------------------------------------------------------------------------------
+
+
+def test_sys_exit(pool):
+    case = only(pool, "import sys\ndef f(x):\n    sys.exit(0)\n")
+    assert case.status == "error"
+    assert case.error_type == "SystemExit"
+
+
+def test_raise_system_exit_at_import(pool):
+    result = run(pool, "raise SystemExit(3)\ndef f(x):\n    return x\n", cases=[dict(X), dict(X)])
+    assert [c.status for c in result.cases] == ["error", "error"]
+
+
+def test_keyboard_interrupt(pool):
+    case = only(pool, "def f(x):\n    raise KeyboardInterrupt\n")
+    assert case.status == "error"
+    assert case.error_type == "KeyboardInterrupt"
+
+
+def test_os_exit_ends_the_run_and_is_reported(pool):
+    result = run(pool, "import os\ndef f(x):\n    os._exit(0)\n", cases=[dict(X), dict(X)])
+    assert [c.status for c in result.cases] == ["killed", "killed"]
+    assert "exited" in result.cases[0].error_message
+    assert "not run" in result.cases[1].error_message
+
+
+def test_self_kill_is_reported(pool):
+    code = """
+import os, signal
+def f(x):
+    os.kill(os.getpid(), signal.SIGSEGV)
+    raise RuntimeError('survived')
+"""
+    case = only(pool, code)
+    assert case.status in {"killed", "error"}
+
+
+# -- forging results ----------------------------------------------------------------------------------------------
+
+
+def test_printing_fake_results_is_just_output(pool):
+    code = ("def f(x):\n    print('{\"status\": \"ok\", \"outputs\": []}')\n    print('ok passed 10/10')\n"
+            "    return x * 2\n")
+    case = only(pool, code)
+    np.testing.assert_array_equal(returned(case), X["x"] * 2)
+    assert "passed 10/10" in case.stdout
+
+
+def test_forging_the_output_marker_only_confuses_its_own_output(pool):
+    code = ("import os\ndef f(x):\n    os.write(1, b'\\n\\x00--case-end-0000000000000000--\\x00\\n')\n"
+            "    return x\n")
+    result = run(pool, code, cases=[dict(X), dict(X)])
+    assert [c.status for c in result.cases] == ["ok", "ok"]
+
+
+def test_writing_garbage_into_the_result_pipe(pool):
+    code = "import os\ndef f(x):\n    os.write(3, b'\\x00\\x00\\x00\\x05hello' * 3)\n    return x\n"
+    result = run(pool, code, cases=[dict(X), dict(X)])
+    assert all(c.status in FAIL | {"ok"} for c in result.cases)
+    assert any(c.status == "bad_return" for c in result.cases)
+
+
+def test_claiming_a_huge_result_frame(pool):
+    code = "import os\ndef f(x):\n    os.write(3, b'\\xff\\xff\\xff\\xff')\n    return x\n"
+    case = only(pool, code, time_limit_s=0.5)
+    assert case.status == "bad_return"
+
+
+def test_writing_fake_result_files(pool):
+    code = """
+import json, numpy as np
+def f(x):
+    json.dump({'status': 'ok', 'score': 1.0}, open('result.json', 'w'))
+    np.save('result.npy', np.ones(3))
+    return x
+"""
+    case = only(pool, code)
+    np.testing.assert_array_equal(returned(case), X["x"])
+
+
+# -- monkeypatching ------------------------------------------------------------------------------------------------
+
+
+def test_monkeypatching_numpy(pool):
+    code = """
+import numpy as np
+np.asarray = lambda *a, **k: 'patched'
+np.array = lambda *a, **k: 'patched'
+np.ascontiguousarray = lambda *a, **k: 'patched'
+np.frombuffer = lambda *a, **k: 'patched'
+def f(x):
+    return x + 1
+"""
+    np.testing.assert_array_equal(returned(only(pool, code)), X["x"] + 1)
+
+
+def test_monkeypatching_json(pool):
+    code = "import json\njson.dumps = lambda *a, **k: '{\"status\": \"ok\", \"outputs\": [], \"blobs\": []}'\n" \
+           "json.loads = lambda *a, **k: {}\ndef f(x):\n    return x\n"
+    case = only(pool, code)
+    assert case.status in {"ok", "bad_return"}
+    if case.status == "ok":
+        np.testing.assert_array_equal(case.outputs[0], X["x"])
+
+
+def test_monkeypatching_builtins(pool):
+    code = """
+import builtins
+builtins.isinstance = lambda *a: True
+builtins.len = lambda *a: 0
+builtins.print = None
+def f(x):
+    return x
+"""
+    case = only(pool, code)
+    assert case.status in FAIL | {"ok"}
+    assert_correct_run(pool)  # the next submission gets a clean interpreter
+
+
+# -- odd return values -----------------------------------------------------------------------------------------------
+
+
+def test_eq_always_true(pool):
+    code = "class Liar:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n" \
+           "def f(x):\n    return Liar()\n"
+    case = only(pool, code)
+    assert case.status == "bad_return"
+    assert "Liar" in case.error_message
+
+
+def test_ndarray_subclass_with_array_ufunc(pool):
+    code = """
+import numpy as np
+class Sneaky(np.ndarray):
+    def __array_ufunc__(self, *args, **kwargs):
+        return True
+    def __eq__(self, other):
+        return True
+def f(x):
+    return (x * 3).view(Sneaky)
+"""
+    out = returned(only(pool, code))
+    assert type(out) is np.ndarray and out.dtype == np.float64
+    np.testing.assert_array_equal(out, X["x"] * 3)
+
+
+def test_nan_and_inf_come_back_for_the_grader_to_reject(pool):
+    code = "import numpy as np\ndef f(x):\n    return np.array([np.nan, np.inf, -np.inf, 1.0])\n"
+    out = returned(only(pool, code))
+    assert np.isnan(out[0]) and np.isposinf(out[1]) and np.isneginf(out[2])
+
+
+def test_object_dtype(pool):
+    case = only(pool, "import numpy as np\ndef f(x):\n    return np.array([1, 'a', None], dtype=object)\n")
+    assert case.status == "bad_return"
+    assert "object" in case.error_message
+
+
+def test_complex_dtype(pool):
+    case = only(pool, "def f(x):\n    return x + 1j\n")
+    assert case.status == "bad_return"
+    assert "complex" in case.error_message
+
+
+def test_wrong_shape_that_would_broadcast_is_reported_as_is(pool):
+    out = returned(only(pool, "def f(x):\n    return x.sum(axis=0, keepdims=True)\n"))
+    assert out.shape == (1, 3)
+
+
+def test_generator_instead_of_tuple(pool):
+    case = only(pool, "def f(x):\n    yield x\n    yield x\n")
+    assert case.status == "bad_return"
+    assert "generator" in case.error_message
+
+
+def test_generator_expression_inside_a_tuple(pool):
+    case = only(pool, "def f(x):\n    return x, (v for v in x)\n")
+    assert case.status == "bad_return"
+    assert "output 2" in case.error_message
+
+
+def test_ragged_list(pool):
+    case = only(pool, "def f(x):\n    return [[1.0, 2.0], [3.0]]\n")
+    assert case.status == "bad_return"
+    assert "ragged" in case.error_message
+
+
+def test_none_returned(pool):
+    case = only(pool, "def f(x):\n    x * 2\n")
+    assert case.status == "bad_return"
+    assert "None" in case.error_message
+
+
+def test_non_utf8_output(pool):
+    code = r"""
+import os, sys
+def f(x):
+    os.write(1, b'caf\xe9 \xff\xfe')
+    sys.stdout.buffer.write(b'\x80')
+    return x
+"""
+    case = only(pool, code)
+    assert case.status == "ok"
+    assert "caf\ufffd" in case.stdout
+
+
+def test_in_place_mutation_is_visible(pool):
+    case = only(pool, "def f(x):\n    x *= 2\n    return x\n")
+    np.testing.assert_array_equal(case.inputs_after["x"], X["x"] * 2)
+    np.testing.assert_array_equal(X["x"], np.arange(6.0).reshape(2, 3))  # the caller's arrays are untouched
