@@ -10,7 +10,7 @@ import pytest
 from grader.engine import GATES, Gate, Graph, Step, check_gradients, numeric_grad
 from grader.exercises import load_catalogue, make_variant
 from grader.exercises import test_cases as code_test_cases  # (not collected as a test)
-from grader.exercises.variants import KINK_MARGIN, draw, generator
+from grader.exercises.variants import KINK_MARGIN
 
 TOL = 1e-6  # |analytic - numeric| / max(1, |numeric|), with the check's eps = 1e-6
 SEEDS = range(25)
@@ -114,30 +114,41 @@ def near_kink(graph: Graph, values) -> bool:
                for step in graph.steps)
 
 
+def case_inputs(exercise, case):
+    """The leaves and upstream gradients of a code test case, read back from its arguments."""
+    leaves, upstream = {}, {}
+    for arg, ref in exercise.function.args.items():
+        if ref.grad:
+            upstream[ref.node] = case.args[arg]
+        elif ref.node in exercise.graph.leaf_shapes:
+            leaves[ref.node] = case.args[arg]
+    assert set(leaves) == set(exercise.graph.leaf_shapes), "every leaf is an argument"
+    assert set(upstream) == set(exercise.upstream or {}), "every upstream gradient is an argument"
+    return leaves, upstream or None
+
+
 @pytest.mark.parametrize("exercise_id", sorted(k for k, e in CATALOGUE.items() if e.kind == "code"))
 def test_code_exercise_test_cases_agree_with_central_differences(exercise_id):
-    """Each test case's expected returns (grad(node) refs) are the central-difference gradients of its draw, and
-    so is every node's gradient. Test cases are not screened for kinks as variants are: when a relu input lies
-    at its kink (a whole row of h1 dead makes z2's row exactly 0) only the returns are checked."""
+    """Each test case's expected returns (grad(node) refs) are the central-difference gradients of its inputs,
+    and so is every node's gradient. Cases with a relu input at (or within 1e-3 of) its kink, where a central
+    difference straddles the kink and the convention relu'(0) = 0 decides, are left out (test_gates covers
+    the convention); they must stay a minority."""
     exercise = CATALOGUE[exercise_id]
-    returns = exercise.function.returns
-    fully_checked = 0
+    checked = total = 0
     for seed in SEEDS:
         cases = code_test_cases(exercise, seed)
-        assert len(cases) == exercise.tests["count"]
+        assert len(cases) >= exercise.tests["count"]
         for i, case in enumerate(cases):
-            # Redraw the case's leaves from its own stream, and check they are the case's arguments.
-            dims, leaves, upstream, solution = draw(exercise, generator(exercise, seed, stream=i + 1))
-            assert dims == case.dims
-            for arg, ref in exercise.function.args.items():
-                source = solution.grads if ref.grad else solution.values
-                np.testing.assert_array_equal(case.args[arg], source[ref.node])
+            total += 1
+            leaves, upstream = case_inputs(exercise, case)
+            solution = exercise.graph.solve(leaves, upstream)
+            if near_kink(exercise.graph, solution.values):
+                continue
             context = f"{exercise_id} seed {seed} test {i}"
-            if not near_kink(exercise.graph, solution.values):
-                assert_gradients_agree(exercise.graph, leaves, upstream, context)
-                fully_checked += 1
-            for ref, expected in zip(returns, case.returns, strict=True):
-                if ref.grad:
-                    numeric = numeric_grad(exercise.graph, leaves, ref.node, upstream)
-                    np.testing.assert_allclose(expected, numeric, rtol=TOL, atol=TOL, err_msg=f"{context}: {ref}")
-    assert fully_checked >= 0.9 * len(SEEDS) * exercise.tests["count"]
+            assert_gradients_agree(exercise.graph, leaves, upstream, context)
+            for ref, expected in zip(exercise.function.returns, case.returns, strict=True):
+                numeric = (numeric_grad(exercise.graph, leaves, ref.node, upstream) if ref.grad
+                           else solution.values[ref.node])
+                np.testing.assert_allclose(expected, numeric, rtol=TOL, atol=TOL, err_msg=f"{context}: {ref}")
+            checked += 1
+    assert checked >= 0.8 * total, f"only {checked} of {total} test cases are off the kink"
