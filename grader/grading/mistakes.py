@@ -180,7 +180,7 @@ def _replay(variant: Variant, ask: Ask) -> Iterator[Candidate]:
         steps = [s for s in graph.steps if mistake.applies(s.gate)]
         groups = [[s] for s in steps] + ([steps] if len(steps) > 1 else [])
         for group in groups:
-            variations = {s.name: mistake.vary(s.gate) for s in group}
+            variations = {s.name: _varied(mistake, s.gate) for s in group}
             try:
                 grads, _ = graph.backward(solution.values, solution.local_grads, variant.upstream,
                                           variations=variations)
@@ -189,6 +189,19 @@ def _replay(variant: Variant, ask: Ask) -> Iterator[Candidate]:
             gates = [s.name for s in group]
             where = str(group[0]) if len(group) == 1 else "every " + group[0].gate.name + " gate"
             yield mistake.code, gates, mistake.explain.format(gate=where), _at(grads[ask.node], ask)
+
+
+# (mistake code, id(gate)) -> (gate, the gate as varied by the mistake): a gate's variation is a pure function of
+# the gate, and graphs share the engine's GATES, so each is built once (dataclasses.replace is not free).
+_variations: dict[tuple[str, int], tuple[Gate, Gate]] = {}
+
+
+def _varied(mistake: Mistake, gate: Gate) -> Gate:
+    key = (mistake.code, id(gate))
+    entry = _variations.get(key)
+    if entry is None or entry[0] is not gate:
+        entry = _variations[key] = (gate, mistake.vary(gate))
+    return entry[1]
 
 
 def rounded_early(variant: Variant, ask: Ask) -> Array:
