@@ -22,7 +22,7 @@ _DTYPE_RE = re.compile(r"^[<>|=][biufc][0-9]{1,2}$")
 
 
 # Captured at import: in a child, the submission may reassign numpy attributes before results are encoded.
-_ascontiguousarray = np.ascontiguousarray
+_tobytes = np.ndarray.tobytes
 _frombuffer = np.frombuffer
 _dumps = json.dumps
 
@@ -81,8 +81,8 @@ def unpack(payload: bytes) -> tuple[dict[str, Any], list[bytes]]:
 
 def encode_array(array: np.ndarray) -> tuple[dict[str, Any], bytes]:
     """A plain (non-object) ndarray as JSON metadata plus its C-order bytes."""
-    array = _ascontiguousarray(array)
-    return {"dtype": array.dtype.str, "shape": list(array.shape)}, array.tobytes()
+    # tobytes(order="C") rather than ascontiguousarray, which would turn a 0-d array into shape (1,).
+    return {"dtype": array.dtype.str, "shape": list(array.shape)}, _tobytes(array, order="C")
 
 
 def decode_array(meta: Any, data: bytes, *, max_bytes: int) -> np.ndarray:

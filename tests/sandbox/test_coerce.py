@@ -1,0 +1,163 @@
+"""Parent-side coercion and the array wire format: pure functions, no sandbox needed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.sandbox import BadReturn, coerce_outputs, coerce_value, wire
+from grader.sandbox.coerce import split_outputs, to_plain
+
+# -- coerce_value -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value, expected", [
+    (np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(2, 3)),
+    (np.arange(4, dtype=np.int32), np.arange(4.0)),
+    (np.array([True, False]), np.array([1.0, 0.0])),
+    (np.float32(1.5), np.array(1.5)),
+    (3, np.array(3.0)),
+    (2.5, np.array(2.5)),
+    ([[1, 2], [3, 4]], np.array([[1.0, 2.0], [3.0, 4.0]])),
+    (np.zeros((0, 3)), np.zeros((0, 3))),
+])
+def test_numeric_values_become_float64_base_arrays(value, expected):
+    out = coerce_value(value)
+    assert type(out) is np.ndarray
+    assert out.dtype == np.float64
+    assert out.shape == expected.shape
+    np.testing.assert_array_equal(out, expected)
+
+
+def test_result_is_a_copy():
+    a = np.ones(3)
+    out = coerce_value(a)
+    out[0] = 5
+    assert a[0] == 1
+
+
+def test_subclass_is_reduced_to_a_plain_array():
+    class Sneaky(np.ndarray):
+        def __array_ufunc__(self, *args, **kwargs):
+            return True
+
+        def __eq__(self, other):
+            return True
+
+    out = coerce_value(np.arange(3.0).view(Sneaky))
+    assert type(out) is np.ndarray
+    assert not (out == np.array([9.0, 9.0, 9.0])).any()
+
+
+def test_nan_and_inf_are_kept_for_the_grader():
+    out = coerce_value(np.array([np.nan, np.inf]))
+    assert np.isnan(out[0]) and np.isinf(out[1])
+
+
+def gen():
+    yield np.ones(2)
+
+
+class Liar:
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("value, words", [
+    (np.array([1, "a"], dtype=object), "object"),
+    (np.array([1 + 2j]), "complex"),
+    (1 + 2j, "complex"),
+    (gen(), "generator"),
+    (iter([np.ones(2)]), "generator or iterator"),
+    ([[1.0, 2.0], [3.0]], "ragged"),
+    (None, "None"),
+    ("1.0", "str"),
+    ({"a": 1}, "dict"),
+    (Liar(), "Liar"),
+    (np.array(["a", "b"]), "dtype <U1"),
+    (np.array([1], dtype="datetime64[s]"), "dtype datetime64"),
+])
+def test_unusable_values_say_why(value, words):
+    with pytest.raises(BadReturn, match=words):
+        coerce_value(value)
+
+
+def test_to_plain_keeps_the_dtype_for_the_parent_to_judge():
+    plain = to_plain(np.array([1 + 1j]))
+    assert isinstance(plain, np.ndarray) and plain.dtype.kind == "c"
+
+
+@pytest.mark.parametrize("returned, count", [
+    ((np.ones(2), np.ones(3)), 2),
+    ([np.ones(2), np.ones(3)], 2),
+    ([1.0, 2.0], 1),           # a list of numbers is one vector
+    (np.ones(2), 1),
+    ((), 0),
+])
+def test_split_outputs(returned, count):
+    assert len(split_outputs(returned)) == count
+
+
+def test_coerce_outputs_names_the_bad_output():
+    with pytest.raises(BadReturn, match="output 2 is a generator"):
+        coerce_outputs((np.ones(2), gen()))
+    with pytest.raises(BadReturn, match="the function returned None"):
+        coerce_outputs(None)
+
+
+# -- wire ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("array", [
+    np.arange(12.0).reshape(3, 4), np.arange(5, dtype=np.int16), np.array(True), np.zeros((2, 0)),
+    np.array([1 + 2j]), np.asfortranarray(np.arange(6.0).reshape(2, 3)), np.arange(10.0)[::3],
+])
+def test_arrays_round_trip(array):
+    meta, data = wire.encode_array(array)
+    back = wire.decode_array(meta, data, max_bytes=1 << 20)
+    assert back.dtype == array.dtype and back.shape == array.shape
+    np.testing.assert_array_equal(back, array)
+
+
+@pytest.mark.parametrize("meta, data", [
+    ({"dtype": "|O", "shape": [1]}, b"\x00" * 8),
+    ({"dtype": "<U3", "shape": [1]}, b"\x00" * 12),
+    ({"dtype": "|V8", "shape": [1]}, b"\x00" * 8),
+    ({"dtype": "f8", "shape": [1]}, b"\x00" * 8),              # byte order must be explicit
+    ({"dtype": "[('a','<f8')]", "shape": [1]}, b"\x00" * 8),
+    ({"dtype": "<f8", "shape": [2]}, b"\x00" * 8),             # too few bytes
+    ({"dtype": "<f8", "shape": [1]}, b"\x00" * 9),             # too many
+    ({"dtype": "<f8", "shape": [-1]}, b"\x00" * 8),
+    ({"dtype": "<f8", "shape": [True]}, b"\x00" * 8),
+    ({"dtype": "<f8", "shape": [1.0]}, b"\x00" * 8),
+    ({"dtype": "<f8", "shape": "1"}, b"\x00" * 8),
+    ({"dtype": "<f8", "shape": [1 << 40]}, b""),               # over the size limit
+    ({"dtype": "<f8", "shape": [1] * 40}, b"\x00" * 8),        # too many dimensions
+    ("<f8", b"\x00" * 8),
+])
+def test_bad_array_metadata_is_rejected(meta, data):
+    with pytest.raises(wire.WireError):
+        wire.decode_array(meta, data, max_bytes=1 << 20)
+
+
+def test_pack_unpack_round_trip():
+    header, blobs = wire.unpack(wire.pack({"a": [1, 2]}, [b"xy", b"", b"z"]))
+    assert header["a"] == [1, 2]
+    assert blobs == [b"xy", b"", b"z"]
+
+
+@pytest.mark.parametrize("payload", [
+    b"", b"\x00\x00", b"\x00\x00\x00\x09not json!", b"\x00\x00\x00\x02[]",
+    b"\x00\x00\x00\x0c{\"blobs\":[5]}abc", b"\x00\x00\x00\x0d{\"blobs\":[-1]}", b"\xff\xff\xff\xff{}",
+    b"\x00\x00\x00\x0c{\"blobs\":\"x\"}",
+])
+def test_malformed_messages_are_rejected(payload):
+    with pytest.raises(wire.WireError):
+        wire.unpack(payload)
+
+
+def test_split_frames_keeps_the_incomplete_tail():
+    stream = wire.frame(b"one") + wire.frame(b"two") + wire.frame(b"three")[:5]
+    frames, used = wire.split_frames(stream)
+    assert frames == [b"one", b"two"]
+    assert stream[used:] == wire.frame(b"three")[:5]
