@@ -24,8 +24,10 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUME
              "VECLIB_MAXIMUM_THREADS", "BLIS_NUM_THREADS"):
     os.environ[_var] = "1"
 
+import math  # noqa: E402
 import sys  # noqa: E402
 import timeit  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -87,9 +89,10 @@ def numpy_backward(x, y, W1, W2, W3):  # noqa: N803 -- the notebook's names
     return loss, dW1, dW2, dW3
 
 
-def torch_backward(torch, tensors):
-    x, y, W1, W2, W3 = (torch.tensor(tensors[k], dtype=torch.float64, requires_grad=k.startswith("W"))
-                        for k in ("x", "y", "W1", "W2", "W3"))
+def torch_backward(torch, arrays):
+    """The same network by torch autograd, from the same float64 numpy arrays (shared, not copied)."""
+    x, y = torch.from_numpy(arrays["x"]), torch.from_numpy(arrays["y"])
+    W1, W2, W3 = (torch.from_numpy(arrays[k]).requires_grad_() for k in ("W1", "W2", "W3"))  # noqa: N806
     out = torch.sigmoid(torch.relu(torch.relu(x @ W1) @ W2) @ W3)
     loss = 0.5 * ((out - y) ** 2).sum()
     loss.backward()
@@ -98,10 +101,17 @@ def torch_backward(torch, tensors):
 
 # --- measuring -------------------------------------------------------------------------------------------
 
-def best_per_call(fn, number: int, repeat: int = 7) -> float:
-    """Seconds per call: the best of `repeat` runs of `number` calls."""
-    fn()  # warm up
-    return min(timeit.repeat(fn, number=number, repeat=repeat)) / number
+def best_per_call(fns: dict[str, Callable[[], object]], number: int = 20, repeat: int = 300) -> dict[str, float]:
+    """Seconds per call of each function: the best of `repeat` rounds, each round timing `number` calls of
+    every function in turn, so that a busy moment of the machine hits all of them alike. Short rounds (about a
+    millisecond) and many of them: on a shared machine the best round is then one nobody interrupted."""
+    for fn in fns.values():
+        fn()  # warm up
+    best = dict.fromkeys(fns, math.inf)
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            best[name] = min(best[name], timeit.timeit(fn, number=number) / number)
+    return best
 
 
 def verdict(ok: bool) -> str:
@@ -119,9 +129,9 @@ def bench_seed_network() -> dict[str, float]:
     for name, hand in (("W1", dW1), ("W2", dW2), ("W3", dW3)):
         np.testing.assert_allclose(solution.grads[name], hand, rtol=1e-12, atol=1e-15, err_msg=name)
 
-    times = {
-        "engine": best_per_call(lambda: graph.solve(arrays), number=2_000),
-        "numpy": best_per_call(lambda: numpy_backward(*arrays.values()), number=10_000),
+    contenders = {
+        "engine": lambda: graph.solve(arrays),
+        "numpy": lambda: numpy_backward(*arrays.values()),
     }
     try:
         import torch
@@ -129,10 +139,11 @@ def bench_seed_network() -> dict[str, float]:
         torch = None
     if torch is not None:
         torch.set_num_threads(1)
-        grads = torch_backward(torch, SEED)[1:]
+        grads = torch_backward(torch, arrays)[1:]
         for name, got in zip(("W1", "W2", "W3"), grads, strict=True):
             np.testing.assert_allclose(got.numpy(), solution.grads[name], rtol=1e-12, atol=1e-15, err_msg=name)
-        times["torch"] = best_per_call(lambda: torch_backward(torch, SEED), number=1_000)
+        contenders["torch"] = lambda: torch_backward(torch, arrays)
+    times = best_per_call(contenders)
 
     print("Seed three-layer network (forward and every gradient), per solve:")
     print(f"  engine (graph.solve)        {times['engine'] * 1e6:9.1f} us")

@@ -132,10 +132,11 @@ class Graph:
             if override and step.name == override[0]:
                 values[step.name] = override[1]
                 continue
+            gate, options = step.gate, step.options
             xs = [values[a] for a in step.args]
-            out = values[step.name] = step.gate.forward(*xs, **step.options)
-            if step.gate.local_grad is not None:
-                local_grads[step.name] = step.gate.local_grad(out, *xs, **step.options)
+            out = values[step.name] = gate.forward(*xs, **options)
+            if gate.local_grad is not None:
+                local_grads[step.name] = gate.local_grad(out, *xs, **options)
         return values, local_grads
 
     # --- backward ----------------------------------------------------------------------------------------
@@ -157,7 +158,7 @@ class Graph:
         `replace` sets the gradient arriving at a node (follow-through carries a student's own value on);
         `transform` is applied to each gradient sent (rounding intermediate results too early).
         """
-        grads: dict[str, Array] = dict(upstream) if upstream else {self.output: np.ones(())}
+        grads: dict[str, Array] = dict(upstream) if upstream else {self.output: np.array(1.0)}
         trace = []
         for step in reversed(self.steps):
             g = grads.get(step.name)
@@ -166,19 +167,22 @@ class Graph:
             if g is None:
                 continue  # this node does not reach the loss
             gate = variations.get(step.name, step.gate) if variations else step.gate
-            xs = [values[a] for a in step.args]
-            out = values[step.name]
             if gate.local_grad is not None:
-                local = local_grads[step.name] if gate is step.gate else gate.local_grad(out, *xs, **step.options)
+                if gate is step.gate:
+                    local = local_grads[step.name]  # computed on the way forward
+                else:
+                    xs = [values[a] for a in step.args]
+                    local = gate.local_grad(values[step.name], *xs, **step.options)
                 sends = (g * local,)
                 locals_ = (local,)
             else:
-                sends = gate.backward(g, out, *xs, **step.options)
+                xs = [values[a] for a in step.args]
+                sends = gate.backward(g, values[step.name], *xs, **step.options)
                 locals_ = _locals(gate, xs)
             if transform is not None:
                 sends = tuple(transform(s) for s in sends)
             trace.append(TraceStep(step.name, gate.name, step.args, g, locals_, sends))
-            for arg, send in zip(step.args, sends, strict=True):
+            for arg, send in zip(step.args, sends, strict=False):  # (strict=True doubles zip's cost)
                 grads[arg] = grads[arg] + send if arg in grads else send
         for name in self.nodes():
             if name not in grads:
