@@ -1,0 +1,111 @@
+"""Authorization matrix: every route × {anonymous, student, student of another course, instructor, a token
+with only the route's scope, a token with every scope but that one}, asserting the exact status.
+
+`scoped` and `unscoped` tokens belong to the route's natural user (the instructor for instructor routes,
+alice the student for student routes). Token routes need no scope (a token only grants scopes it holds), so
+their `unscoped` column is a token with no scope at all. Each cell runs against a fresh database.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from sqlalchemy import select
+
+from grader.exercises import find
+from grader.models import SCOPES, ApiToken, User, db
+from tests.api.conftest import EXERCISE, RIGHT, bearer, seed_world
+
+COLUMNS = ("anonymous", "student", "other_student", "instructor", "scoped", "unscoped")
+IDENTITY = {"student": "alice", "other_student": "eve", "instructor": "teacher"}
+
+# method, path, body, scope, natural user   | anonymous student other instructor scoped unscoped
+MATRIX = [
+    ("GET", "/exercises", None, "exercises:read", "teacher",                     401, 403, 403, 200, 200, 403),
+    ("POST", "/exercises", "new_exercise", "exercises:write", "teacher",         401, 403, 403, 201, 201, 403),
+    ("GET", "/exercises/{slug}", None, "exercises:read", "teacher",              401, 403, 403, 200, 200, 403),
+    ("PUT", "/exercises/{slug}", "edit_exercise", "exercises:write", "teacher",  401, 403, 403, 200, 200, 403),
+    ("DELETE", "/exercises/gate-add", None, "exercises:write", "teacher",        401, 403, 403, 204, 204, 403),
+    ("POST", "/solve", "solve", "exercises:read", "teacher",                     401, 403, 403, 200, 200, 403),
+    ("GET", "/courses", None, "courses:read", "alice",                           401, 200, 200, 200, 200, 403),
+    ("GET", "/courses/{course}", None, "courses:read", "alice",                  401, 200, 404, 200, 200, 403),
+    ("GET", "/courses/{course}/gradebook", None, "gradebook:read", "teacher",    401, 403, 404, 200, 200, 403),
+    ("GET", "/courses/{course}/memberships", None, "courses:read", "teacher",    401, 403, 404, 200, 200, 403),
+    ("POST", "/courses/{course}/memberships", "enroll", "courses:write", "teacher",
+                                                                                 401, 403, 404, 201, 201, 403),
+    ("GET", "/courses/{course}/assignments", None, "courses:read", "alice",      401, 200, 404, 200, 200, 403),
+    ("POST", "/courses/{course}/assignments", "assignment", "courses:write", "teacher",
+                                                                                 401, 403, 404, 201, 201, 403),
+    ("GET", "/assignments/{assignment}", None, "courses:read", "alice",          401, 200, 404, 200, 200, 403),
+    ("PATCH", "/assignments/{assignment}", "patch", "courses:write", "teacher",  401, 403, 404, 200, 200, 403),
+    ("GET", "/assignments/{assignment}/variant", None, "submissions:read", "alice",
+                                                                                 401, 200, 404, 200, 200, 403),
+    ("POST", "/assignments/{assignment}/submissions", "submit", "submissions:write", "alice",
+                                                                                 401, 201, 404, 201, 201, 403),
+    ("GET", "/assignments/{assignment}/submissions", None, "submissions:read", "alice",
+                                                                                 401, 200, 404, 200, 200, 403),
+    ("GET", "/submissions/{submission}", None, "submissions:read", "alice",      401, 200, 404, 200, 200, 403),
+    ("GET", "/tokens", None, None, "alice",                                      401, 200, 200, 200, 200, 200),
+    ("POST", "/tokens", "token", None, "alice",                                  401, 201, 201, 201, 201, 201),
+    ("DELETE", "/tokens/{token}", None, None, "alice",                           401, 204, 404, 404, 204, 204),
+]
+
+
+def bodies(app) -> dict:
+    new = copy.deepcopy(find(EXERCISE, app.config["EXERCISES_DIR"]).document)
+    new["id"] = "matrix-new"
+    edit = copy.deepcopy(find(EXERCISE, app.config["EXERCISES_DIR"]).document)
+    edit["title"] = "Edited"
+    return {
+        "new_exercise": {"definition": new}, "edit_exercise": {"definition": edit},
+        "solve": {"definition": edit, "seed": 3}, "enroll": {"username": "loner"},
+        "assignment": {"exercise": "gate-add"}, "patch": {"points": 3}, "submit": {"answers": RIGHT},
+        "token": {"name": "x", "scopes": []},
+    }
+
+
+def headers_for(column: str, scope: str | None, natural: str) -> dict[str, str]:
+    if column == "anonymous":
+        return {}
+    if column in IDENTITY:
+        return bearer(IDENTITY[column])
+    if column == "scoped":
+        return bearer(natural, [scope] if scope else [])
+    return bearer(natural, [s for s in SCOPES if s != scope] if scope else [])
+
+
+def test_every_documented_operation_is_in_the_matrix(client):
+    paths = client.get("/api/openapi.json").get_json()["paths"]
+    documented = {(m.upper(), p.removeprefix("/api/v1")) for p, ops in paths.items() for m in ops
+                  if m != "parameters"}
+    names = {"{slug}": "{slug}", "{course_id}": "{course}", "{assignment_id}": "{assignment}",
+             "{submission_id}": "{submission}", "{token_id}": "{token}"}
+    normalised = set()
+    for method, path in documented:
+        for k, v in names.items():
+            path = path.replace(k, v)
+        normalised.add((method, path))
+    in_matrix = {(m, p.replace("gate-add", "{slug}")) for m, p, *_ in MATRIX}
+    assert normalised == in_matrix
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
+@pytest.mark.parametrize("column", COLUMNS)
+def test_authorization(app, client, row, column):
+    method, path, body, scope, natural, *expected = row
+    world = seed_world(app.config["EXERCISES_DIR"], only=(EXERCISE, "gate-add"))
+    alice = db.session.scalar(select(User).where(User.username == "alice"))
+    submission = client.post(f"/api/v1/assignments/{world.assignment.id}/submissions", json={"answers": RIGHT},
+                             headers=bearer("alice")).get_json()["id"]
+    spare, _ = ApiToken.issue(alice, ["courses:read"], name="spare")
+    db.session.add(spare)
+    db.session.commit()
+    url = "/api/v1" + path.format(slug=EXERCISE, course=world.course.id, assignment=world.assignment.id,
+                                  submission=submission, token=spare.id)
+    headers = headers_for(column, scope, natural)
+    response = client.open(url, method=method, json=bodies(app)[body] if body else None, headers=headers)
+    want = expected[COLUMNS.index(column)]
+    assert response.status_code == want, (column, response.get_json())
+    if want >= 400:
+        assert set(response.get_json()) == {"code", "message", "errors"}
