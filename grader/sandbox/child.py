@@ -43,14 +43,14 @@ def _parse_job(raw: bytes, max_bytes: int) -> tuple[dict, list[dict]]:
     return header, cases
 
 
-def main(limits: Limits, uid: int | None, seccomp_bpf: bytes | None, base_address_space: int,
-         hidden: list[str], workdir: str, job_r: int, res_w: int, out_w: int) -> None:
+def main(limits: Limits, uid: int | None, seccomp_bpf: bytes | None, base_address_space: int, workdir: str,
+         job_r: int, res_w: int, out_w: int) -> None:
     """Never returns: ends the process with os._exit."""
     iso = limits.isolation
     try:
         os.setsid()  # own process group (what weak mode kills afterwards)
         if iso.namespaces:
-            isolate.enter_namespaces(limits, uid if uid is not None else os.getuid(), hidden)
+            isolate.enter_namespaces(limits, uid if uid is not None else os.getuid())
         if iso.rlimits:
             isolate.apply_rlimits(limits, base_address_space)
         if iso.uid and uid is not None:

@@ -98,7 +98,10 @@ class Server:
             from grader.sandbox.policy import compile_bpf
 
             self.seccomp_bpf = compile_bpf()
-        self.pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY) if iso.namespaces else -1
+        self.pidns_fd = -1
+        if iso.namespaces:
+            self.pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
+            isolate.prepare_slot_namespaces(self.hidden)
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
         self.base_address_space = isolate.address_space_in_use()
 
@@ -118,8 +121,8 @@ class Server:
                 # Back to our own namespace for children, so the next unshare can make a fresh one.
                 libc.setns(self.pidns_fd, libc.CLONE_NEWPID)
         if pid == 0:
-            child.main(self.limits, self.uid, self.seccomp_bpf, self.base_address_space, self.hidden,
-                       self.workdir, job_r, res_w, out_w)
+            child.main(self.limits, self.uid, self.seccomp_bpf, self.base_address_space, self.workdir,
+                       job_r, res_w, out_w)
             os._exit(child.SETUP_FAILED)  # not reached
         for fd in (job_r, res_w, out_w):
             os.close(fd)

@@ -34,25 +34,37 @@ def hidden_mount_points(paths: tuple[str, ...]) -> list[str]:
     return out
 
 
-def enter_namespaces(limits: Limits, uid: int, hidden: list[str]) -> None:
-    """New mount, network, IPC and UTS namespaces (the pid namespace was entered at fork: we are its pid 1).
+def prepare_slot_namespaces(hidden: list[str]) -> None:
+    """Run once by the fork server: the network, UTS and mount namespaces every child of the slot starts from.
 
-    In the new mount namespace: every mount private (nothing propagates back to the host), secrets and
-    writable places covered by empty read-only tmpfs, /tmp a small private tmpfs for the slot uid, a /proc
-    that shows only this sandbox's processes, and the root filesystem read-only.
+    Network: empty, not even loopback up, and children cannot open sockets anyway (seccomp), so one per
+    slot is as good as one per child and saves creating and tearing one down per submission. UTS: a
+    neutral hostname the child cannot change. Mounts: every mount private (nothing propagates to the
+    host), secrets and writable places covered by empty read-only tmpfs, the root read-only. Each child
+    copies this tree, so the covering mounts are made once here instead of once per submission.
     """
-    libc.unshare(libc.CLONE_NEWNS | libc.CLONE_NEWNET | libc.CLONE_NEWIPC | libc.CLONE_NEWUTS)
+    libc.unshare(libc.CLONE_NEWNS | libc.CLONE_NEWNET | libc.CLONE_NEWUTS)
     libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
     sealed = libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC
     for path in hidden:
         libc.mount("tmpfs", path, "tmpfs", sealed, "size=4k,nr_inodes=2,mode=0555")
+    libc.mount(None, "/", None, libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | libc.MS_NOSUID)
+    libc.sethostname(HOSTNAME)
+
+
+def enter_namespaces(limits: Limits, uid: int) -> None:
+    """Per child (already pid 1 of its own pid namespace): its own mount and IPC namespaces.
+
+    A fresh IPC namespace because SysV shared memory and semaphores outlive the processes that made
+    them; in the copied mount tree, /tmp becomes a small private tmpfs owned by the slot uid (gone with
+    the namespace) and /proc a new instance that shows only this sandbox's processes.
+    """
+    libc.unshare(libc.CLONE_NEWNS | libc.CLONE_NEWIPC)
     libc.mount(
         "tmpfs", WORKDIR, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC,
         f"size={limits.workdir_bytes},nr_inodes=4096,mode=0700,uid={uid},gid={uid}",
     )
     libc.mount("proc", "/proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC, "hidepid=2")
-    libc.mount(None, "/", None, libc.MS_REMOUNT | libc.MS_BIND | libc.MS_RDONLY | libc.MS_NOSUID)
-    libc.sethostname(HOSTNAME)
 
 
 def apply_rlimits(limits: Limits, base_address_space: int) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
 import logging
 import os
@@ -112,12 +113,15 @@ class _Slot:
                 os.close(fd)
             raise SlotBroken(f"unexpected message from fork server: {ready.get('op')}")
         job_w, res_r, out_r, pidfd = ready["fds"]
+        # Each descriptor is closed exactly once: other threads receive new descriptors all the time, and a
+        # second close of a reused number would close one of theirs.
+        job_file = os.fdopen(job_w, "wb", buffering=0)
         try:
-            raw = _Supervisor(self.limits, pidfd, res_r, out_r, n_cases, time_limit_s).run(job_w, job)
+            raw = _Supervisor(self.limits, pidfd, res_r, out_r, n_cases, time_limit_s).run(job_file, job)
         finally:
-            for fd in (job_w, res_r, out_r, pidfd):
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            job_file.close()
+            for fd in (res_r, out_r, pidfd):
+                os.close(fd)
         self.pending_exit = True
         if len(raw.frames) < n_cases:
             # It ended early: how it ended decides the running case's status, so wait for the exit status.
@@ -165,7 +169,9 @@ class _Supervisor:
             signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
         self.deadline = time.monotonic() + KILL_WAIT_S
 
-    def write_job(self, job_w: int, job: bytes) -> None:
+    def write_job(self, job_file: io.FileIO, job: bytes) -> None:
+        """Hand the child its job, then close our end (end of file tells it the job is complete)."""
+        job_w = job_file.fileno()
         os.set_blocking(job_w, False)
         view = memoryview(job)
         deadline = time.monotonic() + self.limits.setup_timeout_s
@@ -183,12 +189,12 @@ class _Supervisor:
         except BrokenPipeError:
             pass  # the child died during setup; the supervision loop reports it
         finally:
-            os.close(job_w)
+            job_file.close()
 
-    def run(self, job_w: int, job: bytes) -> RawRun:
+    def run(self, job_file: io.FileIO, job: bytes) -> RawRun:
         now = time.monotonic()
         self.deadline = now + self.limits.setup_timeout_s
-        self.write_job(job_w, job)
+        self.write_job(job_file, job)
         for fd in (self.res_r, self.out_r):
             os.set_blocking(fd, False)
         poller = select.poll()
