@@ -1,0 +1,143 @@
+"""Bad input: a clear 4xx naming the field, in the JSON error format, and nothing stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from grader.models import Assignment, Membership, Submission, Variant
+from tests.api.conftest import RIGHT, bearer, count
+
+
+def submit_raw(client, world, data: bytes | str, content_type: str = "application/json", **kw):
+    return client.post(f"/api/v1/assignments/{world.assignment.id}/submissions", data=data,
+                       content_type=content_type, headers=bearer("alice"), **kw)
+
+
+def stored(world) -> tuple[int, int]:
+    return count(Submission), count(Variant)
+
+
+@pytest.mark.parametrize("body", ['{"answers": {"0": "1"}', "{answers: 1}", "", "\xff\xfe", '{"answers": }'])
+def test_malformed_json_is_400(client, world, body):
+    response = submit_raw(client, world, body.encode("latin-1"))
+    payload = response.get_json()
+    assert response.status_code in (400, 422), payload  # an empty body has no fields: 422
+    assert set(payload) == {"code", "message", "errors"} and payload["errors"]
+    assert stored(world) == (0, 0)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_nan_and_infinity_are_refused_naming_the_field(client, world, literal):
+    response = submit_raw(client, world, '{"answers": {"0": ' + literal + '}}')
+    payload = response.get_json()
+    assert response.status_code == 400 and payload["code"] == "malformed_json"
+    assert list(payload["errors"]) == ["answers.0"]
+    nested = submit_raw(client, world, '{"answers": {"0": [[1, ' + literal + ']]}}')
+    assert list(nested.get_json()["errors"]) == ["answers.0.0.1"]
+    assert stored(world) == (0, 0)
+
+
+def test_nan_is_refused_on_every_route(client, world):
+    response = client.patch(f"/api/v1/assignments/{world.assignment.id}", data='{"points": NaN}',
+                            content_type="application/json", headers=bearer("teacher"))
+    assert response.status_code == 400 and "points" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"answers": {"0": "1"}, "extra": 1}, "extra"),
+    ({"answers": {"0": True}}, "answers.0.value"),
+    ({"answers": {"0": None}}, "answers.0.value"),
+    ({"answers": {"0": {"a": 1}}}, "answers.0.value"),
+    ({"answers": {"0": [[[[[1]]]]]}}, "answers.0.value"),
+    ({"answers": ["1"]}, "answers"),
+    ({"answers": "1"}, "answers"),
+    ({"code": 5}, "code"),
+    ({}, "body"),
+    ({"answers": RIGHT, "code": "x"}, "body"),
+])
+def test_wrong_types_and_unknown_fields_are_422_naming_the_field(client, world, body, field):
+    response = submit_raw(client, world, json.dumps(body))
+    payload = response.get_json()
+    assert response.status_code == 422 and payload["code"] == "validation_error", payload
+    assert field in payload["errors"], payload
+    assert stored(world) == (0, 0)
+
+
+def test_a_json_array_or_number_as_the_body_is_422(client, world):
+    for raw in ("[1, 2]", "3", '"text"', "null"):
+        response = submit_raw(client, world, raw)
+        assert response.status_code == 422, raw
+    assert stored(world) == (0, 0)
+
+
+def test_huge_body_is_413(client, world):
+    big = json.dumps({"answers": {"0": "1" * (2 * 1024 * 1024)}})
+    response = submit_raw(client, world, big)
+    assert response.status_code == 413 and response.get_json()["code"] == "too_large"
+    assert stored(world) == (0, 0)
+
+
+def test_long_answer_text_under_the_limit_is_still_refused(client, world):
+    response = submit_raw(client, world, json.dumps({"answers": {"0": "1" * 30_000}}))
+    assert response.status_code == 422 and "answers.0.value" in response.get_json()["errors"]
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"exercise": "gate-add", "points": "ten"}, "points"),
+    ({"exercise": "gate-add", "attempt_limit": 0}, "attempt_limit"),
+    ({"exercise": "gate-add", "attempt_limit": 1.5}, "attempt_limit"),
+    ({"exercise": "gate-add", "late_policy": "maybe"}, "late_policy"),
+    ({"exercise": "gate-add", "due_at": "tomorrow"}, "due_at"),
+    ({"exercise": "gate-add", "late_penalty": 2}, "late_penalty"),
+    ({"exercise": "gate-add", "colour": "red"}, "colour"),
+    ({"points": 1}, "exercise"),
+])
+def test_assignment_input(client, world, body, field):
+    response = client.post(f"/api/v1/courses/{world.course.id}/assignments", json=body, headers=bearer("teacher"))
+    assert response.status_code == 422 and field in response.get_json()["errors"], response.get_json()
+    assert count(Assignment) == 1
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"scopes": ["root"]}, "scopes.0"),
+    ({"scopes": "exercises:read"}, "scopes"),
+    ({"scopes": [], "expires_in_days": 0}, "expires_in_days"),
+    ({"name": "x"}, "scopes"),
+])
+def test_token_input(client, world, body, field):
+    response = client.post("/api/v1/tokens", json=body, headers=bearer("alice"))
+    assert response.status_code == 422 and field in response.get_json()["errors"], response.get_json()
+
+
+def test_membership_input(client, world):
+    response = client.post(f"/api/v1/courses/{world.course.id}/memberships", json={"username": "loner",
+                           "role": "admin"}, headers=bearer("teacher"))
+    assert response.status_code == 422 and "role" in response.get_json()["errors"]
+    assert count(Membership) == 5
+
+
+def test_query_arguments(client, world):
+    url = f"/api/v1/assignments/{world.assignment.id}/submissions"
+    # unknown query arguments are ignored (webargs excludes them), unknown body fields are refused
+    for query, field in (("?page=0", "page"), ("?page_size=1000", "page_size"), ("?page=x", "page")):
+        response = client.get(url + query, headers=bearer("teacher"))
+        assert response.status_code == 422 and field in response.get_json()["errors"], query
+
+
+def test_unknown_route_and_method_are_json(client, world):
+    missing = client.get("/api/v1/nothing-here", headers=bearer("alice"))
+    assert missing.status_code == 404 and missing.get_json()["code"] == "not_found"
+    wrong = client.delete("/api/v1/courses", headers=bearer("alice"))
+    assert wrong.status_code == 405 and wrong.get_json()["code"] == "method_not_allowed"
+    assert "GET" in wrong.headers["Allow"]
+    assert client.get("/api/v1/courses/abc", headers=bearer("alice")).status_code == 404
+
+
+def test_solve_with_a_bad_seed_or_definition(client, world):
+    headers = bearer("teacher")
+    assert "seed" in client.post("/api/v1/solve", json={"definition": {}, "seed": -1},
+                                 headers=headers).get_json()["errors"]
+    response = client.post("/api/v1/solve", json={"definition": {"id": "x"}}, headers=headers)
+    assert response.status_code == 422 and "definition.title" in response.get_json()["errors"]
