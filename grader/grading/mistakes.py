@@ -9,6 +9,7 @@ the mistake and the gate(s) where it happened, so the page can highlight them. T
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -121,31 +122,43 @@ class _Replayed:
     upstream: dict[str, Array] | None
     found: tuple[Candidate, ...]
     answers: Array | None  # every candidate's answer stacked along axis 0 (they share the ask's shape)
+    early: Array | None  # the answer with intermediate results rounded too early (grad asks)
 
 
 # (exercise id, version, seed, ask) -> _Replayed. A variant is a pure function of (id, version, seed), but an
 # entry is used only for the same Exercise object and the same numbers, so an edited definition or a
 # hand-made variant is never diagnosed from stale answers.
 _cache: OrderedDict[tuple[Any, ...], _Replayed] = OrderedDict()
+_lock = threading.Lock()  # the service may grade in several threads
 
 
 def _replayed(variant: Variant, ask: Ask) -> _Replayed:
     exercise = variant.exercise
     key = (exercise.id, exercise.version, variant.seed, ask)
-    entry = _cache.get(key)
-    if (entry is not None and entry.exercise is exercise and _same_numbers(entry.leaves, variant.leaves)
-            and _same_numbers(entry.upstream, variant.upstream)):
-        _cache.move_to_end(key)
-        return entry
-    found = tuple(_replay(variant, ask))
-    for *_, answer in found:
-        answer.flags.writeable = False  # shared by every later diagnosis of this ask
+    with _lock:
+        entry = _cache.get(key)
+        if (entry is not None and entry.exercise is exercise and _same_numbers(entry.leaves, variant.leaves)
+                and _same_numbers(entry.upstream, variant.upstream)):
+            _cache.move_to_end(key)
+            return entry
+    found = tuple((code, gates, message, _frozen(answer)) for code, gates, message, answer in _replay(variant, ask))
     shapes = {answer.shape for *_, answer in found}
     answers = np.stack([answer for *_, answer in found]) if len(shapes) == 1 else None
-    entry = _cache[key] = _Replayed(exercise, variant.leaves, variant.upstream, found, answers)
-    if len(_cache) > CACHE_SIZE:
-        _cache.popitem(last=False)
+    early = _frozen(_replay_rounded(variant, ask)) if ask.kind == "grad" else None
+    entry = _Replayed(exercise, variant.leaves, variant.upstream, found, answers, early)
+    with _lock:
+        _cache[key] = entry
+        if len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
     return entry
+
+
+def _frozen(answer: Array) -> Array:
+    """A read-only copy: cached answers are shared by every later diagnosis of the ask, and an answer can be
+    the variant's own array (a local gradient replaced by the activation's output is that output)."""
+    answer = np.array(answer, dtype=np.float64)
+    answer.flags.writeable = False
+    return answer
 
 
 def candidates(variant: Variant, ask: Ask) -> tuple[Candidate, ...]:
@@ -205,11 +218,18 @@ def _varied(mistake: Mistake, gate: Gate) -> Gate:
 
 
 def rounded_early(variant: Variant, ask: Ask) -> Array:
-    """The answer when every intermediate gradient is rounded to ROUNDING_FIGURES significant figures."""
+    """The answer when every intermediate gradient is rounded to ROUNDING_FIGURES significant figures
+    (kept with the ask's candidates: every wrong answer that no mistake explains is compared with it)."""
+    if ask.kind != "grad":
+        return expected_answer(variant.exercise, variant.solution, ask)
+    return _replayed(variant, ask).early
+
+
+def _replay_rounded(variant: Variant, ask: Ask) -> Array:
     solution = variant.solution
     grads, _ = variant.exercise.graph.backward(solution.values, solution.local_grads, variant.upstream,
                                                transform=_round_sigfigs)
-    return _at(grads[ask.node], ask) if ask.kind == "grad" else expected_answer(variant.exercise, solution, ask)
+    return _at(grads[ask.node], ask)
 
 
 def _round_sigfigs(x: Array, figures: int = ROUNDING_FIGURES) -> Array:
