@@ -310,3 +310,30 @@ def test_exact_answer_always_scores_1_without_a_mistake_message(catalogue, table
 def test_random_wrong_answers_are_rarely_diagnosed(table):
     assert table.random_cases > 10_000
     assert table.random_diagnosed <= FALSE_DIAGNOSIS_MAX * table.random_cases, table.random_examples
+
+
+# --- the candidate cache ----------------------------------------------------------------------------------
+
+def test_cached_candidates_are_not_used_for_other_numbers(catalogue):
+    from grader.exercises import Variant
+
+    v = make_variant(catalogue["seed-two-layer-w1-22"], 0)
+    ask = v.exercise.asks[0]
+    assert diagnosis_of(v, {0: -EXACT_W1_22})[1]["mistake"] == "sign_error"  # fills the cache
+    leaves = {**v.leaves, "x": np.array([[0.3, -0.7]])}  # same id, version and seed; other numbers
+    other = Variant(v.exercise, v.seed, v.dims, leaves, None, v.exercise.graph.solve(leaves))
+    exact = float(other.expected(ask))
+    assert abs(exact - EXACT_W1_22) > 0.1 * abs(EXACT_W1_22)
+    part, diagnosis = diagnosis_of(other, {0: -exact})
+    assert (part.status, diagnosis["mistake"]) == (INCORRECT, "sign_error")
+    assert diagnosis_of(other, {0: -EXACT_W1_22})[1] is None  # the first variant's sign error
+
+
+def test_cached_answers_are_read_only_copies(catalogue):
+    v = make_variant(catalogue["jacobian-sigmoid-layer"], 0)
+    h = v.solution.values["h"]
+    found = candidates(v, v.exercise.asks[0])  # used_output's local gradient is the gate's output h itself
+    used_output = [answer for code, _, _, answer in found if code == "used_output"]
+    assert used_output and np.array_equal(used_output[0], h)
+    assert not any(answer.flags.writeable for *_, answer in found)
+    assert h.flags.writeable  # the variant's own array is not frozen
