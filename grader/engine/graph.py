@@ -57,7 +57,7 @@ class Step:
         return f"{self.name} = {self.gate.name}({', '.join([*self.args, *opts])})"
 
 
-@dataclass
+@dataclass(slots=True)
 class TraceStep:
     """What one gate does on the way back."""
 
@@ -65,8 +65,20 @@ class TraceStep:
     op: str
     inputs: tuple[str, ...]
     incoming: Array  # dL/d node, arriving from above
-    local: tuple[Array | None, ...]  # per input, what the incoming gradient is multiplied by (None: not a product)
+    factors: tuple[Array, ...]  # activation: (g'(z),); product gates: their inputs (see `local`)
     sends: tuple[Array, ...]  # per input, dL/d input contributed by this gate
+
+    @property
+    def local(self) -> tuple[Array | None, ...]:
+        """Per input, what the incoming gradient is multiplied by (None where it is not a product): an
+        activation's g'(z); for mul the *other* input; for matmul the other operand, transposed."""
+        if self.op == "mul":
+            return (self.factors[1], self.factors[0])
+        if self.op == "matmul":
+            return (self.factors[1].T, self.factors[0].T)  # dA = G @ B.T, dB = A.T @ G
+        if len(self.factors) == 1 and len(self.inputs) == 1 and self.op not in ("sum", "mean"):
+            return self.factors
+        return tuple(None for _ in self.inputs)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +110,7 @@ class Graph:
         self.leaf_shapes = dict(leaf_shapes)
         self.shapes = infer_shapes(steps, self.leaf_shapes)
         self.step_by_name = {s.name: s for s in steps}
+        self._nodes = self.nodes()
 
     @classmethod
     def parse(cls, lines: Sequence[str], leaf_shapes: Mapping[str, Shape]) -> Graph:
@@ -174,17 +187,16 @@ class Graph:
                     xs = [values[a] for a in step.args]
                     local = gate.local_grad(values[step.name], *xs, **step.options)
                 sends = (g * local,)
-                locals_ = (local,)
+                factors = (local,)
             else:
-                xs = [values[a] for a in step.args]
-                sends = gate.backward(g, values[step.name], *xs, **step.options)
-                locals_ = _locals(gate, xs)
+                factors = tuple(values[a] for a in step.args)
+                sends = gate.backward(g, values[step.name], *factors, **step.options)
             if transform is not None:
                 sends = tuple(transform(s) for s in sends)
-            trace.append(TraceStep(step.name, gate.name, step.args, g, locals_, sends))
+            trace.append(TraceStep(step.name, gate.name, step.args, g, factors, sends))
             for arg, send in zip(step.args, sends, strict=False):  # (strict=True doubles zip's cost)
                 grads[arg] = grads[arg] + send if arg in grads else send
-        for name in self.nodes():
+        for name in self._nodes:
             if name not in grads:
                 grads[name] = np.zeros_like(values[name])
         return grads, trace
@@ -200,15 +212,6 @@ class Graph:
         if not upstream:
             return float(values[self.output])
         return float(sum(np.sum(g * values[n]) for n, g in upstream.items()))
-
-
-def _locals(gate: Gate, xs: list[Array]) -> tuple[Array | None, ...]:
-    """The factor a product gate multiplies the incoming gradient by, per input: the *other* input."""
-    if gate.name == "mul":
-        return (xs[1], xs[0])
-    if gate.name == "matmul":
-        return (xs[1].T, xs[0].T)  # dA = G @ B.T, dB = A.T @ G
-    return tuple(None for _ in xs)
 
 
 # --- parsing ---------------------------------------------------------------------------------------------
