@@ -33,8 +33,10 @@ class Isolation:
 
 @dataclass(frozen=True)
 class Limits:
-    memory_bytes: int = 512 * 1024 * 1024      # address space on top of what the preloaded server maps
-    max_processes: int = 16                    # per slot uid, threads included
+    # Address space per process on top of what the preloaded server maps. Together with max_processes this
+    # bounds a slot's memory (no cgroup is used): keep their product well under the machine's memory.
+    memory_bytes: int = 256 * 1024 * 1024
+    max_processes: int = 8                     # per slot uid, threads included
     max_open_files: int = 64
     max_file_bytes: int = 4 * 1024 * 1024      # any single file the code writes (RLIMIT_FSIZE)
     workdir_bytes: int = 16 * 1024 * 1024      # the private tmpfs working directory
