@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import os
+from collections import Counter
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from grader import exercises as definitions
 from grader.exercises import DefinitionError, DegenerateVariantError, find, load_file, make_variant, solve
@@ -36,11 +41,30 @@ from grader.service import save_exercise
 
 exercises_cli = AppGroup("exercises", help="Validate, solve and grade exercise definitions.")
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 VALIDATION_SEEDS = 20  # a definition whose first seeds are all degenerate is as good as broken
 
 
 def _catalogue_dir() -> Path:
     return Path(current_app.config["EXERCISES_DIR"])
+
+
+def database_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Turn a database failure (not migrated, unreachable, a concurrent duplicate) into a one-line error."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise click.ClickException(f"database error: {detail} (check DATABASE_URL, and that "
+                                       "`flask --app wsgi db upgrade` has run)") from None
+
+    return wrapper
 
 
 def _check_file(path: Path) -> tuple[definitions.Exercise | None, list[str]]:
@@ -122,12 +146,24 @@ def grade_command(exercise: str, seed: int, answers_json: str | None, as_json: b
 
 @exercises_cli.command("import")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@database_errors
 def import_command(path: Path | None) -> None:
     """Import PATH (a definition file or a directory of them; default: the catalogue) into the database.
 
     A changed definition becomes a new version; an unchanged one is left alone. If any file is invalid,
     its problems are printed and nothing is stored."""
-    path = path or _catalogue_dir()
+    outcomes = [_store_exercise(exercise) for exercise in _load_valid(path or _catalogue_dir())]
+    db.session.commit()
+    for slug, outcome, version in outcomes:
+        shown = f"new version {version}" if outcome == "new version" else outcome
+        click.echo(f"{shown:<14} {slug}")
+    kinds = Counter(outcome for _, outcome, _ in outcomes)
+    click.echo(f"{kinds['created']} created, {kinds['new version']} new version(s), {kinds['unchanged']} unchanged")
+
+
+def _load_valid(path: Path) -> list[definitions.Exercise]:
+    """Every definition in a file or directory, validated; if any is invalid, print the problems of each
+    (path-qualified) on stderr and fail, so that nothing is stored."""
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
     if not files:
         raise click.ClickException(f"no exercise files (*.yaml) in {path}")
@@ -137,28 +173,18 @@ def import_command(path: Path | None) -> None:
         errors += problems
         if exercise is not None:
             loaded.append(exercise)
+    for line in errors:
+        click.echo(line, err=True)
     if errors:
-        for line in errors:
-            click.echo(line, err=True)
         raise click.ClickException(f"{len(files) - len(loaded)} invalid file(s) of {len(files)}; nothing imported")
-    try:
-        outcomes = [_store_exercise(exercise) for exercise in loaded]
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    for slug, outcome in outcomes:
-        click.echo(f"{outcome:<14} {slug}")
-    counts = {o: sum(1 for _, x in outcomes if x.split()[0] == o) for o in ("created", "new", "unchanged")}
-    click.echo(f"{counts['created']} created, {counts['new']} new version(s), {counts['unchanged']} unchanged")
+    return loaded
 
 
-def _store_exercise(exercise: definitions.Exercise) -> tuple[str, str]:
-    """Save one validated definition: (slug, 'created' | 'new version N' | 'unchanged'). Not committed."""
+def _store_exercise(exercise: definitions.Exercise) -> tuple[str, str, int]:
+    """Save one validated definition, not committed: (slug, 'created' | 'new version' | 'unchanged', version)."""
     row, changed = save_exercise(exercise.document)
-    if not changed:
-        return row.slug, "unchanged"
-    return row.slug, "created" if row.current_version == 1 else f"new version {row.current_version}"
+    outcome = "unchanged" if not changed else "created" if row.current_version == 1 else "new version"
+    return row.slug, outcome, row.current_version
 
 
 # --- users -----------------------------------------------------------------------------------------------
@@ -181,6 +207,7 @@ def _user(username: str) -> User:
 @click.option("--name", default="", help="Display name (default: the username).")
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help=f"At least {MIN_PASSWORD} characters; asked for (hidden, twice) when not given.")
+@database_errors
 def create_user_command(username: str, role: str, name: str, password: str) -> None:
     """Create the account USERNAME (its password is stored hashed)."""
     username = username.strip()
@@ -212,6 +239,7 @@ def _course(code: str) -> Course:
 @courses_cli.command("create")
 @click.argument("code")
 @click.option("--title", required=True, help="The course's title.")
+@database_errors
 def create_course_command(code: str, title: str) -> None:
     """Create the course CODE (a short unique name such as bp101)."""
     code = code.strip()
@@ -230,6 +258,7 @@ def create_course_command(code: str, title: str) -> None:
 @click.argument("username")
 @click.option("--role", type=click.Choice(COURSE_ROLES), default="student", show_default=True,
               help="The user's role in this course.")
+@database_errors
 def enroll_command(code: str, username: str, role: str) -> None:
     """Enroll USERNAME in the course CODE (or change their role in it)."""
     course, user = _course(code), _user(username)
@@ -271,6 +300,7 @@ def _scopes(_ctx: click.Context, _param: click.Parameter, value: str) -> list[st
 @click.option("--name", default="", help="A note to tell tokens apart.")
 @click.option("--expires-in-days", type=click.IntRange(min=1), default=90, show_default=True,
               help="Days until the token stops working.")
+@database_errors
 def create_token_command(username: str, scopes: list[str], name: str, expires_in_days: int) -> None:
     """Create a token and print it once (stdout); only its hash is stored, so it cannot be shown again."""
     user = _user(username)
@@ -285,6 +315,7 @@ def create_token_command(username: str, scopes: list[str], name: str, expires_in
 
 @tokens_cli.command("revoke")
 @click.argument("token_id", type=int)
+@database_errors
 def revoke_token_command(token_id: int) -> None:
     """Revoke the token TOKEN_ID (see `tokens list`); it stops working at once."""
     token = db.session.get(ApiToken, token_id)
@@ -300,6 +331,7 @@ def revoke_token_command(token_id: int) -> None:
 
 @tokens_cli.command("list")
 @click.option("--user", "username", help="Only this user's tokens (default: everyone's).")
+@database_errors
 def list_tokens_command(username: str | None) -> None:
     """List tokens: id, user, prefix, name, scopes, expiry and state. Never the secret."""
     query = select(ApiToken).order_by(ApiToken.id)
@@ -346,37 +378,23 @@ def _demo_rank(slug: str) -> tuple[int, str]:
 
 @click.command("demo")
 @click.option("--force", is_flag=True, help="Run even with the production configuration.")
+@database_errors
 def demo_command(force: bool) -> None:
     """Set up (idempotently) a demo course with the whole catalogue assigned, a student and an instructor,
     and print their logins. Running it again changes nothing and prints the same logins."""
     if os.environ.get("GRADGATE_CONFIG") == "production" and not force:
         raise click.ClickException("demo accounts do not belong on a production service "
                                    "(GRADGATE_CONFIG=production); add --force if you mean it")
-    directory = _catalogue_dir()
-    loaded, errors = [], []
-    for file in sorted(directory.glob("*.yaml")):
-        exercise, problems = _check_file(file)
-        errors += problems
-        if exercise is not None:
-            loaded.append(exercise)
-    if errors or not loaded:
-        for line in errors:
-            click.echo(line, err=True)
-        raise click.ClickException(f"the catalogue in {directory} is empty or invalid; "
-                                   "fix it (`exercises validate`) and run demo again")
-    try:
-        outcomes = [_store_exercise(exercise) for exercise in loaded]
-        course = db.session.scalar(select(Course).where(Course.code == DEMO_COURSE[0]))
-        if course is None:
-            course = Course(code=DEMO_COURSE[0], title=DEMO_COURSE[1])
-            db.session.add(course)
-        added = _demo_assignments(course, sorted((e.id for e in loaded), key=_demo_rank))
-        logins = [_demo_user(course, *spec) for spec in DEMO_USERS]
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
-    changed = sum(1 for _, outcome in outcomes if outcome != "unchanged")
+    loaded = _load_valid(_catalogue_dir())
+    outcomes = [_store_exercise(exercise) for exercise in loaded]
+    course = db.session.scalar(select(Course).where(Course.code == DEMO_COURSE[0]))
+    if course is None:
+        course = Course(code=DEMO_COURSE[0], title=DEMO_COURSE[1])
+        db.session.add(course)
+    added = _demo_assignments(course, sorted((e.id for e in loaded), key=_demo_rank))
+    logins = [_demo_user(course, *spec) for spec in DEMO_USERS]
+    db.session.commit()
+    changed = sum(1 for _, outcome, _ in outcomes if outcome != "unchanged")
     total = db.session.scalar(select(func.count()).select_from(Assignment).where(Assignment.course_id == course.id))
     click.echo(f"catalogue: {len(outcomes)} exercises ({changed} created or changed)")
     click.echo(f"course '{course.code}' ({course.title}): {total} assignments ({added} new)")

@@ -266,6 +266,10 @@ def test_db_upgrade_then_demo_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'fresh.db'}", "SECRET_KEY": "k" * 32,
            "GRADGATE_CONFIG": "development"}
     env.pop("TEST_DATABASE_URL", None)
+    for command in (["users", "create", "ada", "--password", "ada-password"], ["demo"]):
+        not_migrated = flask_cli(*command, env=env)
+        assert not_migrated.returncode == 1 and "Traceback" not in not_migrated.stderr
+        assert "Error: database error: " in not_migrated.stderr and "db upgrade" in not_migrated.stderr
     upgrade = flask_cli("db", "upgrade", env=env)
     assert upgrade.returncode == 0, upgrade.stderr
     runs = [flask_cli("demo", env=env) for _ in range(2)]
