@@ -11,7 +11,7 @@ import os
 import sys
 import traceback
 
-from grader.sandbox import isolate, runner, wire
+from grader.sandbox import cgroups, isolate, runner, wire
 from grader.sandbox.limits import Limits
 
 SETUP_FAILED = 3  # exit code when isolation could not be set up (only meaningful before READY)
@@ -44,11 +44,12 @@ def _parse_job(raw: bytes, max_bytes: int) -> tuple[dict, list[dict]]:
 
 
 def main(limits: Limits, uid: int | None, seccomp_bpf: bytes | None, base_address_space: int, workdir: str,
-         job_r: int, res_w: int, out_w: int) -> None:
+         cgroup_procs: list[str], job_r: int, res_w: int, out_w: int) -> None:
     """Never returns: ends the process with os._exit."""
     iso = limits.isolation
     try:
         os.setsid()  # own process group (what weak mode kills afterwards)
+        cgroups.join(cgroup_procs)
         if iso.namespaces:
             isolate.enter_namespaces(limits, uid if uid is not None else os.getuid())
         if iso.rlimits:

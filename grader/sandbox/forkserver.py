@@ -84,8 +84,10 @@ def _reap_all() -> None:
 
 
 class Server:
-    def __init__(self, sock: socket.socket, limits: Limits, uid: int | None, workdir: str) -> None:
+    def __init__(self, sock: socket.socket, limits: Limits, uid: int | None, workdir: str,
+                 cgroup_procs: list[str]) -> None:
         self.sock = sock
+        self.cgroup_procs = cgroup_procs
         self.pid = os.getpid()
         self.limits = limits
         self.uid = uid
@@ -122,7 +124,7 @@ class Server:
                 libc.setns(self.pidns_fd, libc.CLONE_NEWPID)
         if pid == 0:
             child.main(self.limits, self.uid, self.seccomp_bpf, self.base_address_space, self.workdir,
-                       job_r, res_w, out_w)
+                       self.cgroup_procs, job_r, res_w, out_w)
             os._exit(child.SETUP_FAILED)  # not reached
         for fd in (job_r, res_w, out_w):
             os.close(fd)
@@ -193,7 +195,7 @@ def main(sock_fd: int) -> None:
     limits = Limits.from_json(config["limits"])
     preload()
     try:
-        server = Server(sock, limits, config["uid"], config["workdir"])
+        server = Server(sock, limits, config["uid"], config["workdir"], config["cgroups"])
     except Exception as exc:
         send(sock, {"op": "error", "message": f"{type(exc).__name__}: {exc}"})
         sys.exit(1)

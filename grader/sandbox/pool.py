@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 
-from grader.sandbox import bootstrap, isolate, runner, wire
+from grader.sandbox import bootstrap, cgroups, isolate, runner, wire
 from grader.sandbox.capabilities import Capabilities, check_capabilities
 from grader.sandbox.child import SETUP_FAILED
 from grader.sandbox.limits import Limits
@@ -45,9 +45,10 @@ class SlotBroken(RuntimeError):
 
 
 class _Slot:
-    def __init__(self, index: int, limits: Limits, uid: int | None, lock_fd: int | None,
-                 workdir: str) -> None:
+    def __init__(self, index: int, limits: Limits, uid: int | None, lock_fd: int | None, workdir: str,
+                 cgroup_procs: list[str]) -> None:
         self.index, self.limits, self.uid, self.lock_fd, self.workdir = index, limits, uid, lock_fd, workdir
+        self.cgroup_procs = cgroup_procs
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.pending_exit = False  # the last child's "exited" message has not been read yet
@@ -64,7 +65,8 @@ class _Slot:
         theirs.close()
         self.sock = ours
         self.pending_exit = False
-        config = {"limits": self.limits.to_json(), "uid": self.uid, "workdir": self.workdir}
+        config = {"limits": self.limits.to_json(), "uid": self.uid, "workdir": self.workdir,
+                  "cgroups": self.cgroup_procs}
         ours.send(json.dumps(config).encode())
 
     def wait_hello(self) -> None:
@@ -328,17 +330,22 @@ class SandboxPool:
 
     def _make_slot(self, index: int) -> _Slot:
         uid = lock_fd = None
+        procs: list[str] = []
         if self.isolation.uid:
             from grader.sandbox.slots import claim_uid
 
             uid, lock_fd = claim_uid(self.limits.uid_base, self.limits.uid_count)
+            if self.isolation.rlimits:
+                # What all of a run's processes may use together: one process's worth plus the tmpfs.
+                memory = self.limits.memory_bytes + self.limits.workdir_bytes + 64 * 1024 * 1024
+                procs = cgroups.create(f"slot-{uid}", memory, self.limits.max_processes)
         workdir = ""
         if not self.isolation.namespaces:
             # Weak mode: no private tmpfs, so a host directory per slot, emptied after every run.
             workdir = tempfile.mkdtemp(prefix=f"gradgate-sandbox-{index}-")
             if uid is not None:
                 os.chown(workdir, uid, uid)
-        return _Slot(index, self.limits, uid, lock_fd, workdir)
+        return _Slot(index, self.limits, uid, lock_fd, workdir, procs)
 
     @property
     def uids(self) -> list[int]:
@@ -398,6 +405,8 @@ class SandboxPool:
         for slot in self._slots:
             if slot.uid is not None:
                 isolate.kill_uid_processes(slot.uid)
+                if slot.cgroup_procs:
+                    cgroups.remove(f"slot-{slot.uid}")
             if slot.lock_fd is not None:
                 os.close(slot.lock_fd)
             if slot.workdir:

@@ -134,6 +134,9 @@ def _stopped_outcome(raw: RawRun, time_limit_s: float, limits: Limits) -> CaseOu
     if sig in (signal.SIGSEGV, signal.SIGBUS):
         return CaseOutcome("killed", error_type="Crash",
                            error_message="the process crashed (segmentation fault; very deep recursion?)")
+    if sig == signal.SIGKILL:
+        return CaseOutcome("killed", error_type="Crash",
+                           error_message="the process was killed by SIGKILL (over the memory limit?)")
     if sig == signal.SIGABRT:
         return CaseOutcome("killed", error_type="Crash", error_message="the process aborted (out of memory?)")
     if sig is not None:

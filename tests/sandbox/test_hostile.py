@@ -177,6 +177,31 @@ def test_memory_bomb_gradual(pool):
     assert case.status == "memory"
 
 
+def test_forked_memory_bomb_is_capped_per_slot(pool):
+    # Each process stays under its own address-space limit; together they would not fit the slot's cgroup.
+    code = """
+import os, time, numpy as np
+def f(x):
+    for _ in range(6):
+        if os.fork() == 0:
+            hog = np.ones(24_000_000)
+            time.sleep(5)
+            os._exit(0)
+    hog = np.ones(24_000_000)
+    time.sleep(5)
+    return x
+"""
+    case = only(pool, code, time_limit_s=1.5)
+    assert case.status in {"killed", "timeout", "memory", "error"}
+    assert stray_processes(pool) == []
+    for slot in pool._slots:
+        for procs in slot.cgroup_procs:
+            peak = os.path.join(os.path.dirname(procs), "memory.max_usage_in_bytes")
+            if os.path.exists(peak):
+                with open(peak) as f:
+                    assert int(f.read()) <= pool.limits.memory_bytes + pool.limits.workdir_bytes + (64 << 20)
+
+
 def test_deep_recursion_is_an_error(pool):
     case = only(pool, "def f(x, n=0):\n    return f(x, n + 1)\n")
     assert case.status == "error"

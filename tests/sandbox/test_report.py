@@ -82,6 +82,7 @@ def test_forged_or_broken_frames_are_bad_returns(frame):
     (dict(exit_signal=signal.SIGXCPU), "timeout", "CPU"),
     (dict(exit_signal=signal.SIGSEGV), "killed", "segmentation"),
     (dict(exit_signal=signal.SIGKILL), "killed", "SIGKILL"),
+    (dict(exit_signal=signal.SIGTERM), "killed", "SIGTERM"),
     (dict(exit_code=0), "killed", "exited (code 0)"),
 ])
 def test_how_the_child_ended_decides_the_running_case(raw, status, words):
