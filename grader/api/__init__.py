@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -18,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from grader.api import errors
 
 _NON_FINITE = object()
+_PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
 class GradgateApi(Api):
@@ -25,6 +28,12 @@ class GradgateApi(Api):
 
     def handle_http_exception(self, error: HTTPException) -> Any:  # type: ignore[override]
         return errors.handle_http_exception(error)
+
+    def _register_pagination_header(self) -> None:
+        # A header's value is text: document it as a string holding JSON (flask-smorest says "object").
+        self.spec.components.header("PAGINATION", {
+            "description": "pagination as JSON: total, total_pages, first_page, last_page, page, previous_page, "
+                           "next_page", "schema": {"type": "string"}}, lazy=True)
 
 
 def _non_finite_paths(value: Any, path: str = "") -> list[str]:
@@ -60,6 +69,41 @@ def check_json_body() -> Response | None:
         return errors.error_response(400, "malformed_json", "NaN and Infinity are not JSON numbers",
                                      {p: ["NaN and Infinity are not allowed: send a finite number"] for p in paths})
     return None
+
+
+def query_names(api: Api) -> dict[tuple[str, str], set[str]]:
+    """(URL rule, METHOD) -> the query arguments the document declares for it."""
+    names: dict[tuple[str, str], set[str]] = {}
+    for path, item in api.spec.to_dict().get("paths", {}).items():
+        shared = [p for p in item.get("parameters", []) if p.get("in") == "query"]
+        for method, op in item.items():
+            if method == "parameters":
+                continue
+            params = shared + [p for p in op.get("parameters", []) if p.get("in") == "query"]
+            names[(path, method.upper())] = {p["name"] for p in params}
+    return names
+
+
+def reject_unknown_query(api: Api) -> Callable[[], Response | None]:
+    """Unknown query arguments are refused like unknown body fields (webargs would silently drop them)."""
+    known: dict[tuple[str, str], set[str]] = {}
+
+    def check() -> Response | None:
+        if not request.args or request.url_rule is None or not errors.in_api():
+            return None
+        if not known:
+            known.update(query_names(api))
+        path = _PARAM.sub(r"{\1}", request.url_rule.rule)
+        allowed = known.get((path, request.method))
+        if allowed is None:
+            return None
+        unknown = sorted(set(request.args) - allowed)
+        if unknown:
+            return errors.error_response(422, "validation_error", "unknown query arguments: " + ", ".join(unknown),
+                                         {name: ["Unknown field."] for name in unknown})
+        return None
+
+    return check
 
 
 def docs_page(api: Api) -> str:
@@ -105,5 +149,6 @@ def init_api(app: Flask) -> Api:
         csrf.exempt(blp)  # token auth: no cookies, so no cross-site forgery
         api.register_blueprint(blp)
     app.before_request(check_json_body)
+    app.before_request(reject_unknown_query(api))
     app.add_url_rule("/api/docs", "api_docs", lambda: Response(docs_page(api), mimetype="text/html"))
     return api

@@ -60,7 +60,7 @@ class Courses(MethodView):
                 for r in rows]
 
 
-@blp.route("/courses/<int:course_id>")
+@blp.route("/courses/<int(max=2147483647):course_id>")
 class CourseItem(MethodView):
     @require("courses:read")
     @blp.response(200, CourseOut)
@@ -69,7 +69,7 @@ class CourseItem(MethodView):
         return _course_out(*course_for(current_user(), course_id))
 
 
-@blp.route("/courses/<int:course_id>/gradebook")
+@blp.route("/courses/<int(max=2147483647):course_id>/gradebook")
 class Gradebook(MethodView):
     @require("gradebook:read")
     @blp.response(200, GradebookOut)
@@ -88,7 +88,7 @@ class Gradebook(MethodView):
                 "assignments": [{"id": a.id, "title": a.title, "points": a.points} for a in assignments]}
 
 
-@blp.route("/courses/<int:course_id>/memberships")
+@blp.route("/courses/<int(max=2147483647):course_id>/memberships")
 class Memberships(MethodView):
     @require("courses:read")
     @blp.response(200, MembershipOut(many=True))
@@ -122,7 +122,7 @@ class Memberships(MethodView):
         return _membership_out(membership)
 
 
-@blp.route("/courses/<int:course_id>/assignments")
+@blp.route("/courses/<int(max=2147483647):course_id>/assignments")
 class Assignments(MethodView):
     @require("courses:read")
     @blp.response(200, AssignmentOut(many=True))
@@ -154,7 +154,7 @@ class Assignments(MethodView):
         return _assignment_out(assignment)
 
 
-@blp.route("/assignments/<int:assignment_id>")
+@blp.route("/assignments/<int(max=2147483647):assignment_id>")
 class AssignmentItem(MethodView):
     @require("courses:read")
     @blp.response(200, AssignmentOut)

@@ -33,9 +33,10 @@ class UTCDateTime(fields.DateTime):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> datetime:
         parsed = super()._deserialize(value, attr, data, **kwargs)
         if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(UTC).replace(tzinfo=None)
-        if not 1970 <= parsed.year <= 9998:
-            raise ValidationError("a date between 1970 and 9998")
+            try:
+                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+            except OverflowError:  # within hours of year 1 or 9999: the nearest representable instant
+                parsed = datetime.min if parsed.year == 1 else datetime.max
         return parsed
 
 

@@ -20,7 +20,7 @@ from grader.service import ServiceError
 blp = blueprint("submissions", "Your variant of an assignment, submitting and reading submissions")
 
 
-@blp.route("/assignments/<int:assignment_id>/variant")
+@blp.route("/assignments/<int(max=2147483647):assignment_id>/variant")
 class VariantView(MethodView):
     @require("submissions:read")
     @blp.response(200, VariantOut)
@@ -55,7 +55,7 @@ class VariantView(MethodView):
         }
 
 
-@blp.route("/assignments/<int:assignment_id>/submissions")
+@blp.route("/assignments/<int(max=2147483647):assignment_id>/submissions")
 class AssignmentSubmissions(MethodView):
     @require("submissions:write")
     @blp.arguments(SubmissionIn)
@@ -92,7 +92,7 @@ class AssignmentSubmissions(MethodView):
         return [submission_view(s, user) for s in rows]
 
 
-@blp.route("/submissions/<int:submission_id>")
+@blp.route("/submissions/<int(max=2147483647):submission_id>")
 class SubmissionItem(MethodView):
     @require("submissions:read")
     @blp.response(200, SubmissionOut)

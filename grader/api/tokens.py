@@ -51,7 +51,7 @@ class Tokens(MethodView):
         return {**_out(token), "token": secret}
 
 
-@blp.route("/tokens/<int:token_id>")
+@blp.route("/tokens/<int(max=2147483647):token_id>")
 class TokenItem(MethodView):
     @require(None)
     @blp.response(204)

@@ -120,8 +120,8 @@ def test_membership_input(client, world):
 
 def test_query_arguments(client, world):
     url = f"/api/v1/assignments/{world.assignment.id}/submissions"
-    # unknown query arguments are ignored (webargs excludes them), unknown body fields are refused
-    for query, field in (("?page=0", "page"), ("?page_size=1000", "page_size"), ("?page=x", "page")):
+    for query, field in (("?page=0", "page"), ("?page_size=1000", "page_size"), ("?page=x", "page"),
+                         ("?colour=red", "colour"), ("?page=1&user=bob&x=1", "x")):
         response = client.get(url + query, headers=bearer("teacher"))
         assert response.status_code == 422 and field in response.get_json()["errors"], query
 
