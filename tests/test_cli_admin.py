@@ -179,6 +179,16 @@ def test_tokens_revoke(app: Flask) -> None:
     refused(cli(app, "tokens", "revoke", "999"), 1, "no token 999")
 
 
+def test_tokens_list_shows_expired_tokens_of_everyone(app: Flask) -> None:
+    ok(cli(app, "users", "create", "ada", "--password", "ada-password"))
+    token, secret = create_token(app)
+    token.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    listing = ok(cli(app, "tokens", "list")).output
+    assert re.search(rf"^\s*{token.id}\s+ada\s+{re.escape(token.prefix)}\.\.\.\s+expired ", listing, re.M)
+    assert secret not in listing
+
+
 def test_tokens_errors(app: Flask) -> None:
     ok(cli(app, "users", "create", "ada", "--password", "ada-password"))
     refused(cli(app, "tokens", "create", "--user", "ada", "--scopes", "exercises:read,everything"), 2,
