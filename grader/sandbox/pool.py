@@ -217,10 +217,12 @@ class _Supervisor:
                     self.kill("setup_timeout")
                 else:
                     self.kill("timeout")
-        # The child is gone or finished: whatever it wrote is in the pipes; drain what is there.
+        # The child is gone or finished: whatever it wrote is in the pipes; drain what is there (bounded, in
+        # case something that escaped the kill in weak mode keeps writing).
         for fd in (self.res_r, self.out_r):
-            while self._read(fd, time.monotonic()):
-                pass
+            for _ in range(256):
+                if not self._read(fd, time.monotonic()):
+                    break
         if self.raw.acked and len(self.raw.frames) < self.n:
             self.raw.case_seconds.append(time.monotonic() - self.case_start)
         self.raw.output = bytes(self.out)
