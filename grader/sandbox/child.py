@@ -1,5 +1,10 @@
 """The pre-forked child: isolates itself, then waits for exactly one job on its pipe and runs it.
 
+Order, each step needing the privileges the next one drops: own session; join the slot's cgroups; own
+mount and IPC namespaces with a private /tmp and /proc; rlimits; the slot uid (no groups, no capabilities);
+parent-death signal; only the three pipes left open, clean environment, cwd = the private /tmp; a rehearsal
+of the hot paths (page faults paid while waiting); the seccomp filter; then block reading the job.
+
 Everything here until `runner.run` sends READY is trusted code (no student code has run yet), which is
 why the pool believes a failure reported before READY is an infrastructure error, not the student's.
 """

@@ -1,11 +1,16 @@
 """The fork server: one long-lived, clean process per slot that pre-forks one isolated child per submission.
 
 Started by the pool through `bootstrap` (a fresh interpreter, empty environment, no inherited file
-descriptors but its socket and uid lock), it imports numpy once, then loops: fork a child that isolates
-itself and waits for a job; hand the pool the child's pipe ends and a pidfd (SCM_RIGHTS); reap the child
-and report how it ended; on the pool's NEXT, fork the next one. It never reads a job, a result or the
-output: submissions and what they print go straight between the child and the pool, so nothing of one
+descriptors but its socket and uid lock), it imports numpy once, enters the slot's prepared network, UTS
+and mount namespaces, then loops: fork a child (pid 1 of a new pid namespace) that isolates itself and waits
+for a job; hand the pool the child's pipe ends and a pidfd (SCM_RIGHTS); reap the child, report how it
+ended, and fork the next one at once so it is warm before it is needed. It never reads a job, a result or
+the output: submissions and what they print go straight between the child and the pool, so nothing of one
 student lingers in the memory the next child is forked from.
+
+Messages on the socket (JSON, one per SOCK_SEQPACKET datagram): pool -> server `config` (first), server ->
+pool `hello`, then per child `ready` (+4 fds: job_w, res_r, out_r, pidfd) and `exited` (code or signal);
+pool -> server `next` only after a child that failed its own setup, so a broken setup cannot spin.
 """
 
 from __future__ import annotations
