@@ -21,9 +21,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader import exercises as definitions
+from grader import service
 from grader.exercises import DefinitionError, DegenerateVariantError, find, load_file, make_variant, solve
 from grader.exercises.solve import worked_text
-from grader.grading.numeric import grade_answers
 from grader.models import (
     COURSE_ROLES,
     ROLES,
@@ -120,22 +120,33 @@ def solve_command(exercise: str, seed: int, as_json: bool) -> None:
 @click.argument("exercise")
 @click.option("--seed", type=int, default=0, show_default=True, help="The variant's seed.")
 @click.option("--answers", "answers_json", help='JSON mapping ask index or label to an answer, e.g. {"0": "-0.0026"}.')
+@click.option("--code-file", type=click.File("r", encoding="utf-8"), help="A Python file with the backward function.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result structure as JSON.")
-def grade_command(exercise: str, seed: int, answers_json: str | None, as_json: bool) -> None:
-    """Grade answers to FILE_OR_ID for one seed (the expected answers are shown: this is an instructor tool)."""
+def grade_command(exercise: str, seed: int, answers_json: str | None, code_file, as_json: bool) -> None:
+    """Grade answers (numeric) or a code file (code) for FILE_OR_ID at one seed. The expected answers are
+    shown: this is an instructor's tool. Code runs in the sandbox, as it does for students."""
     try:
         loaded = find(exercise, _catalogue_dir())
         variant = make_variant(loaded, seed)
     except (DefinitionError, DegenerateVariantError) as exc:
         raise click.ClickException(str(exc)) from None
+    answers = None
+    if loaded.kind == "numeric":
+        try:
+            answers = json.loads(answers_json or "")
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"not JSON: {exc.msg} at character {exc.pos}", param_hint="--answers") from None
+        if not isinstance(answers, dict):
+            raise click.BadParameter("expected a JSON object mapping ask index or label to an answer",
+                                     param_hint="--answers")
+    elif code_file is None:
+        raise click.UsageError(f"{loaded.id} is a code exercise: give --code-file")
+    code = code_file.read() if code_file is not None else None
     try:
-        answers = json.loads(answers_json or "")
-    except json.JSONDecodeError as exc:
-        raise click.BadParameter(f"not JSON: {exc.msg} at character {exc.pos}", param_hint="--answers") from None
-    if not isinstance(answers, dict):
-        raise click.BadParameter("expected a JSON object mapping ask index or label to an answer",
-                                 param_hint="--answers")
-    result = grade_answers(variant, answers, reveal=True)
+        result = service.grade(loaded, variant, answers=answers, code=code, reveal=True,
+                               allow_weak=current_app.config["SANDBOX_ALLOW_WEAK"])
+    except service.ServiceError as exc:
+        raise click.ClickException(exc.message) from None
     if as_json:
         click.echo(json.dumps(result.to_dict()))
         return

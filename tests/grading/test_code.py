@@ -3,6 +3,7 @@
 Correct implementations of every catalogue code exercise score full marks; typical wrong ones fail with
 messages that say what is wrong."""
 
+import json
 import os
 from pathlib import Path
 
@@ -128,3 +129,24 @@ def test_a_syntax_error_is_a_format_error(pool):
     result = grade_code(CATALOGUE["code-sigmoid-backward"], seed=5, code="def f(:\n", pool=pool)
     assert result.status == "invalid" and not result.uses_attempt
     assert "line 1" in result.message
+
+
+def test_the_cli_grades_a_code_file(pool, app, tmp_path):
+    from grader.cli import exercises_cli
+
+    solution = tmp_path / "affine.py"
+    solution.write_text(CORRECT["code-affine-backward"])
+    result = app.test_cli_runner().invoke(
+        exercises_cli, ["grade", "code-affine-backward", "--seed", "3", "--code-file", str(solution), "--json"])
+    assert result.exit_code == 0, result.output
+    graded = json.loads(result.output)
+    assert graded["status"] == "graded" and graded["score"] == 1.0
+    assert graded["parts"][0]["details"]["outputs"][0]["given_shape"] == graded["parts"][0]["details"]["outputs"][0][
+        "expected_shape"]
+
+
+def test_the_cli_asks_for_a_code_file(app):
+    from grader.cli import exercises_cli
+
+    result = app.test_cli_runner().invoke(exercises_cli, ["grade", "code-affine-backward"])
+    assert result.exit_code == 2 and "give --code-file" in result.output
