@@ -20,7 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# Run as a script: replace bench/ on the path (its other scripts may shadow stdlib names) with the project.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [str(_HERE.parent)] + [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 from grader.sandbox import Isolation, Limits, SandboxPool  # noqa: E402
 

@@ -75,7 +75,7 @@ def probe() -> Capabilities:
                 isolate.drop_privileges(PROBE_UID)
 
             def seccomp() -> None:
-                isolate.load_seccomp(compile_bpf())
+                isolate.load_seccomp(libc.SeccompProgram(compile_bpf()))
 
             _try(results, problems, "namespaces", namespaces)
             _try(results, problems, "setuid", setuid)

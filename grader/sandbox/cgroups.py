@@ -34,7 +34,7 @@ def _v2_base() -> str | None:
 
 
 def create(name: str, memory_bytes: int, max_processes: int) -> list[str]:
-    """Make the slot's cgroup(s); returns the cgroup.procs files a child writes "0" to, to join them."""
+    """Make the slot's cgroup(s); returns the cgroup.procs files the fork server writes "0" to, to join."""
     try:
         base = _v2_base()
         if base:
@@ -68,6 +68,6 @@ def remove(name: str) -> None:
 
 
 def join(procs_files: list[str]) -> None:
-    """Called by the child (still root): move itself into the slot's cgroups."""
+    """Called by the fork server at start: move itself (and so all its future children) into the cgroups."""
     for path in procs_files:
         _write(path, "0")

@@ -1,9 +1,10 @@
 """The pre-forked child: isolates itself, then waits for exactly one job on its pipe and runs it.
 
-Order, each step needing the privileges the next one drops: own session; join the slot's cgroups; own
-mount and IPC namespaces with a private /tmp and /proc; rlimits; the slot uid (no groups, no capabilities);
-parent-death signal; only the three pipes left open, clean environment, cwd = the private /tmp; a rehearsal
-of the hot paths (page faults paid while waiting); the seccomp filter; then block reading the job.
+Order, each step needing the privileges the next one drops: own session (the slot's cgroups, network and
+UTS namespaces and clean environment come from the fork server); own mount and IPC namespaces with a
+private /tmp and /proc; rlimits; the slot uid (no groups, no capabilities); parent-death signal; only the
+three pipes left open, cwd = the private /tmp; a rehearsal of the hot paths (page faults paid while
+waiting); the seccomp filter; then block reading the job.
 
 Everything here until `runner.run` sends READY is trusted code (no student code has run yet), which is
 why the pool believes a failure reported before READY is an infrastructure error, not the student's.
@@ -16,7 +17,7 @@ import os
 import sys
 import traceback
 
-from grader.sandbox import cgroups, isolate, runner, wire
+from grader.sandbox import isolate, libc, runner, wire
 from grader.sandbox.limits import Limits
 
 SETUP_FAILED = 3  # exit code when isolation could not be set up (only meaningful before READY)
@@ -42,19 +43,19 @@ def _parse_job(raw: bytes, max_bytes: int) -> tuple[dict, list[dict]]:
     for case in header["cases"]:
         arrays = {}
         for name, meta in case:
-            arrays[name] = wire.decode_array(meta, blobs[index], max_bytes=max_bytes).copy()
+            # Read-only views of the job's bytes: the runner hands the function a fresh copy per call.
+            arrays[name] = wire.decode_array(meta, blobs[index], max_bytes=max_bytes)
             index += 1
         cases.append(arrays)
     return header, cases
 
 
-def main(limits: Limits, uid: int | None, seccomp_bpf: bytes | None, base_address_space: int, workdir: str,
-         cgroup_procs: list[str], job_r: int, res_w: int, out_w: int) -> None:
+def main(limits: Limits, uid: int | None, seccomp: libc.SeccompProgram | None, base_address_space: int,
+         workdir: str, job_r: int, res_w: int, out_w: int) -> None:
     """Never returns: ends the process with os._exit."""
     iso = limits.isolation
     try:
         os.setsid()  # own process group (what weak mode kills afterwards)
-        cgroups.join(cgroup_procs)
         if iso.namespaces:
             isolate.enter_namespaces(limits, uid if uid is not None else os.getuid())
         if iso.rlimits:
@@ -68,14 +69,12 @@ def main(limits: Limits, uid: int | None, seccomp_bpf: bytes | None, base_addres
         os.dup2(out_w, ERR_FD)
         os.dup2(res_w, runner.RESULT_FD)
         os.closerange(runner.RESULT_FD + 1, 1 << 16)
-        os.chdir(workdir)
-        os.environ.clear()
-        os.environ.update(isolate.SAFE_ENV, HOME=workdir, TMPDIR=workdir)
+        os.chdir(workdir)  # the environment is the fork server's: already clean
         os.umask(0o077)
         runner.setup_streams()
         runner.rehearse()
-        if iso.seccomp and seccomp_bpf is not None:
-            isolate.load_seccomp(seccomp_bpf)
+        if iso.seccomp and seccomp is not None:
+            isolate.load_seccomp(seccomp)
         # Blocks here, isolated, until the pool hands over a job (this is the "warm" state).
         raw = _read_all(JOB_FD, limits.result_bytes * 4)
         devnull = os.open("/dev/null", os.O_RDONLY)

@@ -26,7 +26,7 @@ import signal
 import socket
 import sys
 
-from grader.sandbox import child, isolate, libc
+from grader.sandbox import cgroups, child, isolate, libc
 from grader.sandbox.limits import Limits
 
 # numpy loads some submodules lazily, and the child cannot read the interpreter's files (they may sit in a
@@ -92,7 +92,9 @@ class Server:
     def __init__(self, sock: socket.socket, limits: Limits, uid: int | None, workdir: str,
                  cgroup_procs: list[str]) -> None:
         self.sock = sock
-        self.cgroup_procs = cgroup_procs
+        # Joining once here costs one cgroup migration per slot instead of one per child (a migration is
+        # slow); every child is born inside the slot's cgroups.
+        cgroups.join(cgroup_procs)
         self.pid = os.getpid()
         self.limits = limits
         self.uid = uid
@@ -100,11 +102,13 @@ class Server:
         self.workdir = isolate.WORKDIR if iso.namespaces else workdir
         self.host_workdir = None if iso.namespaces else workdir
         self.hidden = isolate.hidden_mount_points(limits.hidden_paths + limits.extra_hidden_paths)
-        self.seccomp_bpf: bytes | None = None
+        self.seccomp: libc.SeccompProgram | None = None
         if iso.seccomp:
             from grader.sandbox.policy import compile_bpf
 
-            self.seccomp_bpf = compile_bpf()
+            self.seccomp = libc.SeccompProgram(compile_bpf())
+        # The children's environment: ours, already clean (bootstrap), plus where home and temp files go.
+        os.environ.update(isolate.SAFE_ENV, HOME=self.workdir, TMPDIR=self.workdir)
         self.pidns_fd = -1
         if iso.namespaces:
             self.pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
@@ -128,8 +132,8 @@ class Server:
                 # Back to our own namespace for children, so the next unshare can make a fresh one.
                 libc.setns(self.pidns_fd, libc.CLONE_NEWPID)
         if pid == 0:
-            child.main(self.limits, self.uid, self.seccomp_bpf, self.base_address_space, self.workdir,
-                       self.cgroup_procs, job_r, res_w, out_w)
+            child.main(self.limits, self.uid, self.seccomp, self.base_address_space, self.workdir,
+                       job_r, res_w, out_w)
             os._exit(child.SETUP_FAILED)  # not reached
         for fd in (job_r, res_w, out_w):
             os.close(fd)

@@ -103,10 +103,10 @@ def die_with_parent() -> None:
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def load_seccomp(program: bytes) -> None:
-    """`program` from policy.compile_bpf(); no_new_privs is what lets an unprivileged process install it."""
+def load_seccomp(program: libc.SeccompProgram) -> None:
+    """No_new_privs is what lets an unprivileged process install a filter (and it can never be undone)."""
     libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
-    libc.load_seccomp_bpf(program)
+    program.install()
 
 
 def address_space_in_use() -> int:

@@ -72,12 +72,17 @@ def sethostname(name: str) -> None:
     _check(_libc.sethostname(raw, ctypes.c_size_t(len(raw))), "sethostname")
 
 
-def load_seccomp_bpf(program: bytes) -> None:
-    """Install a classic-BPF seccomp filter (8 bytes per instruction); no_new_privs must already be set."""
-    if not program or len(program) % 8:
-        raise ValueError("bad BPF program")
-    buf = ctypes.create_string_buffer(program, len(program))
-    prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    result = _libc.prctl(ctypes.c_int(PR_SET_SECCOMP), ctypes.c_ulong(SECCOMP_MODE_FILTER),
-                         ctypes.c_void_p(ctypes.addressof(prog)), ctypes.c_ulong(0), ctypes.c_ulong(0))
-    _check(result, "seccomp")
+class SeccompProgram:
+    """A classic-BPF seccomp filter (8 bytes per instruction), marshalled once so that installing it in
+    each child is a single prctl call; no_new_privs must be set first."""
+
+    def __init__(self, program: bytes) -> None:
+        if not program or len(program) % 8:
+            raise ValueError("bad BPF program")
+        self._buf = ctypes.create_string_buffer(program, len(program))
+        self._prog = _SockFprog(len(program) // 8, ctypes.cast(self._buf, ctypes.c_void_p))
+        self._args = (ctypes.c_int(PR_SET_SECCOMP), ctypes.c_ulong(SECCOMP_MODE_FILTER),
+                      ctypes.c_void_p(ctypes.addressof(self._prog)), ctypes.c_ulong(0), ctypes.c_ulong(0))
+
+    def install(self) -> None:
+        _check(_libc.prctl(*self._args), "seccomp")

@@ -340,7 +340,8 @@ class SandboxPool:
             if self.isolation.rlimits:
                 # What all of a run's processes may use together: one process's worth plus the tmpfs.
                 memory = self.limits.memory_bytes + self.limits.workdir_bytes + 64 * 1024 * 1024
-                procs = cgroups.create(f"slot-{uid}", memory, self.limits.max_processes)
+                # +1 task: the fork server itself sits in the slot's cgroups (its children are born there).
+                procs = cgroups.create(f"slot-{uid}", memory, self.limits.max_processes + 1)
         workdir = ""
         if not self.isolation.namespaces:
             # Weak mode: no private tmpfs, so a host directory per slot, emptied after every run.

@@ -157,7 +157,8 @@ def setup_streams() -> None:
 
 def rehearse() -> None:
     """Walk the hot paths once while the child waits for its job, so copy-on-write page faults and
-    first-call costs are paid before the clock starts rather than inside the first test case."""
+    first-call costs are paid before the clock starts rather than inside the first test case. (The error
+    path is left out: most submissions do not raise, and it would cost every run ~0.5 ms of CPU.)"""
     a = np.arange(6.0).reshape(2, 3)
     meta, raw = wire.encode_array(a)
     wire.unpack(wire.pack({"cases": [[["x", meta]]]}, [raw]))
@@ -166,8 +167,3 @@ def rehearse() -> None:
     exec(compile("def f(x):\n    return x @ x.T, x * 2\n", "<rehearsal>", "exec"), namespace)  # noqa: S102
     args = {"x": a.copy()}
     result_frame(namespace["f"](**args), args, {"x": a}, 1 << 20)
-    try:
-        raise ValueError("rehearsal")
-    except ValueError as exc:
-        error_frame(exc)
-    linecache.cache.pop("<rehearsal>", None)
