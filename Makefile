@@ -23,5 +23,6 @@ test: setup
 lint: setup
 	$(BIN)/ruff check .
 
+# Run as modules (python -m bench.NAME): bench/http.py must not shadow the standard library's http.
 bench: setup
-	$(BIN)/python bench/engine.py
+	for b in engine grading sandbox http; do $(BIN)/python -m bench.$$b || exit 1; done
