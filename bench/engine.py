@@ -1,6 +1,6 @@
 """Benchmark of the reference engine, on one core.
 
-    .venv/bin/python bench/engine.py
+    .venv/bin/python -m bench.engine
 
 Prints, from one run:
 

@@ -1,6 +1,6 @@
 """Benchmark of numeric grading, on one core.
 
-    .venv/bin/python bench/grading.py
+    .venv/bin/python -m bench.grading
 
 Grades a 3×3 matrix answer (dL/dW1 of `seed-three-layer-matrix`, the notes' matrix-form example) through
 `grade_answers`, the entry point the service and the CLI use, and prints answers graded per second for
