@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from flask import g
 from flask import request as flask_request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from grader.models import ApiToken, User, db, hash_token, utcnow
 from grader.service import ServiceError
@@ -35,7 +36,8 @@ def authenticate() -> tuple[User, ApiToken]:
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
         raise ServiceError(401, "unauthorized", "send a token: Authorization: Bearer <token>")
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(secret)))
+    token = db.session.scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                              .where(ApiToken.token_hash == hash_token(secret)))
     now = utcnow()
     if token is None or not token.usable(now):
         raise ServiceError(401, "invalid_token", "the token is unknown, expired or revoked")

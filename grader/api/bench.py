@@ -20,6 +20,7 @@ class Floor(MethodView):
     @blp.response(201, FloorOut)
     def post(self, body):
         """Insert one ungraded row and return its id."""
+        db.session().expire_on_commit = False  # as the submission view: no reload of what was just written
         row = Submission(assignment_id=body["assignment_id"], user_id=current_user().id,
                          exercise_version_id=body["version_id"], seed=0, kind="numeric", status="floor",
                          attempt=None, feedback={}, mistakes=[])

@@ -58,18 +58,20 @@ def submission_for(user: User, submission_id: int) -> Submission:
     return submission
 
 
-def submission_view(submission: Submission, viewer: User) -> dict[str, Any]:
+def submission_view(submission: Submission, viewer: User, *, redact: bool = True,
+                    version: int | None = None) -> dict[str, Any]:
     """The stored submission as the viewer may see it: expected answers only where the solution policy
     allows now (they may have been stored when it did, e.g. an instructor's own attempt)."""
     feedback = submission.feedback or {}
-    if not service.solution_visible(submission.assignment, viewer):
+    if redact and not service.solution_visible(submission.assignment, viewer):
         feedback = copy.deepcopy(feedback)
         for part in feedback.get("parts") or []:
             if isinstance(part, dict):
                 part["expected"] = None
     return {
         "id": submission.id, "assignment_id": submission.assignment_id, "user_id": submission.user_id,
-        "exercise_version": submission.exercise_version.version, "kind": submission.kind,
+        "exercise_version": version if version is not None else submission.exercise_version.version,
+        "kind": submission.kind,
         "status": submission.status, "attempt": submission.attempt, "score": submission.score,
         "points": submission.points, "late": submission.late, "answers": submission.answers,
         "code": submission.code, "feedback": feedback, "mistakes": submission.mistakes or [],

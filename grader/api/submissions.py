@@ -7,14 +7,15 @@ from typing import Any
 import numpy as np
 from flask.views import MethodView
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from grader import service
 from grader.api.auth import current_user, require
-from grader.api.common import assignment_for, blueprint, submission_for, submission_view
+from grader.api.common import assignment_for, blueprint, not_found, submission_for, submission_view
 from grader.api.schemas import SubmissionIn, SubmissionOut, SubmissionQuery, VariantOut
 from grader.engine import to_json
 from grader.grading.tolerance import Tolerance
-from grader.models import Submission, User, db
+from grader.models import Assignment, Exercise, Submission, User, db
 from grader.service import ServiceError
 
 blp = blueprint("submissions", "Your variant of an assignment, submitting and reading submissions")
@@ -65,12 +66,21 @@ class AssignmentSubmissions(MethodView):
         an answer is stored too (status `invalid`, attempt null: no attempt used). 409 past the due date or
         with no attempts left; 422 for answers to a code exercise or the other way round."""
         user = current_user()
-        assignment, _ = assignment_for(user, assignment_id)
-        try:
+        # One query for the assignment, its course, exercise and versions (the service reads them all), and
+        # no reload after the service commits: this request only reads what it just wrote.
+        db.session().expire_on_commit = False
+        assignment = db.session.scalar(select(Assignment).where(Assignment.id == assignment_id).options(
+            joinedload(Assignment.course), joinedload(Assignment.exercise).joinedload(Exercise.versions)))
+        if assignment is None:
+            raise not_found("assignment")
+        try:  # the service checks access (404 outside the course), the due date and attempts
             submission = service.submit(user, assignment, answers=body.get("answers"), code=body.get("code"))
         except ImportError:  # code grading (the sandbox) is not installed in this deployment
             raise ServiceError(503, "unavailable", "code grading is not available on this server") from None
-        return submission_view(submission, user)
+        version = next((v.version for v in assignment.exercise.versions if v.id == submission.exercise_version_id),
+                       None)
+        # the feedback was just graded with the solution policy of this moment: nothing to hide again
+        return submission_view(submission, user, redact=False, version=version)
 
     @require("submissions:read")
     @blp.arguments(SubmissionQuery, location="query")
