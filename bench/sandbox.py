@@ -153,6 +153,32 @@ def throughput(submit, workers: int, seconds: float | None = None, count: int | 
     }
 
 
+def paced_latency(pool: SandboxPool, rate: float, seconds: float) -> dict[str, float]:
+    """Open-loop load: submissions arrive every 1/rate s whatever the backlog; latency includes queueing."""
+    rng = np.random.default_rng(4)
+    prepared = [make_cases(rng) for _ in range(32)]
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one(cases: list[dict[str, np.ndarray]], due: float) -> None:
+        sandbox_submission(pool, cases)
+        with lock:
+            latencies.append(time.perf_counter() - due)
+
+    threads = []
+    start = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        due = start + i / rate
+        time.sleep(max(0.0, due - time.perf_counter()))
+        thread = threading.Thread(target=one, args=(prepared[i % len(prepared)], due))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    return {"p50_ms": statistics.median(latencies) * 1000,
+            "p95_ms": sorted(latencies)[int(0.95 * (len(latencies) - 1))] * 1000}
+
+
 def sequential_latency(pool: SandboxPool, n: int) -> float:
     rng = np.random.default_rng(1)
     lat = []
@@ -177,18 +203,22 @@ def cpu_seconds(before: os.times_result, after: os.times_result) -> float:
                                                                 "children_system"))
 
 
-def measure_pool(limits: Limits | None, workers: int, seconds: float, sequential: int) -> dict[str, float]:
+def measure_pool(limits: Limits | None, workers: int, seconds: float, sequential: int,
+                 paced_rate: float = 0.0) -> dict[str, float]:
     cpu0 = os.times()
     with SandboxPool(limits=limits) as pool:
         if pool.refusal:
             sys.exit(f"sandbox refused: {pool.refusal}")
         sandbox_submission(pool, make_cases(np.random.default_rng(2)))  # warm-up
         seq = sequential_latency(pool, sequential)
+        paced = paced_latency(pool, paced_rate, 3.0) if paced_rate else {}
         stats = throughput(lambda c: sandbox_submission(pool, c), workers, seconds=seconds)
+        stats.update({f"paced_{k}": v for k, v in paced.items()})
         stats["isolation"] = str(pool.isolation)  # type: ignore[assignment]
         stats["size"] = pool.size
     stats["seq_p50_ms"] = seq
-    stats["cpu_ms"] = cpu_seconds(cpu0, os.times()) * 1000 / (stats["n"] + sequential + 1)
+    total = stats["n"] + sequential + 1 + int(paced_rate * 3.0)
+    stats["cpu_ms"] = cpu_seconds(cpu0, os.times()) * 1000 / total
     return stats
 
 
@@ -197,13 +227,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of the full-isolation run")
     parser.add_argument("--layer-seconds", type=float, default=2.0, help="duration of each layer run")
     parser.add_argument("--baseline", type=int, default=16, help="baseline submissions")
+    parser.add_argument("--paced-rate", type=float, default=100.0,
+                        help="offered load (submissions/s) for the latency-under-load figure")
     args = parser.parse_args()
     cpus = os.cpu_count() or 1
     workers = 2 * cpus  # keep every slot busy while results travel back
 
     print(f"machine: {cpus} CPUs, load average before the run {os.getloadavg()[0]:.2f}; "
           f"{CASES} cases per submission")
-    full = measure_pool(None, workers, args.seconds, 100)
+    full = measure_pool(None, workers, args.seconds, 100, paced_rate=args.paced_rate)
     cpu0 = os.times()
     base = throughput(baseline_submission, cpus, count=args.baseline)
     base["cpu_ms"] = cpu_seconds(cpu0, os.times()) * 1000 / base["n"]
@@ -212,8 +244,9 @@ def main() -> None:
     print("\n== three-layer backward, full isolation vs a fresh python per submission ==")
     print(f"sandbox : {full['per_s']:7.1f} submissions/s  (n={full['n']}, {workers} client threads, "
           f"p50 {full['p50_ms']:.1f} ms, p95 {full['p95_ms']:.1f} ms under load, failures {full['failures']})")
-    print(f"          p50 latency one at a time: {full['seq_p50_ms']:.1f} ms; "
-          f"CPU {full['cpu_ms']:.2f} ms per submission (parent + fork servers + children)")
+    print(f"          p50 latency one at a time: {full['seq_p50_ms']:.1f} ms; at {args.paced_rate:g} submissions/s "
+          f"offered: p50 {full['paced_p50_ms']:.1f} ms, p95 {full['paced_p95_ms']:.1f} ms")
+    print(f"          CPU {full['cpu_ms']:.2f} ms per submission (parent + fork servers + children)")
     print(f"baseline: {base['per_s']:7.1f} submissions/s  (n={base['n']}, {cpus} workers, "
           f"p50 {base['p50_ms']:.1f} ms, failures {base['failures']}); CPU {base['cpu_ms']:.1f} ms per submission")
     ratio = full["per_s"] / base["per_s"]
@@ -223,8 +256,9 @@ def main() -> None:
           "if this machine ran nothing else (the measured rate shares it with whatever else is running)")
     for label, ok in ((">= 30x baseline", ratio >= 30), (">= 150 submissions/s", full["per_s"] >= 150),
                       ("p50 <= 15 ms (one at a time)", full["seq_p50_ms"] <= 15),
-                      ("p50 <= 15 ms (under load)", full["p50_ms"] <= 15)):
-        print(f"  target {label:32s} {'met' if ok else 'NOT met'}")
+                      (f"p50 <= 15 ms (at {args.paced_rate:g}/s offered)", full["paced_p50_ms"] <= 15),
+                      ("p50 <= 15 ms (saturated, queueing)", full["p50_ms"] <= 15)):
+        print(f"  target {label:36s} {'met' if ok else 'NOT met'}")
 
     print("\n== cost of each isolation layer (cumulative) ==")
     print(f"{'layers':58s} {'subm/s':>7s} {'p50 ms':>7s} {'p50 seq':>7s} {'CPU ms/subm':>12s}")
