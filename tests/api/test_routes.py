@@ -269,3 +269,23 @@ def test_expired_and_malformed_tokens_are_401(client, world):
     for value in ("Bearer", "Basic YWxpY2U6cGFzcw==", "Bearer gg_nope", "bearer  "):
         response = client.get("/api/v1/courses", headers={"Authorization": value})
         assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_code_submissions(client, world):
+    """Without code grading installed: 503 and nothing stored. With it, a syntax error is stored as invalid
+    (no attempt used) without starting the sandbox."""
+    import importlib.util
+
+    code = assign(world.course, "code-relu-backward")
+    response = client.post(f"/api/v1/assignments/{code.id}/submissions", json={"code": "def f(:\n  pass"},
+                           headers=bearer("alice"))
+    body = response.get_json()
+    if importlib.util.find_spec("grader.grading.code") is None:
+        assert response.status_code == 503 and body["code"] == "unavailable"
+        assert count(Submission) == 0
+    else:
+        assert response.status_code == 201 and body["status"] == "invalid" and body["attempt"] is None
+        assert body["kind"] == "code" and body["code"].startswith("def f(") and body["answers"] is None
+    numeric = client.post(f"/api/v1/assignments/{code.id}/submissions", json={"answers": {"0": "1"}},
+                          headers=bearer("alice"))
+    assert numeric.status_code == 422 and "code" in numeric.get_json()["errors"]
