@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 
 import numpy as np
 
@@ -302,6 +303,7 @@ class SandboxPool:
         self._idle: queue.Queue[_Slot] = queue.Queue()
         self._lock = threading.Lock()
         self._closed = False
+        self._finalizer = weakref.finalize(self, _release, self._slots)
         wanted = self.limits.isolation
         available = self.capabilities.available(wanted)
         self.isolation = available
@@ -399,27 +401,34 @@ class SandboxPool:
         return RunResult("ok", outcomes, "", elapsed())
 
     def close(self) -> None:
+        """Stop the fork servers, kill anything left running as a slot uid, release uids and cgroups."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        for slot in self._slots:
-            slot.shutdown()
-        for slot in self._slots:
-            if slot.uid is not None:
-                isolate.kill_uid_processes(slot.uid)
-                if slot.cgroup_procs:
-                    cgroups.remove(f"slot-{slot.uid}")
-            if slot.lock_fd is not None:
-                os.close(slot.lock_fd)
-            if slot.workdir:
-                shutil.rmtree(slot.workdir, ignore_errors=True)
+        self._finalizer()
+
 
     def __enter__(self) -> SandboxPool:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _release(slots: list[_Slot]) -> None:
+    """The body of close(); also run at interpreter exit for a pool nobody closed (a process-wide pool)."""
+    for slot in slots:
+        slot.shutdown()
+    for slot in slots:
+        if slot.uid is not None:
+            isolate.kill_uid_processes(slot.uid)
+            if slot.cgroup_procs:
+                cgroups.remove(f"slot-{slot.uid}")
+        if slot.lock_fd is not None:
+            os.close(slot.lock_fd)
+        if slot.workdir:
+            shutil.rmtree(slot.workdir, ignore_errors=True)
 
 
 def _encode_job(code: str, function_name: str, cases: list[dict[str, np.ndarray]], time_limit_s: float,
