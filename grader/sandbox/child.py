@@ -51,7 +51,7 @@ def _parse_job(raw: bytes, max_bytes: int) -> tuple[dict, list[dict]]:
 
 
 def main(limits: Limits, uid: int | None, seccomp: libc.SeccompProgram | None, base_address_space: int,
-         workdir: str, job_r: int, res_w: int, out_w: int) -> None:
+         workdir: str, server_pidfd: int, job_r: int, res_w: int, out_w: int) -> None:
     """Never returns: ends the process with os._exit."""
     iso = limits.isolation
     try:
@@ -62,7 +62,7 @@ def main(limits: Limits, uid: int | None, seccomp: libc.SeccompProgram | None, b
             isolate.apply_rlimits(limits, base_address_space)
         if iso.uid and uid is not None:
             isolate.drop_privileges(uid)
-        isolate.die_with_parent()
+        isolate.die_with_parent(server_pidfd)
         # Only the three pipes survive: the server's socket, lock file and namespace handles do not.
         os.dup2(job_r, JOB_FD)
         os.dup2(out_w, OUT_FD)

@@ -90,7 +90,7 @@ def _reap_all() -> None:
 
 class Server:
     def __init__(self, sock: socket.socket, limits: Limits, uid: int | None, workdir: str,
-                 cgroup_procs: list[str]) -> None:
+                 cgroup_procs: list[str], seccomp_bpf: bytes) -> None:
         self.sock = sock
         # Joining once here costs one cgroup migration per slot instead of one per child (a migration is
         # slow); every child is born inside the slot's cgroups.
@@ -104,11 +104,12 @@ class Server:
         self.hidden = isolate.hidden_mount_points(limits.hidden_paths + limits.extra_hidden_paths)
         self.seccomp: libc.SeccompProgram | None = None
         if iso.seccomp:
-            from grader.sandbox.policy import compile_bpf
-
-            self.seccomp = libc.SeccompProgram(compile_bpf())
+            # Compiled by the pool: libseccomp and pyseccomp are not loaded here, since every mapping the
+            # fork server holds is copied at each fork and torn down at each exit.
+            self.seccomp = libc.SeccompProgram(seccomp_bpf)
         # The children's environment: ours, already clean (bootstrap), plus where home and temp files go.
         os.environ.update(isolate.SAFE_ENV, HOME=self.workdir, TMPDIR=self.workdir)
+        self.own_pidfd = os.pidfd_open(os.getpid())  # lets a child check we are still alive
         self.pidns_fd = -1
         if iso.namespaces:
             self.pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
@@ -133,7 +134,7 @@ class Server:
                 libc.setns(self.pidns_fd, libc.CLONE_NEWPID)
         if pid == 0:
             child.main(self.limits, self.uid, self.seccomp, self.base_address_space, self.workdir,
-                       job_r, res_w, out_w)
+                       self.own_pidfd, job_r, res_w, out_w)
             os._exit(child.SETUP_FAILED)  # not reached
         for fd in (job_r, res_w, out_w):
             os.close(fd)
@@ -204,7 +205,8 @@ def main(sock_fd: int) -> None:
     limits = Limits.from_json(config["limits"])
     preload()
     try:
-        server = Server(sock, limits, config["uid"], config["workdir"], config["cgroups"])
+        server = Server(sock, limits, config["uid"], config["workdir"], config["cgroups"],
+                        bytes.fromhex(config["seccomp_bpf"]))
     except Exception as exc:
         send(sock, {"op": "error", "message": f"{type(exc).__name__}: {exc}"})
         sys.exit(1)

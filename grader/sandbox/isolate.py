@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import resource
+import select
 import signal
 
 from grader.sandbox import libc
@@ -98,9 +99,14 @@ def drop_privileges(uid: int) -> None:
         raise OSError("privileges were not dropped")
 
 
-def die_with_parent() -> None:
-    # Set after the uid change: changing credentials clears the parent-death signal.
+def die_with_parent(parent_pidfd: int) -> None:
+    """SIGKILL when the fork server dies. Set after the uid change (changing credentials clears it); then
+    check the server's pidfd, since a server that died before the prctl would never send the signal."""
     libc.prctl(libc.PR_SET_PDEATHSIG, signal.SIGKILL)
+    poller = select.poll()
+    poller.register(parent_pidfd, select.POLLIN)
+    if poller.poll(0):
+        os._exit(1)
 
 
 def load_seccomp(program: libc.SeccompProgram) -> None:

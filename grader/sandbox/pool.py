@@ -47,9 +47,9 @@ class SlotBroken(RuntimeError):
 
 class _Slot:
     def __init__(self, index: int, limits: Limits, uid: int | None, lock_fd: int | None, workdir: str,
-                 cgroup_procs: list[str]) -> None:
+                 cgroup_procs: list[str], seccomp_bpf: bytes) -> None:
         self.index, self.limits, self.uid, self.lock_fd, self.workdir = index, limits, uid, lock_fd, workdir
-        self.cgroup_procs = cgroup_procs
+        self.cgroup_procs, self.seccomp_bpf = cgroup_procs, seccomp_bpf
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.pending_exit = False  # the last child's "exited" message has not been read yet
@@ -67,7 +67,7 @@ class _Slot:
         self.sock = ours
         self.pending_exit = False
         config = {"limits": self.limits.to_json(), "uid": self.uid, "workdir": self.workdir,
-                  "cgroups": self.cgroup_procs}
+                  "cgroups": self.cgroup_procs, "seccomp_bpf": self.seccomp_bpf.hex()}
         ours.send(json.dumps(config).encode())
 
     def wait_hello(self) -> None:
@@ -320,6 +320,11 @@ class SandboxPool:
             log.warning("sandbox running with WEAK isolation (SANDBOX_ALLOW_WEAK): %s",
                         self.capabilities.describe())
         self.limits = dataclasses.replace(self.limits, isolation=available)
+        self._seccomp_bpf = b""
+        if available.seccomp:
+            from grader.sandbox.policy import compile_bpf
+
+            self._seccomp_bpf = compile_bpf()
         try:
             for index in range(self.size):
                 self._slots.append(self._make_slot(index))
@@ -350,7 +355,7 @@ class SandboxPool:
             workdir = tempfile.mkdtemp(prefix=f"gradgate-sandbox-{index}-")
             if uid is not None:
                 os.chown(workdir, uid, uid)
-        return _Slot(index, self.limits, uid, lock_fd, workdir, procs)
+        return _Slot(index, self.limits, uid, lock_fd, workdir, procs, self._seccomp_bpf)
 
     @property
     def uids(self) -> list[int]:

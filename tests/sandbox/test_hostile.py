@@ -419,9 +419,10 @@ def test_os_system_runs_nothing(pool):
 
 
 def test_subprocess_is_refused(pool):
+    # subprocess is not preloaded (so not importable); if it were, exec is refused by seccomp.
     case = only(pool, "import subprocess\ndef f(x):\n    subprocess.run(['id'])\n")
     assert case.status == "error"
-    assert case.error_type == "PermissionError"
+    assert case.error_type in {"PermissionError", "ModuleNotFoundError"}
 
 
 def test_exec_is_refused(pool):
