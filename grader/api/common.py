@@ -8,6 +8,7 @@ import math
 from typing import Any
 
 from flask_smorest import Blueprint
+from sqlalchemy import Select, func, select
 
 from grader import service
 from grader.api.errors import init_errors
@@ -22,6 +23,15 @@ def blueprint(name: str, description: str) -> Blueprint:
     blp = Blueprint(name, __name__, url_prefix="/api/v1", description=description)
     init_errors(blp)
     return blp
+
+
+MAX_OFFSET = 2**31 - 1  # a page far past the end is empty (and never overflows the database's integers)
+
+
+def page_of(query: Select, pagination_parameters: Any) -> Select:
+    """The query counted into the X-Pagination header and cut to the requested page."""
+    pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    return query.offset(min(pagination_parameters.first_item, MAX_OFFSET)).limit(pagination_parameters.page_size)
 
 
 def not_found(what: str) -> ServiceError:

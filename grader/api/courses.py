@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from grader import service
 from grader.api.auth import current_user, require
-from grader.api.common import assignment_for, blueprint, course_for
+from grader.api.common import assignment_for, blueprint, course_for, page_of
 from grader.api.schemas import (
     AssignmentIn,
     AssignmentOut,
@@ -53,9 +53,7 @@ class Courses(MethodView):
         else:
             query = select(Course.id, Course.code, Course.title, Membership.role).join(Membership).where(
                 Membership.user_id == user.id)
-        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = db.session.execute(query.order_by(Course.id).offset(pagination_parameters.first_item)
-                                  .limit(pagination_parameters.page_size)).all()
+        rows = db.session.execute(page_of(query.order_by(Course.id), pagination_parameters)).all()
         return [{"id": r.id, "code": r.code, "title": r.title, "role": r.role if len(r) > 3 else "instructor"}
                 for r in rows]
 
@@ -97,9 +95,7 @@ class Memberships(MethodView):
         """The course's members (instructors)."""
         course, _ = course_for(current_user(), course_id, instructor=True)
         query = select(Membership).join(User).where(Membership.course_id == course.id)
-        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
-        members = db.session.scalars(query.order_by(User.username).offset(pagination_parameters.first_item)
-                                     .limit(pagination_parameters.page_size)).all()
+        members = db.session.scalars(page_of(query.order_by(User.username), pagination_parameters)).all()
         return [_membership_out(m) for m in members]
 
     @require("courses:write")
@@ -133,9 +129,7 @@ class Assignments(MethodView):
         query = select(Assignment).where(Assignment.course_id == course.id)
         if role != "instructor":
             query = query.where(Assignment.visible.is_(True))
-        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = db.session.scalars(query.order_by(Assignment.id).offset(pagination_parameters.first_item)
-                                  .limit(pagination_parameters.page_size)).all()
+        rows = db.session.scalars(page_of(query.order_by(Assignment.id), pagination_parameters)).all()
         return [_assignment_out(a) for a in rows]
 
     @require("courses:write")

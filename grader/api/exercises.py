@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask.views import MethodView
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from grader import exercises as definitions
 from grader import service
 from grader.api.auth import INSTRUCTORS, current_user, require
-from grader.api.common import blueprint, check_size, not_found
+from grader.api.common import blueprint, check_size, not_found, page_of
 from grader.api.schemas import DefinitionIn, ExerciseOut, ExerciseSummary, SolveIn, SolveOut
 from grader.models import Exercise, db
 from grader.service import ServiceError
@@ -46,9 +46,7 @@ class Exercises(MethodView):
     def get(self, pagination_parameters):
         """The exercises (not deleted), by slug."""
         query = select(Exercise).where(Exercise.deleted.is_(False))
-        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
-        return db.session.scalars(query.order_by(Exercise.slug).offset(pagination_parameters.first_item)
-                                  .limit(pagination_parameters.page_size)).all()
+        return db.session.scalars(page_of(query.order_by(Exercise.slug), pagination_parameters)).all()
 
     @require("exercises:write", roles=INSTRUCTORS)
     @blp.arguments(DefinitionIn)

@@ -6,12 +6,12 @@ from typing import Any
 
 import numpy as np
 from flask.views import MethodView
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from grader import service
 from grader.api.auth import current_user, require
-from grader.api.common import assignment_for, blueprint, not_found, submission_for, submission_view
+from grader.api.common import assignment_for, blueprint, not_found, page_of, submission_for, submission_view
 from grader.api.schemas import SubmissionIn, SubmissionOut, SubmissionQuery, VariantOut
 from grader.engine import to_json
 from grader.grading.tolerance import Tolerance
@@ -96,9 +96,7 @@ class AssignmentSubmissions(MethodView):
             query = query.where(Submission.user_id == user.id)
         elif "user" in args:
             query = query.join(User, Submission.user_id == User.id).where(User.username == args["user"])
-        pagination_parameters.item_count = db.session.scalar(select(func.count()).select_from(query.subquery()))
-        rows = db.session.scalars(query.order_by(Submission.id.desc()).offset(pagination_parameters.first_item)
-                                  .limit(pagination_parameters.page_size)).all()
+        rows = db.session.scalars(page_of(query.order_by(Submission.id.desc()), pagination_parameters)).all()
         return [submission_view(s, user) for s in rows]
 
 

@@ -126,6 +126,11 @@ def test_query_arguments(client, world):
         assert response.status_code == 422 and field in response.get_json()["errors"], query
 
 
+def test_a_page_far_past_the_end_is_empty(client, world):
+    response = client.get(f"/api/v1/courses?page={2**61}&page_size=5", headers=bearer("alice"))
+    assert response.status_code == 200 and response.get_json() == []
+
+
 def test_unknown_route_and_method_are_json(client, world):
     missing = client.get("/api/v1/nothing-here", headers=bearer("alice"))
     assert missing.status_code == 404 and missing.get_json()["code"] == "not_found"

@@ -8,6 +8,7 @@ a few examples per operation so the whole run stays well under a minute.
 
 from __future__ import annotations
 
+import os
 import tempfile
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from grader import create_app
 from grader.models import SCOPES, ApiToken, User, db
 from tests.api.conftest import EXERCISE, seed_world
 
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = int(os.environ.get("API_FUZZ_EXAMPLES", "20"))  # more for a deeper run
 
 _tmp = tempfile.TemporaryDirectory(prefix="gradgate-schemathesis-")
 app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{Path(_tmp.name) / 'api.db'}"})
