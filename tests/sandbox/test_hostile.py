@@ -370,7 +370,7 @@ def f(x):
 
 
 def test_dns_fails(pool):
-    code = "import socket\ndef f(x):\n    socket.getaddrinfo('example.com', 80)\n"
+    code = "import socket\ndef f(x):\n    socket.getaddrinfo(b'example.com', 80)\n"
     case = only(pool, code)
     assert case.status == "error"
     assert case.error_type == "gaierror"
