@@ -1,4 +1,7 @@
-"""Token auth for the API: `Authorization: Bearer <token>`.
+"""Auth for the API: `Authorization: Bearer <token>`, or the signed-in session of the web pages.
+
+A token carries its scopes; a session (Flask-Login) acts with the person's full rights, and its writes must
+carry the CSRF token (X-CSRFToken header) as a form would, since a browser sends cookies cross-site.
 
 Each view declares the scope it needs (and, for instructor-only areas, the global roles allowed):
 
@@ -16,12 +19,13 @@ from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import g
+import flask_login
+from flask import current_app, g
 from flask import request as flask_request
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from grader.models import ApiToken, User, db, hash_token, utcnow
+from grader.models import SCOPES, ApiToken, User, db, hash_token, utcnow
 from grader.service import ServiceError
 
 INSTRUCTORS = ("instructor", "admin")
@@ -30,8 +34,10 @@ LAST_USED_EVERY = timedelta(seconds=60)  # last_used_at is refreshed at most onc
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def authenticate() -> tuple[User, ApiToken]:
+def authenticate() -> tuple[User, ApiToken | None]:
     header = flask_request.headers.get("Authorization", "")
+    if not header and flask_login.current_user.is_authenticated:
+        return _session_user(), None
     scheme, _, secret = header.strip().partition(" ")
     secret = secret.strip()
     if scheme.lower() != "bearer" or not secret:
@@ -47,6 +53,14 @@ def authenticate() -> tuple[User, ApiToken]:
     return token.user, token
 
 
+def _session_user() -> User:
+    from grader.extensions import csrf
+
+    if current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()  # CSRFError (400) for a write without the session's CSRF token
+    return flask_login.current_user._get_current_object()
+
+
 def require(scope: str | None, *, roles: tuple[str, ...] | None = None) -> Callable[[F], F]:
     """Authenticate before anything else (arguments are parsed after), then check scope and role."""
 
@@ -54,7 +68,7 @@ def require(scope: str | None, *, roles: tuple[str, ...] | None = None) -> Calla
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user, token = authenticate()
-            if scope is not None and scope not in token.scopes:
+            if scope is not None and token is not None and scope not in token.scopes:
                 raise ServiceError(403, "missing_scope", f"this token lacks the scope {scope}")
             if roles is not None and user.role not in roles:
                 raise ServiceError(403, "forbidden", f"only {' or '.join(roles)} accounts may do this")
@@ -72,5 +86,11 @@ def current_user() -> User:
     return g.api_user
 
 
-def current_token() -> ApiToken:
+def current_token() -> ApiToken | None:
+    """The request's token (None for a signed-in session)."""
     return g.api_token
+
+
+def current_scopes() -> set[str]:
+    token = current_token()
+    return set(SCOPES) if token is None else set(token.scopes)

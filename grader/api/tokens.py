@@ -11,7 +11,7 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
-from grader.api.auth import current_token, current_user, require
+from grader.api.auth import current_scopes, current_user, require
 from grader.api.common import blueprint, not_found
 from grader.api.schemas import TokenCreated, TokenIn, TokenOut
 from grader.models import ApiToken, db, utcnow
@@ -40,7 +40,7 @@ class Tokens(MethodView):
     def post(self, body):
         """A new token for yourself; its secret is in the response and nowhere else, ever."""
         scopes = list(dict.fromkeys(body["scopes"]))
-        beyond = sorted(set(scopes) - set(current_token().scopes))
+        beyond = sorted(set(scopes) - current_scopes())
         if beyond:
             raise ServiceError(403, "missing_scope", "a token cannot grant scopes it does not have",
                                {"scopes": [f"not held by this token: {', '.join(beyond)}"]})
