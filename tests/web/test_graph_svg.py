@@ -277,3 +277,35 @@ def test_text_from_definitions_is_escaped() -> None:
     groups = node_groups(root)
     assert set(groups) == {"_x", "W__1", "_", "L"}
     assert groups["_"].get("aria-label") == "_: mul gate, _ = mul(W__1, _x), shape scalar, value 1 (mistake here)"
+
+
+# --- contrast -----------------------------------------------------------------------------------------
+
+def luminance(hex_colour: str) -> float:
+    def channel(c: int) -> float:
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((luminance(a), luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def test_text_meets_wcag_aa_contrast_on_every_fill() -> None:
+    """Every text colour of the style against every background it can sit on (node fills, the white page
+    and the white halo behind edge labels): at least 4.5:1. Lines and outlines: at least 3:1."""
+    _, root = render("seed-two-layer-w1-22")
+    rules = re.findall(r"([^{}]+)\{([^{}]*)\}", root.find(f"{SVG}style").text)
+    fills = {sel.strip(): m.group(1) for sel, body in rules if (m := re.search(r"fill: (#[0-9a-f]{6})", body))}
+    strokes = set(re.findall(r"stroke: (#[0-9a-f]{6})", "".join(body for _, body in rules))) - {"#ffffff"}
+    backgrounds = [c for sel, c in fills.items() if "shape-fill" in sel or sel.endswith(".bg")]
+    texts = [c for sel, c in fills.items() if any(k in sel for k in (".label", ".value", ".caption", ".shape "))]
+    assert len(backgrounds) >= 6 and len(texts) >= 4 and len(strokes) >= 5
+    for text, background in itertools.product(texts, backgrounds):
+        assert contrast(text, background) >= 4.5, (text, background)
+    for stroke in strokes:
+        assert contrast(stroke, "#ffffff") >= 3.0, stroke
