@@ -98,7 +98,7 @@ class Layout:
     edges: list[Edge]
     width: float
     height: float
-    columns: list[list[str]] = field(default_factory=list)
+    columns: list[list[str]] = field(default_factory=list)  # node names, each column top to bottom
 
 
 # --- values: what is shown, and how -------------------------------------------------------------------
@@ -444,7 +444,7 @@ def render_graph(exercise, variant, *, highlight: Iterable[str] = (), id_prefix:
         *(_edge_svg(e, values, p) for e in layout.edges),
         "</g>",
         '<g class="nodes">',
-        *(_node_svg(layout.nodes[name], exercise, variant, values, name in marked, name in upstream)
+        *(_node_svg(layout.nodes[name], variant, values, name in marked, name in upstream)
           for name in _drawing_order(layout)),
         "</g>",
         "</svg>",
@@ -485,7 +485,7 @@ def _edge_svg(e: Edge, values: Mapping[str, np.ndarray | None], p: str) -> str:
     )
 
 
-def describe(node: Node, exercise, variant, values: Mapping[str, np.ndarray | None], highlighted: bool,
+def describe(node: Node, variant, values: Mapping[str, np.ndarray | None], highlighted: bool,
              upstream: bool) -> str:
     """The node's accessible name (also its hover tooltip): what it is, its shape and its value."""
     shape = fmt_shape(np.shape(variant.solution.values[node.name]))
@@ -503,7 +503,8 @@ def describe(node: Node, exercise, variant, values: Mapping[str, np.ndarray | No
     return text
 
 
-def _node_svg(node: Node, exercise, variant, values, highlighted: bool, upstream: bool) -> str:
+def _node_svg(node: Node, variant, values: Mapping[str, np.ndarray | None], highlighted: bool,
+              upstream: bool) -> str:
     classes = ["node", node.role]
     if node.step is not None:
         classes.append(node.step.gate.kind)
@@ -511,7 +512,7 @@ def _node_svg(node: Node, exercise, variant, values, highlighted: bool, upstream
         classes.append("upstream")
     if highlighted:
         classes.append("highlight")
-    label = describe(node, exercise, variant, values, highlighted, upstream)
+    label = describe(node, variant, values, highlighted, upstream)
     x, y, w, h = node.x, node.y, node.width, node.height
     if node.circle:
         shape = f'<circle class="shape-fill" cx="{_n(x)}" cy="{_n(y)}" r="{RADIUS}"/>'
