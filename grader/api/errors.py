@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
@@ -97,6 +97,9 @@ def handle_http_exception(error: HTTPException) -> Response | HTTPException:
     errors = data.get("errors")
     if errors is None and "messages" in data:
         errors = webargs_errors(data["messages"])
+    if status == 413 and not errors:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        errors = {"body": [f"at most {limit} bytes" if limit else "too large"]}
     message = data.get("message") or _message(status, error, errors)
     headers = dict(data.get("headers") or {})
     valid_methods = getattr(error, "valid_methods", None)

@@ -76,6 +76,7 @@ def test_huge_body_is_413(client, world):
     big = json.dumps({"answers": {"0": "1" * (2 * 1024 * 1024)}})
     response = submit_raw(client, world, big)
     assert response.status_code == 413 and response.get_json()["code"] == "too_large"
+    assert response.get_json()["errors"] == {"body": [f"at most {1024 * 1024} bytes"]}
     assert stored(world) == (0, 0)
 
 
