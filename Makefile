@@ -9,7 +9,7 @@ $(BIN)/activate: requirements.txt requirements-dev.txt
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(BIN)/activate
 
-.PHONY: setup run test lint bench
+.PHONY: setup run test lint bench static
 setup: $(BIN)/activate
 
 run: setup
@@ -26,3 +26,14 @@ lint: setup
 # Run as modules (python -m bench.NAME): bench/http.py must not shadow the standard library's http.
 bench: setup
 	for b in engine grading sandbox http; do $(BIN)/python -m bench.$$b || exit 1; done
+
+# KaTeX for the student pages, vendored into grader/static (committed, so `make run` needs no npm and the
+# pages work offline). Refresh after changing the pinned version in package.json.
+KATEX_OUT := grader/static/vendor/katex
+static:
+	npm ci --no-audit --no-fund
+	rm -rf $(KATEX_OUT) && mkdir -p $(KATEX_OUT)/contrib $(KATEX_OUT)/fonts
+	cp node_modules/katex/dist/katex.min.js node_modules/katex/dist/katex.min.css $(KATEX_OUT)/
+	cp node_modules/katex/dist/contrib/auto-render.min.js $(KATEX_OUT)/contrib/
+	cp node_modules/katex/dist/fonts/*.woff2 $(KATEX_OUT)/fonts/
+	cp node_modules/katex/LICENSE $(KATEX_OUT)/

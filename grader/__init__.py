@@ -47,6 +47,10 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
 
     init_api(app)
 
+    from grader.web import init_web
+
+    init_web(app)
+
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")

@@ -1,0 +1,57 @@
+"""Sign in and out with a username and password (Flask-Login session, Flask-WTF form with a CSRF token)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from grader.models import User, db
+
+bp = Blueprint("auth", __name__)
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)],
+                           render_kw={"autocomplete": "username", "autocapitalize": "none"})
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path on this site: `next` must not send a fresh login to someone else's page."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> str | Response:
+    if current_user.is_authenticated:
+        return redirect(url_for("student.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+        if user is not None and user.check_password(form.password.data):
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")) or url_for("student.index"))
+        # One message for both cases, so the form does not tell which usernames exist.
+        flash("Wrong username or password.", "error")
+    return render_template("login.html", form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Response:
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("auth.login"))
