@@ -1,0 +1,194 @@
+"""Student pages through the Flask test client: sign-in, course page, exercise page, feedback, history."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from flask.testing import FlaskClient
+
+from grader import create_app, service
+from grader.models import Course, Membership, db
+from tests.service.conftest import assign, make_user, user
+
+RIGHT_W1_22 = "-0.0026227"  # dL/dW1_22 of the notes' 2-2-1 network (the seed exercise has fixed numbers)
+SIGN_ERROR_W1_22 = "0.0026227"  # (y - out) in place of (out - y): diagnosed at the loss
+
+
+@pytest.fixture(name="course")
+def course_fixture(app) -> Course:
+    """A course with two students and the catalogue imported (as in the service tests)."""
+    service.import_catalogue(app.config["EXERCISES_DIR"])
+    course = Course(code="bp101", title="Backprop 101")
+    db.session.add(course)
+    alice, bob = make_user("alice"), make_user("bob")
+    db.session.add_all([Membership(user=alice, course=course), Membership(user=bob, course=course)])
+    db.session.commit()
+    return course
+
+
+def login(client: FlaskClient, username: str = "alice") -> None:
+    response = client.post("/login", data={"username": username, "password": f"{username}-password"})
+    assert response.status_code == 302, response.text
+
+
+def attempts_left(html: str) -> str:
+    match = re.search(r'id="attempts-left">([^<]+)<', html)
+    assert match, "attempts left not shown"
+    return match.group(1)
+
+
+def test_pages_need_login(client, course):
+    a = assign(course, "seed-two-layer-w1-22")
+    for path in ("/", f"/courses/{course.id}", f"/assignments/{a.id}", f"/assignments/{a.id}/history"):
+        response = client.get(path)
+        assert response.status_code == 302 and "/login" in response.location, path
+    assert client.post(f"/assignments/{a.id}", data={"answer-0": "1"}).status_code == 302
+
+
+def test_wrong_password_is_refused(client, course):
+    response = client.post("/login", data={"username": "alice", "password": "nope"})
+    assert response.status_code == 200 and "Wrong username or password" in response.text
+    assert client.get("/").status_code == 302
+
+
+def test_course_page_lists_assignments_with_attempts_left(client, course):
+    assign(course, "seed-two-layer-w1-22", attempt_limit=3)
+    assign(course, "seed-three-layer-matrix")
+    login(client)
+    response = client.get("/", follow_redirects=True)  # one course: straight to it
+    assert response.status_code == 200
+    html = response.text
+    assert "One weight of a 2-2-1 sigmoid network" in html and "three-layer network" in html
+    assert re.search(r'class="attempts-left">3<', html)
+    assert "not started" in html
+
+
+def test_exercise_page_draws_one_node_per_gate_and_tensor(client, course):
+    a = assign(course, "seed-two-layer-w1-22")
+    login(client)
+    html = client.get(f"/assignments/{a.id}").text
+    nodes = re.findall(r'<g class="node [^"]*" data-node="([^"]+)"', html)
+    # x, y, W1, W2 and the gates z1, h1, z2, out, L
+    assert sorted(nodes) == sorted(["x", "y", "W1", "W2", "z1", "h1", "z2", "out", "L"])
+    assert 'name="answer-0"' in html and "<label for=\"answer-0\">" in html
+    assert r"$\partial L / \partial W1_{22}$" in html  # the math survives markdown for KaTeX
+    assert "katex.min.js" in html and "cdn" not in html.lower()
+
+
+def test_matrix_ask_gets_a_grid_sized_from_its_shape_and_a_paste_box(client, course):
+    a = assign(course, "seed-three-layer-matrix")
+    login(client)
+    html = client.get(f"/assignments/{a.id}").text
+    assert len(re.findall(r'name="answer-0-\d-\d"', html)) == 9  # dL/dW1 is 3×3
+    assert len(re.findall(r'name="answer-1-\d-\d"', html)) == 6  # dL/dW2 is 3×2
+    assert 'name="answer-2-1-1"' in html and 'name="paste-2"' in html
+
+
+def test_right_answer_gets_full_marks_after_a_redirect(client, course):
+    a = assign(course, "seed-two-layer-w1-22", attempt_limit=3)
+    login(client)
+    response = client.post(f"/assignments/{a.id}", data={"answer-0": RIGHT_W1_22})
+    assert response.status_code == 303 and response.location.startswith("/submissions/")
+    html = client.get(response.location).text
+    assert "score 100%" in html and "badge-correct" in html
+    assert attempts_left(html) == "2"
+    assert "Tolerance: within 1%" in html
+
+
+def test_known_mistake_shows_its_diagnosis_and_highlights_the_gate(client, course):
+    a = assign(course, "seed-two-layer-w1-22")
+    login(client)
+    html = client.post(f"/assignments/{a.id}", data={"answer-0": SIGN_ERROR_W1_22}, follow_redirects=True).text
+    assert "Likely mistake:" in html and "wrong sign" in html
+    assert re.search(r'<g class="node gate loss[^"]*highlight" data-node="L"', html)
+
+
+def test_pasted_matrix_gets_per_entry_marks(client, course):
+    a = assign(course, "seed-three-layer-matrix")
+    login(client)
+    data = {"paste-0": "[[1. 2. 3.]\n [4. 5. 6.]\n [7. 8. 9.]]", "paste-1": "[[0 0]\n [0 0]\n [0 0]]",
+            "paste-2": "[[0, 0], [0, 0]]"}
+    html = client.post(f"/assignments/{a.id}", data=data, follow_redirects=True).text
+    assert "Attempt 1" in html
+    # the pasted numbers come back in the grid, each cell marked
+    assert re.search(r'<td class="wrong">\s*<input[^>]+name="answer-0-2-2" value="9.0"', html)
+    assert html.count('class="mark wrong"') + html.count('class="mark right"') == 9 + 6 + 4
+
+
+def test_format_error_is_shown_beside_the_box_and_uses_no_attempt(client, course):
+    a = assign(course, "seed-three-layer-matrix", attempt_limit=2)
+    login(client)
+    before = attempts_left(client.get(f"/assignments/{a.id}").text)
+    data = {f"answer-0-{r}-{c}": "0.1" for r in range(3) for c in range(3)} | {"answer-0-1-2": "0.1.2"}
+    data |= {"paste-1": "[[0 0]\n [0 0]\n [0 0]]", "paste-2": "[[0, 0], [0, 0]]"}
+    html = client.post(f"/assignments/{a.id}", data=data, follow_redirects=True).text
+    assert attempts_left(html) == before == "2"
+    error = re.search(r'<p class="format-error" id="err-0">(.*?)</p>', html, re.S)
+    assert error and "row 2, column 3" in error.group(1)
+    # the offending cell points at the message
+    assert re.search(r'name="answer-0-1-2" value="0.1.2"[^>]*aria-invalid="true" aria-describedby="err-0"', html)
+
+
+def test_no_attempts_left_is_a_message_not_an_error(client, course):
+    a = assign(course, "seed-two-layer-w1-22", attempt_limit=1)
+    login(client)
+    client.post(f"/assignments/{a.id}", data={"answer-0": "1"})
+    response = client.post(f"/assignments/{a.id}", data={"answer-0": RIGHT_W1_22}, follow_redirects=True)
+    assert response.status_code == 200 and "Not submitted: no attempts left" in response.text
+
+
+def test_another_students_assignment_and_submission_are_404(client, course):
+    a = assign(course, "seed-two-layer-w1-22")
+    other = Course(code="other", title="Other course")
+    db.session.add(other)
+    db.session.commit()
+    hidden = assign(other, "seed-two-layer-w1-22")
+    make_user("carol")
+    db.session.add(Membership(user=user("carol"), course=other))
+    db.session.commit()
+    login(client, "bob")
+    submitted = client.post(f"/assignments/{a.id}", data={"answer-0": "1"})
+    client.post("/logout")
+    login(client, "alice")
+    assert client.get(f"/assignments/{hidden.id}").status_code == 404
+    assert client.post(f"/assignments/{hidden.id}", data={"answer-0": "1"}).status_code == 404
+    assert client.get(f"/assignments/{hidden.id}/history").status_code == 404
+    assert client.get(f"/courses/{other.id}").status_code == 404
+    assert client.get(submitted.location).status_code == 404  # bob's submission
+
+
+def test_history_lists_every_attempt(client, course):
+    a = assign(course, "seed-two-layer-w1-22")
+    login(client)
+    for answer in ("1", "oops", SIGN_ERROR_W1_22, RIGHT_W1_22):
+        client.post(f"/assignments/{a.id}", data={"answer-0": answer})
+    html = client.get(f"/assignments/{a.id}/history").text
+    assert html.count('class="attempt ') == 4
+    assert "Attempt 3" in html and "Not counted" in html and "score 100%" in html
+    assert "<code>oops</code>" in html and "wrong sign" in html
+
+
+def test_prompt_markdown_escapes_raw_html():
+    from grader.web.student import render_prompt
+
+    html = str(render_prompt("<script>alert(1)</script> and $a_1 < b_{2}$ *and* $$x_i \\\\ y_j$$"))
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "$a_1 &lt; b_{2}$" in html and "$$x_i \\\\ y_j$$" in html and "<em>and</em>" in html
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_csrf_is_required_when_enabled(backend, database_urls):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": "sqlite://", "WTF_CSRF_ENABLED": True})
+    with app.app_context():
+        db.create_all()
+        make_user("alice")
+        db.session.commit()
+        client = app.test_client()
+        assert client.post("/login", data={"username": "alice", "password": "alice-password"}).status_code == 400
+        page = client.get("/login").text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+        response = client.post("/login", data={"username": "alice", "password": "alice-password",
+                                               "csrf_token": token})
+        assert response.status_code == 302
+        db.drop_all()
