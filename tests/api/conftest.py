@@ -4,6 +4,7 @@ the catalogue imported, an assignment, and a helper that issues bearer tokens.""
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -79,5 +80,8 @@ def seed_world(exercises_dir: str, only: tuple[str, ...] | None = None) -> World
 
 
 @pytest.fixture
-def world(app) -> World:
-    return seed_world(app.config["EXERCISES_DIR"])
+def world(app) -> Iterator[World]:
+    yield seed_world(app.config["EXERCISES_DIR"])
+    # Close this test's pooled connections now (the PostgreSQL server is shared): each test has its own app.
+    db.session.remove()
+    db.engine.dispose()

@@ -109,3 +109,5 @@ def test_authorization(app, client, row, column):
     assert response.status_code == want, (column, response.get_json())
     if want >= 400:
         assert set(response.get_json()) == {"code", "message", "errors"}
+    db.session.remove()
+    db.engine.dispose()  # the PostgreSQL server is shared: do not keep this test's pool open
