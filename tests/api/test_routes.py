@@ -289,3 +289,18 @@ def test_code_submissions(client, world):
     numeric = client.post(f"/api/v1/assignments/{code.id}/submissions", json={"answers": {"0": "1"}},
                           headers=bearer("alice"))
     assert numeric.status_code == 422 and "code" in numeric.get_json()["errors"]
+
+
+def test_expected_answers_are_hidden_again_when_the_policy_tightens(client, world):
+    always = assign(world.course, "gate-add", solution_policy="always")
+    sid = client.post(f"/api/v1/assignments/{always.id}/submissions", json={"answers": {"0": "1"}},
+                      headers=bearer("alice")).get_json()["id"]
+    shown = client.get(f"/api/v1/submissions/{sid}", headers=bearer("alice")).get_json()
+    assert all(p["expected"] is not None for p in shown["feedback"]["parts"])
+    client.patch(f"/api/v1/assignments/{always.id}", json={"solution_policy": "never"}, headers=bearer("teacher"))
+    hidden = client.get(f"/api/v1/submissions/{sid}", headers=bearer("alice")).get_json()
+    assert all(p["expected"] is None for p in hidden["feedback"]["parts"])
+    listed = client.get(f"/api/v1/assignments/{always.id}/submissions", headers=bearer("alice")).get_json()
+    assert all(p["expected"] is None for p in listed[0]["feedback"]["parts"])
+    teacher = client.get(f"/api/v1/submissions/{sid}", headers=bearer("teacher")).get_json()
+    assert all(p["expected"] is not None for p in teacher["feedback"]["parts"])
