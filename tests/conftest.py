@@ -52,6 +52,7 @@ def app(backend, database_urls, tmp_path):
         yield app
         db.session.remove()
         db.drop_all()
+        db.engine.dispose()  # close pooled connections now: PostgreSQL allows only so many clients
 
 
 @pytest.fixture

@@ -388,7 +388,7 @@ def test_no_network_interfaces_but_loopback(pool):
 @pytest.mark.parametrize("path", WRITE_TARGETS[:-1])
 def test_writing_outside_the_working_directory_fails(pool, path):
     case = only(pool, f"def f(x):\n    open({path!r}, 'w').write('pwned')\n    return x\n")
-    if path.startswith("/tmp/"):
+    if os.path.dirname(path) == "/tmp":
         assert case.status == "ok"  # the sandbox's /tmp is its own private tmpfs, not the host's
     else:
         assert case.status == "error"
