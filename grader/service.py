@@ -120,7 +120,22 @@ def variant_for(user: User, exercise: Exercise) -> tuple[Variant, definitions.Va
             row = db.session.scalar(select(Variant).where(Variant.user_id == user.id,
                                                           Variant.exercise_id == exercise.id))
         db.session.commit()
-    return row, definitions.make_variant(definition_of(exercise.current), row.seed)
+    return row, cached_variant(definition_of(exercise.current), row.seed)
+
+
+_variants: dict[tuple[int, int], tuple[definitions.Exercise, definitions.Variant]] = {}
+
+
+def cached_variant(exercise: definitions.Exercise, seed: int) -> definitions.Variant:
+    """make_variant, remembered: a variant is a pure function of (definition, seed) and nothing mutates it,
+    and drawing and solving it is a good part of answering a submission."""
+    key = (id(exercise), seed)
+    hit = _variants.get(key)
+    if hit is None or hit[0] is not exercise:  # the id of a parsed definition since dropped from the cache
+        if len(_variants) > 4096:
+            _variants.clear()
+        hit = _variants[key] = (exercise, definitions.make_variant(exercise, seed))
+    return hit[1]
 
 
 # --- access ----------------------------------------------------------------------------------------------
@@ -146,14 +161,21 @@ def graded_attempts(user: User, assignment: Assignment) -> int:
         Submission.attempt.is_not(None))) or 0
 
 
+def attempt_limit(assignment: Assignment) -> int | None:
+    """The assignment's limit, else the exercise's own `attempts`, else unlimited (None)."""
+    return assignment.attempt_limit or definition_of(assignment.exercise.current).attempts
+
+
 def attempts_left(user: User, assignment: Assignment) -> int | None:
-    limit = assignment.attempt_limit or definition_of(assignment.exercise.current).attempts
+    limit = attempt_limit(assignment)
     return None if limit is None else max(0, limit - graded_attempts(user, assignment))
 
 
-def solution_visible(assignment: Assignment, user: User, now: datetime | None = None) -> bool:
-    """May this user see the expected answers? Instructors always; students as the assignment says."""
-    if course_role(user, assignment.course) == "instructor":
+def solution_visible(assignment: Assignment, user: User, now: datetime | None = None, role: str | None = None
+                     ) -> bool:
+    """May this user see the expected answers? Instructors always; students as the assignment says.
+    `role` is the user's course role where the caller knows it already (saves a query)."""
+    if (role or course_role(user, assignment.course)) == "instructor":
         return True
     policy = assignment.solution_policy
     if policy == "always":
@@ -165,14 +187,15 @@ def solution_visible(assignment: Assignment, user: User, now: datetime | None = 
 
 # --- submitting ------------------------------------------------------------------------------------------
 
-def _check_open(user: User, assignment: Assignment, now: datetime) -> bool:
-    """Raise if the student may not submit now; return whether the submission is late."""
+def _check_open(user: User, assignment: Assignment, now: datetime) -> tuple[bool, int]:
+    """Raise if the student may not submit now; return whether it is late and the attempts used so far."""
     late = assignment.due_at is not None and now > assignment.due_at
     if late and assignment.late_policy == "reject":
         raise ServiceError(409, "past_due", f"the due date ({assignment.due_at:%Y-%m-%d %H:%M} UTC) has passed")
-    if attempts_left(user, assignment) == 0:
+    used, limit = graded_attempts(user, assignment), attempt_limit(assignment)
+    if limit is not None and used >= limit:
         raise ServiceError(409, "no_attempts_left", "no attempts left for this assignment")
-    return late
+    return late, used
 
 
 def grade(exercise: definitions.Exercise, variant: definitions.Variant, *, answers: dict | None, code: str | None,
@@ -194,13 +217,13 @@ def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None
     """Grade and store one submission atomically. Format errors and infrastructure failures are stored
     without an attempt number (they do not use an attempt)."""
     now = now or utcnow()
-    require_student_access(user, assignment)
-    late = _check_open(user, assignment, now)
+    role = require_student_access(user, assignment)
+    late, used = _check_open(user, assignment, now)
     variant_row, variant = variant_for(user, assignment.exercise)
     version = assignment.exercise.current
     exercise = definition_of(version)
     started = time.perf_counter()
-    result = grade(exercise, variant, answers=answers, code=code, reveal=solution_visible(assignment, user, now),
+    result = grade(exercise, variant, answers=answers, code=code, reveal=solution_visible(assignment, user, now, role),
                    allow_weak=current_app.config.get("SANDBOX_ALLOW_WEAK", False))
     elapsed_ms = (time.perf_counter() - started) * 1000
     score = result.score if result.uses_attempt else None
@@ -215,14 +238,17 @@ def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None
         code=code if exercise.kind == "code" else None, status=result.status, score=score, points=earned,
         late=late, feedback=result.to_dict(), mistakes=mistakes, grading_ms=round(elapsed_ms, 3), created_at=now,
     )
-    return _store(submission, user, assignment, numbered=result.uses_attempt)
+    return _store(submission, user, assignment, numbered=result.uses_attempt, used=used)
 
 
-def _store(submission: Submission, user: User, assignment: Assignment, *, numbered: bool) -> Submission:
-    limit = assignment.attempt_limit or definition_of(assignment.exercise.current).attempts
-    for _ in range(STORE_RETRIES):
+def _store(submission: Submission, user: User, assignment: Assignment, *, numbered: bool, used: int) -> Submission:
+    """Insert in one short transaction. `used` (counted before grading) is the first guess at the attempt
+    number; a concurrent submission that took it makes the insert fail, and we count again."""
+    limit = attempt_limit(assignment)
+    for retry in range(STORE_RETRIES):
         if numbered:
-            used = graded_attempts(user, assignment)
+            if retry:
+                used = graded_attempts(user, assignment)
             if limit is not None and used >= limit:
                 db.session.rollback()
                 raise ServiceError(409, "no_attempts_left", "no attempts left for this assignment")
