@@ -195,6 +195,21 @@ def answers_from_form(views: list[AskView], form: Any) -> dict[str, Any]:
     return answers
 
 
+def shown_parts(feedback: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The parts of a submission's feedback the page shows. A submission that was not graded (a format error
+    somewhere, no attempt used) shows only where it could not be read: marking its other answers would let a
+    student check answers for free by leaving one box unreadable on purpose."""
+    if not feedback:
+        return []
+    parts = feedback.get("parts", [])
+    if feedback.get("status") == "graded":
+        return parts
+    return [{"index": p.get("index"), "label": p.get("label"), "status": p.get("status"), "message": "",
+             "score": 0.0, "format_error": p.get("format_error"), "diagnosis": None, "expected": None,
+             "given": None, "marks": None, "follow_through": False, "details": {}}
+            for p in parts]
+
+
 # --- access ----------------------------------------------------------------------------------------------
 
 def _assignment_or_404(assignment_id: int) -> Assignment:
@@ -268,8 +283,10 @@ def _exercise_page(assignment: Assignment, submission: Submission | None = None)
         _, variant = service.variant_for(current_user, assignment.exercise)
         exercise = variant.exercise
     feedback = submission.feedback if submission is not None else None
-    parts = feedback.get("parts", []) if feedback else []
+    parts = shown_parts(feedback)
     highlight = sorted({gate for p in parts if p.get("diagnosis") for gate in p["diagnosis"].get("gates", [])})
+    svg = render_graph(exercise, variant, highlight=highlight)
+    width = re.search(r'viewBox="0 0 ([\d.]+)', svg)
     now = utcnow()
     return render_template(
         "exercise.html",
@@ -277,7 +294,8 @@ def _exercise_page(assignment: Assignment, submission: Submission | None = None)
         exercise=exercise,
         prompt=render_prompt(exercise.prompt),
         # Trusted markup: produced by our own code from the definition, with every text escaped there.
-        graph=Markup(render_graph(exercise, variant, highlight=highlight)),
+        graph=Markup(svg),
+        graph_width=float(width.group(1)) if width else 600.0,  # so a wide graph scrolls instead of shrinking
         highlight=highlight,
         asks=ask_views(exercise, variant, submission.answers if submission else None, parts)
         if exercise.kind == "numeric" else [],
@@ -285,6 +303,7 @@ def _exercise_page(assignment: Assignment, submission: Submission | None = None)
               else exercise.function.starter if exercise.function else ""),
         submission=submission,
         feedback=feedback,
+        parts=parts,
         attempts_left=service.attempts_left(current_user, assignment),
         best=service.assignment_score(current_user, assignment),
         past_due=_past_due(assignment, now) and assignment.late_policy == "reject",
@@ -333,4 +352,5 @@ def history(assignment_id: int) -> str:
         Submission.assignment_id == assignment.id, Submission.user_id == current_user.id)
         .order_by(Submission.created_at.desc(), Submission.id.desc())).all()
     return render_template("history.html", assignment=assignment, submissions=submissions,
-                           attempts_left=service.attempts_left(current_user, assignment), label_tex=label_tex)
+                           attempts_left=service.attempts_left(current_user, assignment), label_tex=label_tex,
+                           shown_parts=shown_parts)

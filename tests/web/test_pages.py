@@ -126,6 +126,8 @@ def test_format_error_is_shown_beside_the_box_and_uses_no_attempt(client, course
     assert attempts_left(html) == before == "2"
     error = re.search(r'<p class="format-error" id="err-0">(.*?)</p>', html, re.S)
     assert error and "row 2, column 3" in error.group(1)
+    # an ungraded submission marks nothing: else one unreadable box would check the others for free
+    assert 'class="mark' not in html and "badge-correct" not in html and "badge-incorrect" not in html
     # the offending cell points at the message
     assert re.search(r'name="answer-0-1-2" value="0.1.2"[^>]*aria-invalid="true" aria-describedby="err-0"', html)
 
