@@ -194,3 +194,16 @@ def test_csrf_is_required_when_enabled(backend, database_urls):
                                                "csrf_token": token})
         assert response.status_code == 302
         db.drop_all()
+
+
+def test_step_by_step_chain_has_numbered_steps_in_order(client, course):
+    a = assign(course, "seed-chain-w1-22")
+    login(client)
+    html = client.get(f"/assignments/{a.id}").text
+    steps = re.findall(r'<label for="answer-(\d)"><span class="step">Step (\d):', html)
+    assert steps == [(str(i), str(i + 1)) for i in range(5)]
+    # dL/dout = out - y = 0.691 - 1 (the notes' first step), the rest left wrong: graded per step
+    data = {"answer-0": "-0.309"} | {f"answer-{i}": "1" for i in range(1, 5)}
+    html = client.post(f"/assignments/{a.id}", data=data, follow_redirects=True).text
+    assert re.search(r'id="fb-0">\s*<p><strong class="badge badge-correct">', html)
+    assert re.search(r'id="fb-1">\s*<p><strong class="badge badge-incorrect">', html)
