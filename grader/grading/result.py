@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 CORRECT, INCORRECT, PARTIAL, INVALID = "correct", "incorrect", "partial", "invalid"
+NOT_GRADED = "not_graded"  # a readable answer in a submission that had a format error elsewhere
 
 
 @dataclass
@@ -14,7 +15,7 @@ class PartResult:
 
     index: int
     label: str
-    status: str  # correct / incorrect / partial / invalid
+    status: str  # correct / incorrect / partial / invalid / not_graded
     score: float  # in [0, 1]
     points: float  # this part's weight
     message: str
@@ -42,6 +43,19 @@ class GradeResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def withhold_ungraded(self) -> GradeResult:
+        """For students: a submission that used no attempt (a format error elsewhere) says nothing about its
+        readable answers, or one unreadable box would let a student check the others for free. The grading
+        library keeps them (instructor tools show them); the service calls this before storing."""
+        if self.status == "invalid":
+            for part in self.parts:
+                if part.status != INVALID:
+                    part.status, part.score = NOT_GRADED, 0.0
+                    part.message = "Not graded: fix the format errors first."
+                    part.marks = part.diagnosis = part.expected = None
+                    part.follow_through, part.details = False, {}
+        return self
 
 
 def summarise(kind: str, parts: list[PartResult], tolerance: str) -> GradeResult:

@@ -270,3 +270,19 @@ def test_cli_grade_bad_answers_json_is_a_clear_error(app, answers, words):
     assert "--answers" in result.output and words in result.output
     assert "Traceback" not in result.output
     assert not isinstance(result.exception, (ValueError, KeyError, TypeError))
+
+
+def test_an_unreadable_box_reveals_nothing_about_the_others():
+    from grader.exercises import load_catalogue, make_variant
+    from grader.grading.numeric import grade_answers
+
+    exercise = load_catalogue("exercises")["seed-chain-w1-22"]
+    result = grade_answers(make_variant(exercise, 0), {"0": "-0.309", "1": "oops", "2": "5", "3": "5", "4": "5"},
+                           reveal=True)
+    assert result.parts[0].status == "correct"  # the library grades what it can read (instructor tools)...
+    result.withhold_ungraded()  # ...and the service withholds it from students
+    assert result.status == "invalid" and not result.uses_attempt
+    assert result.parts[1].status == "invalid"
+    for part in (result.parts[0], *result.parts[2:]):
+        assert part.status == "not_graded" and part.marks is None and part.diagnosis is None
+        assert part.expected is None and part.score == 0.0

@@ -111,7 +111,8 @@ def test_solution_is_revealed_only_as_the_policy_allows(course):
                     due_at=utcnow() + timedelta(days=1))
     shown = assign(course, "seed-chain-w1-22", solution_policy="always")
     assert service.submit(alice, hidden, answers={"0": "1"}).feedback["parts"][0]["expected"] is None
-    assert service.submit(alice, shown, answers={"0": "1"}).feedback["parts"][0]["expected"] is not None
+    chain = {str(i): "1" for i in range(5)}
+    assert service.submit(alice, shown, answers=chain).feedback["parts"][0]["expected"] is not None
 
 
 def test_a_failure_mid_transaction_leaves_nothing_half_written(course, monkeypatch):
@@ -129,3 +130,12 @@ def test_a_failure_mid_transaction_leaves_nothing_half_written(course, monkeypat
     monkeypatch.undo()
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+
+
+def test_a_format_error_withholds_the_other_answers_marks(course):
+    alice = user("alice")
+    assignment = assign(course, "seed-chain-w1-22", solution_policy="always")
+    submission = service.submit(alice, assignment, answers={"0": "-0.309", "1": "oops", "2": "1", "3": "1", "4": "1"})
+    assert submission.status == "invalid" and submission.attempt is None
+    first = submission.feedback["parts"][0]
+    assert first["status"] == "not_graded" and first["marks"] is None and first["expected"] is None
