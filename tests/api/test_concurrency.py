@@ -15,9 +15,8 @@ from tests.api.conftest import RIGHT, bearer
 N = 200
 
 
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_attempt_limit_holds_under_200_simultaneous_submissions(app, backend, world):
-    if backend != "postgresql":
-        pytest.skip("concurrency is tested on PostgreSQL; SQLite serialises all writers")
     headers = bearer("alice")
     url = f"/api/v1/assignments/{world.assignment.id}/submissions"
     barrier = threading.Barrier(N)
