@@ -21,6 +21,7 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import contains_eager
 
 from grader import exercises as definitions
 from grader.grading.numeric import grade_answers
@@ -160,9 +161,12 @@ def graded_attempts(user: User, assignment: Assignment) -> int:
         Submission.attempt.is_not(None))) or 0
 
 
-def attempt_limit(assignment: Assignment) -> int | None:
-    """The assignment's limit, else the exercise's own `attempts`, else unlimited (None)."""
-    return assignment.attempt_limit or definition_of(assignment.exercise.current).attempts
+def attempt_limit(assignment: Assignment, exercise: definitions.Exercise | None = None) -> int | None:
+    """The assignment's limit, else the exercise's own `attempts`, else unlimited (None). `exercise` is the
+    current definition where the caller has it already (saves loading the versions)."""
+    if assignment.attempt_limit:
+        return assignment.attempt_limit
+    return (exercise or definition_of(assignment.exercise.current)).attempts
 
 
 def attempts_left(user: User, assignment: Assignment) -> int | None:
@@ -186,18 +190,41 @@ def solution_visible(assignment: Assignment, user: User, now: datetime | None = 
 
 # --- submitting ------------------------------------------------------------------------------------------
 
-def _submission_context(user: User, assignment: Assignment) -> tuple[str | None, int, int | None]:
-    """The user's course role, their graded attempts so far and their stored seed, in one round trip (these
-    were three queries on the path every submission takes)."""
+@dataclass
+class SubmitContext:
+    """What submit() reads before grading: the assignment (with its exercise), the exercise's current version,
+    the user's course role, their graded attempts so far and their stored seed (None before the first visit)."""
+
+    assignment: Assignment
+    version: ExerciseVersion
+    role: str | None
+    used: int
+    seed: int | None
+
+
+def submit_context(user: User, assignment_id: int) -> SubmitContext | None:
+    """Everything submit() reads before grading, in one round trip (the path every submission takes): the
+    assignment joined to its exercise and only the current version, with the role, the attempts used and the
+    seed as scalar subqueries. None when there is no such assignment."""
     role = select(Membership.role).where(Membership.user_id == user.id,
-                                         Membership.course_id == assignment.course_id).scalar_subquery()
+                                         Membership.course_id == Assignment.course_id).scalar_subquery()
     used = select(func.count()).select_from(Submission).where(
-        Submission.assignment_id == assignment.id, Submission.user_id == user.id,
+        Submission.assignment_id == Assignment.id, Submission.user_id == user.id,
         Submission.attempt.is_not(None)).scalar_subquery()
     seed = select(Variant.seed).where(Variant.user_id == user.id,
-                                      Variant.exercise_id == assignment.exercise_id).scalar_subquery()
-    role_value, used_value, seed_value = db.session.execute(select(role, used, seed)).one()
-    return ("instructor" if user.role == "admin" else role_value), used_value or 0, seed_value
+                                      Variant.exercise_id == Assignment.exercise_id).scalar_subquery()
+    row = db.session.execute(
+        select(Assignment, ExerciseVersion, role, used, seed)
+        .join(Assignment.exercise)
+        .join(ExerciseVersion, (ExerciseVersion.exercise_id == Exercise.id)
+              & (ExerciseVersion.version == Exercise.current_version))
+        .where(Assignment.id == assignment_id)
+        .options(contains_eager(Assignment.exercise))).one_or_none()
+    if row is None:
+        return None
+    assignment, version, role_value, used_value, seed_value = row
+    return SubmitContext(assignment, version, "instructor" if user.role == "admin" else role_value,
+                         used_value or 0, seed_value)
 
 
 def _require_visible(role: str | None, assignment: Assignment) -> None:
@@ -205,12 +232,12 @@ def _require_visible(role: str | None, assignment: Assignment) -> None:
         raise ServiceError(404, "not_found", "no such assignment")
 
 
-def _check_open(assignment: Assignment, used: int, now: datetime) -> bool:
+def _check_open(assignment: Assignment, exercise: definitions.Exercise, used: int, now: datetime) -> bool:
     """Raise if the student may not submit now; return whether the submission is late."""
     late = assignment.due_at is not None and now > assignment.due_at
     if late and assignment.late_policy == "reject":
         raise ServiceError(409, "past_due", f"the due date ({assignment.due_at:%Y-%m-%d %H:%M} UTC) has passed")
-    limit = attempt_limit(assignment)
+    limit = attempt_limit(assignment, exercise)
     if limit is not None and used >= limit:
         raise ServiceError(409, "no_attempts_left", "no attempts left for this assignment")
     return late
@@ -231,15 +258,17 @@ def grade(exercise: definitions.Exercise, variant: definitions.Variant, *, answe
 
 
 def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None = None, code: str | None = None,
-           now: datetime | None = None) -> Submission:
+           now: datetime | None = None, context: SubmitContext | None = None) -> Submission:
     """Grade and store one submission atomically. Format errors and infrastructure failures are stored
-    without an attempt number (they do not use an attempt)."""
+    without an attempt number (they do not use an attempt). `context` is submit_context's for this user and
+    assignment where the caller loaded the assignment with it (the API does: one query instead of two)."""
     now = now or utcnow()
-    role, used, seed = _submission_context(user, assignment)
+    if context is None or context.assignment is not assignment:
+        context = submit_context(user, assignment.id)
+    role, used, seed, version = context.role, context.used, context.seed, context.version
     _require_visible(role, assignment)
-    late = _check_open(assignment, used, now)
-    version = assignment.exercise.current
     exercise = definition_of(version)
+    late = _check_open(assignment, exercise, used, now)
     if seed is None:
         seed = variant_for(user, assignment.exercise)[0].seed
     variant = cached_variant(exercise, seed)
@@ -259,13 +288,14 @@ def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None
         code=code if exercise.kind == "code" else None, status=result.status, score=score, points=earned,
         late=late, feedback=result.to_dict(), mistakes=mistakes, grading_ms=round(elapsed_ms, 3), created_at=now,
     )
-    return _store(submission, user, assignment, numbered=result.uses_attempt, used=used)
+    return _store(submission, user, assignment, numbered=result.uses_attempt, used=used,
+                  limit=attempt_limit(assignment, exercise))
 
 
-def _store(submission: Submission, user: User, assignment: Assignment, *, numbered: bool, used: int) -> Submission:
+def _store(submission: Submission, user: User, assignment: Assignment, *, numbered: bool, used: int,
+           limit: int | None) -> Submission:
     """Insert in one short transaction. `used` (counted before grading) is the first guess at the attempt
     number; a concurrent submission that took it makes the insert fail, and we count again."""
-    limit = attempt_limit(assignment)
     for retry in range(STORE_RETRIES):
         if numbered:
             if retry:

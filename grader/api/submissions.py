@@ -7,7 +7,6 @@ from typing import Any
 import numpy as np
 from flask.views import MethodView
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from grader import service
 from grader.api.auth import current_user, require
@@ -15,7 +14,7 @@ from grader.api.common import assignment_for, blueprint, not_found, page_of, sub
 from grader.api.schemas import SubmissionIn, SubmissionOut, SubmissionQuery, VariantOut
 from grader.engine import to_json
 from grader.grading.tolerance import Tolerance
-from grader.models import Assignment, Exercise, Submission, User, db
+from grader.models import Submission, User, db
 from grader.service import ServiceError
 
 blp = blueprint("submissions", "Your variant of an assignment, submitting and reading submissions")
@@ -66,20 +65,18 @@ class AssignmentSubmissions(MethodView):
         an answer is stored too (status `invalid`, attempt null: no attempt used). 409 past the due date or
         with no attempts left; 422 for answers to a code exercise or the other way round."""
         user = current_user()
-        # One query for the assignment, its course, exercise and versions (the service reads them all), and
-        # no reload after the service commits: this request only reads what it just wrote.
+        # One query for the assignment, its exercise and current version and what the service checks (role,
+        # attempts used, seed); no reload after the service commits: this request only reads what it wrote.
         db.session().expire_on_commit = False
-        assignment = db.session.scalar(select(Assignment).where(Assignment.id == assignment_id).options(
-            joinedload(Assignment.course), joinedload(Assignment.exercise).joinedload(Exercise.versions)))
-        if assignment is None:
+        context = service.submit_context(user, assignment_id)
+        if context is None:
             raise not_found("assignment")
         try:  # the service checks access (404 outside the course), the due date and attempts
-            submission = service.submit(user, assignment, answers=body.get("answers"), code=body.get("code"))
+            submission = service.submit(user, context.assignment, answers=body.get("answers"),
+                                        code=body.get("code"), context=context)
         except ImportError:  # code grading (the sandbox) is not installed in this deployment
             raise ServiceError(503, "unavailable", "code grading is not available on this server") from None
-        version = next((v.version for v in assignment.exercise.versions if v.id == submission.exercise_version_id),
-                       None)
-        # the feedback was just graded with the solution policy of this moment: nothing to hide again
+        version = context.version.version
         return submission_view(submission, user, redact=False, version=version)
 
     @require("submissions:read")

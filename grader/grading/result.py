@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 CORRECT, INCORRECT, PARTIAL, INVALID = "correct", "incorrect", "partial", "invalid"
@@ -42,7 +42,9 @@ class GradeResult:
         return self.status == "graded"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As dataclasses.asdict, without its deep copy of every answer and mark (a result is not changed once
+        stored, and the parts hold only JSON values): this runs on every submission."""
+        return {**vars(self), "parts": [dict(vars(part)) for part in self.parts]}
 
     def withhold_ungraded(self) -> GradeResult:
         """For students: a submission that used no attempt (a format error elsewhere) says nothing about its
