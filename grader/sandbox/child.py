@@ -3,8 +3,9 @@
 Order, each step needing the privileges the next one drops: own session (the slot's cgroups, network and
 UTS namespaces and clean environment come from the fork server); own mount and IPC namespaces with a
 private /tmp and /proc; rlimits; the slot uid (no groups, no capabilities); parent-death signal; only the
-three pipes left open, cwd = the private /tmp; a rehearsal of the hot paths (page faults paid while
-waiting); the seccomp filter; then block reading the job.
+three pipes left open (as fds 0-3, where the server's prepared sys.std* streams point), cwd = the private
+/tmp; a rehearsal of the hot paths (page faults paid while waiting); the seccomp filter; then block
+reading the job.
 
 Everything here until `runner.run` sends READY is trusted code (no student code has run yet), which is
 why the pool believes a failure reported before READY is an infrastructure error, not the student's.
@@ -13,9 +14,11 @@ why the pool believes a failure reported before READY is an infrastructure error
 from __future__ import annotations
 
 import contextlib
+import marshal
 import os
 import sys
 import traceback
+import types
 
 from grader.sandbox import isolate, libc, runner, wire
 from grader.sandbox.limits import Limits
@@ -36,7 +39,8 @@ def _read_all(fd: int, limit: int) -> bytes:
         chunks.append(data)
 
 
-def _parse_job(raw: bytes, max_bytes: int) -> tuple[dict, list[dict]]:
+def _parse_job(raw: bytes) -> tuple[dict, list[dict], types.CodeType]:
+    """The job comes from the trusted pool (no student code has run yet): no need to re-validate it."""
     header, blobs = wire.unpack(raw)
     cases: list[dict] = []
     index = 0
@@ -44,10 +48,10 @@ def _parse_job(raw: bytes, max_bytes: int) -> tuple[dict, list[dict]]:
         arrays = {}
         for name, meta in case:
             # Read-only views of the job's bytes: the runner hands the function a fresh copy per call.
-            arrays[name] = wire.decode_array(meta, blobs[index], max_bytes=max_bytes)
+            arrays[name] = wire.decode_trusted(meta, blobs[index])
             index += 1
         cases.append(arrays)
-    return header, cases
+    return header, cases, marshal.loads(blobs[index])
 
 
 def main(limits: Limits, uid: int | None, seccomp: libc.SeccompProgram | None, base_address_space: int,
@@ -71,7 +75,6 @@ def main(limits: Limits, uid: int | None, seccomp: libc.SeccompProgram | None, b
         os.closerange(runner.RESULT_FD + 1, 1 << 16)
         os.chdir(workdir)  # the environment is the fork server's: already clean
         os.umask(0o077)
-        runner.setup_streams()
         runner.rehearse()
         if iso.seccomp and seccomp is not None:
             isolate.load_seccomp(seccomp)
@@ -82,7 +85,7 @@ def main(limits: Limits, uid: int | None, seccomp: libc.SeccompProgram | None, b
         os.close(devnull)
         if not raw:
             os._exit(0)  # the pool closed without a job (shutting down)
-        job, cases = _parse_job(raw, limits.result_bytes)
+        job, cases, compiled = _parse_job(raw)
         if iso.rlimits:
             isolate.set_cpu_limit(float(job["time_limit"]) * max(1, len(cases)) + 1.0)
         marker = bytes.fromhex(job["marker"])
@@ -94,7 +97,7 @@ def main(limits: Limits, uid: int | None, seccomp: libc.SeccompProgram | None, b
         finally:
             os._exit(SETUP_FAILED)
     with contextlib.suppress(BaseException):
-        runner.run(code, function_name, cases, marker, limits.result_bytes)
+        runner.run(code, compiled, function_name, cases, marker, limits.result_bytes)
     with contextlib.suppress(BaseException):
         sys.stdout.flush()
     os._exit(0)

@@ -206,6 +206,9 @@ def main(sock_fd: int) -> None:
     config = json.loads(sock.recv(MSG_MAX))
     limits = Limits.from_json(config["limits"])
     preload()
+    from grader.sandbox import runner
+
+    runner.setup_streams()  # once here rather than in every child (see runner.setup_streams)
     try:
         server = Server(sock, limits, config["uid"], config["workdir"], config["cgroups"],
                         bytes.fromhex(config["seccomp_bpf"]))

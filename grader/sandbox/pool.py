@@ -12,6 +12,7 @@ import dataclasses
 import io
 import json
 import logging
+import marshal
 import os
 import queue
 import secrets
@@ -23,6 +24,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import types
 import weakref
 
 import numpy as np
@@ -375,7 +377,7 @@ class SandboxPool:
         if self._closed:
             raise RuntimeError("SandboxPool is closed")
         try:
-            compile(code, runner.FILENAME, "exec")  # compiling is not executing
+            compiled = compile(code, runner.FILENAME, "exec")  # compiling is not executing
         except SyntaxError as exc:
             return RunResult("syntax_error", [], _syntax_message(exc), elapsed())
         except ValueError as exc:  # e.g. null bytes in the source
@@ -383,7 +385,7 @@ class SandboxPool:
         if not function_name.isidentifier():
             raise ValueError(f"bad function name {function_name!r}")
         marker = b"\n\x00--case-end-" + secrets.token_hex(8).encode() + b"--\x00\n"
-        job = _encode_job(code, function_name, cases, time_limit_s, marker)
+        job = _encode_job(code, compiled, function_name, cases, time_limit_s, marker)
         slot = self._idle.get()
         try:
             try:
@@ -436,8 +438,8 @@ def _release(slots: list[_Slot]) -> None:
             shutil.rmtree(slot.workdir, ignore_errors=True)
 
 
-def _encode_job(code: str, function_name: str, cases: list[dict[str, np.ndarray]], time_limit_s: float,
-                marker: bytes) -> bytes:
+def _encode_job(code: str, compiled: types.CodeType, function_name: str, cases: list[dict[str, np.ndarray]],
+                time_limit_s: float, marker: bytes) -> bytes:
     blobs: list[bytes] = []
     table = []
     for case in cases:
@@ -452,6 +454,11 @@ def _encode_job(code: str, function_name: str, cases: list[dict[str, np.ndarray]
             entries.append([name, meta])
             blobs.append(data)
         table.append(entries)
+    # The code object we compiled for the syntax check travels too (the last blob), so the child does not
+    # compile again: the parser and compiler would touch (copy-on-write) much of the interpreter's memory.
+    # marshal, not pickle, and only from this trusted parent to the child, never the other way; the source
+    # still goes along for the student's traceback lines.
+    blobs.append(marshal.dumps(compiled))
     header = {"code": code, "function": function_name, "time_limit": float(time_limit_s),
               "marker": marker.hex(), "cases": table}
     return wire.pack(header, blobs)
