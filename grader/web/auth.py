@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -34,6 +36,9 @@ def _safe_next(target: str | None) -> str | None:
     return target
 
 
+_UNKNOWN_USER_HASH = generate_password_hash(secrets.token_hex(16))
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
@@ -41,7 +46,9 @@ def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-        if user is not None and user.check_password(form.password.data):
+        # Check a password even for an unknown user, so the time taken does not tell which usernames exist.
+        password_hash = user.password_hash if user is not None else _UNKNOWN_USER_HASH
+        if check_password_hash(password_hash, form.password.data) and user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("student.index"))
         # One message for both cases, so the form does not tell which usernames exist.

@@ -54,10 +54,14 @@ def render_prompt(text: str) -> Markup:
 
     def stash(match: re.Match[str]) -> str:
         spans.append(match.group(0))
-        return f"GGMATH{len(spans) - 1}X"
+        return f"\ue000{len(spans) - 1}\ue001"
 
-    html = _markdown.render(_MATH.sub(stash, text))
-    html = re.sub(r"GGMATH(\d+)X", lambda m: str(escape(spans[int(m.group(1))])), html)
+    def unstash(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        return str(escape(spans[n])) if n < len(spans) else ""
+
+    html = _markdown.render(_MATH.sub(stash, text.replace("\ue000", "").replace("\ue001", "")))
+    html = re.sub("\ue000(\\d+)\ue001", unstash, html)
     return Markup(html)  # markdown-it escaped the text, the math was escaped above
 
 
@@ -83,7 +87,14 @@ def label_plain(label: str) -> str:
 
 
 def _fmt(x: Any) -> str:
-    return "" if x is None else (repr(float(x)) if isinstance(x, int | float) else str(x))
+    if x is None:
+        return ""
+    if isinstance(x, int | float):
+        try:
+            return repr(float(x))
+        except OverflowError:  # an int too large for a float (the API stores answers as sent)
+            return str(x)
+    return str(x)
 
 
 # --- answer inputs ---------------------------------------------------------------------------------------
@@ -148,11 +159,12 @@ def _fill(view: AskView, raw: Any, part: dict[str, Any] | None) -> None:
     given = part.get("given") if part else None
     marks = part.get("marks") if part else None
     if view.input == "scalar":
-        if given is not None:
+        if given is not None and np.size(given):
             view.value = _fmt(np.ravel(given)[0])
-            view.mark = bool(np.ravel(marks)[0]) if marks is not None else None
+            view.mark = bool(np.ravel(marks)[0]) if marks is not None and np.size(marks) else None
         elif isinstance(raw, list):
-            view.value = _fmt(np.ravel(np.array(raw, dtype=object))[0]) if raw else ""
+            flat = np.ravel(np.array(raw, dtype=object)) if raw else []
+            view.value = _fmt(flat[0]) if len(flat) else ""
         else:
             view.value = _fmt(raw)
         return
@@ -261,7 +273,7 @@ def index() -> str | Response:
     return render_template("courses.html", courses=courses)
 
 
-@bp.get("/courses/<int:course_id>")
+@bp.get("/courses/<int(max=2147483647):course_id>")
 @login_required
 def course(course_id: int) -> str:
     course = _course_or_404(course_id)
@@ -284,6 +296,8 @@ def _exercise_page(assignment: Assignment, submission: Submission | None = None)
         exercise = variant.exercise
     feedback = submission.feedback if submission is not None else None
     parts = shown_parts(feedback)
+    if not service.solution_visible(assignment, current_user):
+        parts = [{**p, "expected": None} for p in parts]
     highlight = sorted({gate for p in parts if p.get("diagnosis") for gate in p["diagnosis"].get("gates", [])})
     svg = render_graph(exercise, variant, highlight=highlight)
     width = re.search(r'viewBox="0 0 ([\d.]+)', svg)
@@ -311,13 +325,13 @@ def _exercise_page(assignment: Assignment, submission: Submission | None = None)
     )
 
 
-@bp.get("/assignments/<int:assignment_id>")
+@bp.get("/assignments/<int(max=2147483647):assignment_id>")
 @login_required
 def exercise(assignment_id: int) -> str:
     return _exercise_page(_assignment_or_404(assignment_id))
 
 
-@bp.post("/assignments/<int:assignment_id>")
+@bp.post("/assignments/<int(max=2147483647):assignment_id>")
 @login_required
 def submit(assignment_id: int) -> Response:
     assignment = _assignment_or_404(assignment_id)
@@ -334,7 +348,7 @@ def submit(assignment_id: int) -> Response:
     return redirect(url_for("student.submission", submission_id=submission.id), code=303)
 
 
-@bp.get("/submissions/<int:submission_id>")
+@bp.get("/submissions/<int(max=2147483647):submission_id>")
 @login_required
 def submission(submission_id: int) -> str:
     submission = db.session.get(Submission, submission_id)
@@ -344,7 +358,7 @@ def submission(submission_id: int) -> str:
     return _exercise_page(assignment, submission)
 
 
-@bp.get("/assignments/<int:assignment_id>/history")
+@bp.get("/assignments/<int(max=2147483647):assignment_id>/history")
 @login_required
 def history(assignment_id: int) -> str:
     assignment = _assignment_or_404(assignment_id)

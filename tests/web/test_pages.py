@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 
 from grader import create_app, service
 from grader.models import Course, Membership, db
+from grader.web.student import render_prompt
 from tests.service.conftest import assign, make_user, user
 
 RIGHT_W1_22 = "-0.0026227"  # dL/dW1_22 of the notes' 2-2-1 network (the seed exercise has fixed numbers)
@@ -207,3 +208,34 @@ def test_step_by_step_chain_has_numbered_steps_in_order(client, course):
     html = client.post(f"/assignments/{a.id}", data=data, follow_redirects=True).text
     assert re.search(r'id="fb-0">\s*<p><strong class="badge badge-correct">', html)
     assert re.search(r'id="fb-1">\s*<p><strong class="badge badge-incorrect">', html)
+
+
+def test_ids_beyond_the_database_range_are_404(client, course):
+    login(client)
+    for url in ("/assignments/99999999999999999999", "/assignments/2147483648", "/submissions/2147483648",
+                "/courses/2147483648", "/assignments/2147483648/history"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_the_answer_follows_the_solution_policy_of_now(client, course):
+    a = assign(course, "seed-two-layer-w1-22", solution_policy="always")
+    login(client)
+    location = client.post(f"/assignments/{a.id}", data={"answer-0": "1"}).location
+    assert "Correct answer" in client.get(location).text
+    a.solution_policy = "never"
+    db.session.commit()
+    assert "Correct answer" not in client.get(location).text
+
+
+def test_odd_stored_answers_do_not_break_the_pages(client, course):
+    a = assign(course, "seed-two-layer-w1-22")
+    for odd in (10**400, [[]]):
+        submission = service.submit(user("alice"), a, answers={"0": odd})
+        login(client)
+        assert client.get(f"/submissions/{submission.id}").status_code == 200
+    assert client.get(f"/assignments/{a.id}/history").status_code == 200
+
+
+def test_prompt_placeholders_cannot_be_forged():
+    html = str(render_prompt("see GGMATH3X and \ue0007\ue001 then $x_1$"))
+    assert "GGMATH3X" in html and "x_1" in html
