@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +15,20 @@ from grader.config import CONFIGS
 
 
 def _instance_secret_key(instance_path: str) -> str:
-    """Read the instance folder's secret key, creating one on first start (never kept in the repo)."""
+    """Read the instance folder's secret key, creating one on first start (never kept in the repo).
+
+    Several workers may start at once: the key is written to a private temporary file and linked into place,
+    which fails for all but the first, so every worker reads the same complete key."""
     path = Path(instance_path) / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
-        path.chmod(0o600)
+        fd, temporary = tempfile.mkstemp(dir=instance_path, prefix=".secret_key.")  # created with mode 0600
+        try:
+            os.write(fd, secrets.token_hex(32).encode())
+            os.close(fd)
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            os.unlink(temporary)
     return path.read_text().strip()
 
 

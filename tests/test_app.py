@@ -9,3 +9,15 @@ def test_config_classes_differ(app):
 
     assert app.config["TESTING"] is True
     assert create_app("production").config["TESTING"] is False
+
+
+def test_concurrent_workers_share_one_complete_secret_key(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from grader import _instance_secret_key
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: _instance_secret_key(str(tmp_path)), range(32)))
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]

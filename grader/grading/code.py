@@ -7,6 +7,7 @@ within the exercise's code tolerance, and whether the student changed an input i
 
 from __future__ import annotations
 
+import ast
 import logging
 import threading
 from typing import Any
@@ -43,14 +44,20 @@ def sandbox_pool(allow_weak: bool = False) -> Any:
         return _pool
 
 
-def _syntax_error(code: str) -> str | None:
-    # Compiling is not running: it is safe in the trusted process and gives the best message.
+def _format_problem(code: str, function_name: str) -> str | None:
+    """Why the code cannot be run at all (a format error: no attempt used), or None. Parsing is not running:
+    it is safe in the trusted process and gives the best messages."""
     try:
-        compile(code, "<submission>", "exec")
+        tree = ast.parse(code, "<submission>")
     except SyntaxError as exc:
         return f"line {exc.lineno}, column {exc.offset}: {exc.msg}"
     except ValueError as exc:  # e.g. a NUL byte in the source
         return str(exc)
+    defined = {node.name for node in tree.body if isinstance(node, ast.FunctionDef)}
+    defined |= {target.id for node in tree.body if isinstance(node, ast.Assign)
+                for target in node.targets if isinstance(target, ast.Name)}
+    if function_name not in defined:
+        return f"the code does not define `{function_name}` at the top level"
     return None
 
 
@@ -59,12 +66,12 @@ def grade_code(exercise: Exercise, seed: int, code: str, *, reveal: bool = False
     """Run the student's function on fresh test cases in the sandbox and compare in this process."""
     assert exercise.function is not None
     tolerance = Tolerance.from_spec(exercise.tolerance, "code")
-    problem = _syntax_error(code)
+    problem = _format_problem(code, exercise.function.name)
     if problem:
-        part = PartResult(0, "syntax", "invalid", 0.0, 1.0, f"Your code does not compile: {problem}.",
+        part = PartResult(0, "code", "invalid", 0.0, 1.0, f"Your code cannot be run: {problem}.",
                           format_error={"message": problem, "kind": "syntax"})
         return GradeResult("code", "invalid", 0.0, [part], tolerance.describe(),
-                           f"Syntax error ({problem}); this did not use an attempt.")
+                           f"Your code cannot be run ({problem}); this did not use an attempt.")
     cases = test_cases(exercise, seed)
     pool = pool or sandbox_pool(allow_weak)
     run = pool.run(code, exercise.function.name, [dict(c.args) for c in cases],

@@ -150,3 +150,10 @@ def test_the_cli_asks_for_a_code_file(app):
 
     result = app.test_cli_runner().invoke(exercises_cli, ["grade", "code-affine-backward"])
     assert result.exit_code == 2 and "give --code-file" in result.output
+
+
+@pytest.mark.parametrize("code", ["", "import numpy as np\n", "def other(dout, z):\n    return dout\n"])
+def test_code_without_the_function_is_a_format_error(code):
+    result = grade_code(CATALOGUE["code-relu-backward"], seed=5, code=code, pool=object())  # never reaches it
+    assert result.status == "invalid" and not result.uses_attempt
+    assert "does not define `relu_backward`" in result.message
