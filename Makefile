@@ -13,9 +13,9 @@ $(BIN)/activate: requirements.txt requirements-dev.txt
 setup: $(BIN)/activate
 
 run: setup
-	$(BIN)/flask --app wsgi db upgrade
-	$(BIN)/flask --app wsgi demo
-	$(BIN)/flask --app wsgi run
+	GRADGATE_CONFIG=development $(BIN)/flask --app wsgi db upgrade
+	GRADGATE_CONFIG=development $(BIN)/flask --app wsgi demo
+	GRADGATE_CONFIG=development $(BIN)/flask --app wsgi run
 
 test: setup
 	$(BIN)/python -m pytest -n 2 -q
