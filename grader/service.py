@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -155,10 +155,16 @@ def require_student_access(user: User, assignment: Assignment) -> str:
     return role
 
 
+def _attempts_used(user_id: int, assignment_id: Any) -> Select:
+    """Graded attempts so far: the highest attempt number, since graded submissions are numbered 1, 2, ...
+    with no gap (the next takes used + 1; submissions are never deleted). One step down the unique
+    (assignment, user, attempt) index, where a count would read every earlier attempt."""
+    return select(func.coalesce(func.max(Submission.attempt), 0)).where(
+        Submission.assignment_id == assignment_id, Submission.user_id == user_id)
+
+
 def graded_attempts(user: User, assignment: Assignment) -> int:
-    return db.session.scalar(select(func.count()).select_from(Submission).where(
-        Submission.assignment_id == assignment.id, Submission.user_id == user.id,
-        Submission.attempt.is_not(None))) or 0
+    return db.session.scalar(_attempts_used(user.id, assignment.id)) or 0
 
 
 def attempt_limit(assignment: Assignment, exercise: definitions.Exercise | None = None) -> int | None:
@@ -208,9 +214,7 @@ def submit_context(user: User, assignment_id: int) -> SubmitContext | None:
     seed as scalar subqueries. None when there is no such assignment."""
     role = select(Membership.role).where(Membership.user_id == user.id,
                                          Membership.course_id == Assignment.course_id).scalar_subquery()
-    used = select(func.count()).select_from(Submission).where(
-        Submission.assignment_id == Assignment.id, Submission.user_id == user.id,
-        Submission.attempt.is_not(None)).scalar_subquery()
+    used = _attempts_used(user.id, Assignment.id).scalar_subquery()
     seed = select(Variant.seed).where(Variant.user_id == user.id,
                                       Variant.exercise_id == Assignment.exercise_id).scalar_subquery()
     row = db.session.execute(
