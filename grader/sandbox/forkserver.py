@@ -25,7 +25,7 @@ import signal
 import socket
 import sys
 
-from grader.sandbox import cgroups, child, isolate, libc
+from grader.sandbox import cgroups, child, isolate, libc, runner
 from grader.sandbox.limits import Limits
 
 # numpy loads some submodules lazily, and the child cannot read the interpreter's files (they may sit in a
@@ -206,8 +206,6 @@ def main(sock_fd: int) -> None:
     config = json.loads(sock.recv(MSG_MAX))
     limits = Limits.from_json(config["limits"])
     preload()
-    from grader.sandbox import runner
-
     runner.setup_streams()  # once here rather than in every child (see runner.setup_streams)
     try:
         server = Server(sock, limits, config["uid"], config["workdir"], config["cgroups"],
@@ -215,6 +213,7 @@ def main(sock_fd: int) -> None:
     except Exception as exc:
         send(sock, {"op": "error", "message": f"{type(exc).__name__}: {exc}"})
         sys.exit(1)
+    runner.warm_up()
     # Everything allocated so far is shared with every child; frozen objects are never scanned by the
     # cyclic GC, so children do not copy-on-write-fault the whole heap just by collecting garbage.
     gc.collect()

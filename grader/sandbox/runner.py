@@ -176,3 +176,16 @@ def rehearse() -> None:
     exec(marshal.loads(_REHEARSAL), namespace)  # noqa: S102
     args = {"x": a.copy()}
     result_frame(namespace["f"](**args), args, {"x": a}, 1 << 20)
+
+
+def warm_up(times: int = 12) -> None:
+    """Run by the fork server before it forks anything. CPython 3.11 rewrites a function's bytecode in
+    place (quickening, then specialization) during its first calls; done here, every child inherits the
+    finished code instead of rewriting it, which would copy-on-write copy the pages that hold it (about
+    50 fewer page faults per child). The error path is warmed too, since here it costs nothing per run."""
+    for _ in range(times):
+        rehearse()
+        try:
+            raise ValueError("rehearsal")
+        except ValueError as exc:
+            error_frame(exc)
