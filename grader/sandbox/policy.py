@@ -41,6 +41,12 @@ DENIED = (
 def build_filter() -> sc.SyscallFilter:
     """The filter object; build once in the fork server, `load()` in each child after dropping the uid."""
     filt = sc.SyscallFilter(defaction=sc.ALLOW)
+    # A binary tree of syscall numbers instead of a linear list: every child installs this filter, and the
+    # kernel then evaluates it for every syscall number to build its allow cache (with interrupts off), so a
+    # shorter path per number makes installing cheaper (~0.1 ms per child here). libseccomp < 2.5 lacks
+    # the attribute; the linear filter it builds instead is just as strict.
+    with contextlib.suppress(ValueError, RuntimeError, OSError):
+        filt.set_attr(sc.Attr.CTL_OPTIMIZE, 2)
     for name in DENIED:
         # A name this architecture or libseccomp version does not know is skipped.
         with contextlib.suppress(ValueError, RuntimeError, OSError):
