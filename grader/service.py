@@ -11,6 +11,7 @@ concurrency: a racing insert that loses is retried with the next number, or refu
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
@@ -19,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
@@ -208,22 +209,29 @@ class SubmitContext:
     seed: int | None
 
 
+@functools.cache
+def _context_query() -> Select:
+    """submit_context's statement, built once (building it costs about as much as running it); the user and
+    the assignment are bound parameters."""
+    user_id, assignment_id = bindparam("user_id"), bindparam("assignment_id")
+    role = select(Membership.role).where(Membership.user_id == user_id,
+                                         Membership.course_id == Assignment.course_id).scalar_subquery()
+    used = _attempts_used(user_id, Assignment.id).scalar_subquery()
+    seed = select(Variant.seed).where(Variant.user_id == user_id,
+                                      Variant.exercise_id == Assignment.exercise_id).scalar_subquery()
+    return (select(Assignment, ExerciseVersion, role, used, seed)
+            .join(Assignment.exercise)
+            .join(ExerciseVersion, (ExerciseVersion.exercise_id == Exercise.id)
+                  & (ExerciseVersion.version == Exercise.current_version))
+            .where(Assignment.id == assignment_id)
+            .options(contains_eager(Assignment.exercise)))
+
+
 def submit_context(user: User, assignment_id: int) -> SubmitContext | None:
     """Everything submit() reads before grading, in one round trip (the path every submission takes): the
     assignment joined to its exercise and only the current version, with the role, the attempts used and the
     seed as scalar subqueries. None when there is no such assignment."""
-    role = select(Membership.role).where(Membership.user_id == user.id,
-                                         Membership.course_id == Assignment.course_id).scalar_subquery()
-    used = _attempts_used(user.id, Assignment.id).scalar_subquery()
-    seed = select(Variant.seed).where(Variant.user_id == user.id,
-                                      Variant.exercise_id == Assignment.exercise_id).scalar_subquery()
-    row = db.session.execute(
-        select(Assignment, ExerciseVersion, role, used, seed)
-        .join(Assignment.exercise)
-        .join(ExerciseVersion, (ExerciseVersion.exercise_id == Exercise.id)
-              & (ExerciseVersion.version == Exercise.current_version))
-        .where(Assignment.id == assignment_id)
-        .options(contains_eager(Assignment.exercise))).one_or_none()
+    row = db.session.execute(_context_query(), {"user_id": user.id, "assignment_id": assignment_id}).one_or_none()
     if row is None:
         return None
     assignment, version, role_value, used_value, seed_value = row
