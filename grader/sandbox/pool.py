@@ -360,6 +360,11 @@ class SandboxPool:
         return _Slot(index, self.limits, uid, lock_fd, workdir, procs, self._seccomp_bpf)
 
     @property
+    def server_pids(self) -> list[int]:
+        """The fork servers' pids (the bench reads their CPU time, children included, from /proc)."""
+        return [s.proc.pid for s in self._slots if s.proc is not None]
+
+    @property
     def uids(self) -> list[int]:
         """The slot uids in use (empty without uid isolation)."""
         return [s.uid for s in self._slots if s.uid is not None]
