@@ -11,9 +11,9 @@ concurrency: a racing insert that loses is retried with the next number, or refu
 
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
-import json
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,7 +22,6 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
 
 from grader import exercises as definitions
 from grader.grading.numeric import grade_answers
@@ -58,18 +57,18 @@ class ServiceError(Exception):
 
 # --- exercises -------------------------------------------------------------------------------------------
 
-_parsed: dict[tuple[int, str], definitions.Exercise] = {}
+_parsed: dict[int, tuple[dict[str, Any], definitions.Exercise]] = {}
 
 
 def definition_of(version: ExerciseVersion) -> definitions.Exercise:
     """The validated definition of a stored version, parsed once per process. Versions never change once
-    stored; the content hash guards against ids reused by another database (tests, a restore)."""
-    key = (version.id, hashlib.sha256(json.dumps(version.definition, sort_keys=True).encode()).hexdigest())
-    if key not in _parsed:
+    stored; comparing the document guards against ids reused by another database (tests, a restore)."""
+    hit = _parsed.get(version.id)
+    if hit is None or hit[0] != version.definition:
         if len(_parsed) > 1024:
             _parsed.clear()
-        _parsed[key] = definitions.parse_exercise(version.definition)
-    return _parsed[key]
+        hit = _parsed[version.id] = (copy.deepcopy(version.definition), definitions.parse_exercise(version.definition))
+    return hit[1]
 
 
 def save_exercise(document: dict[str, Any], user: User | None = None) -> tuple[Exercise, bool]:
@@ -199,7 +198,7 @@ def solution_visible(assignment: Assignment, user: User, now: datetime | None = 
 
 @dataclass
 class SubmitContext:
-    """What submit() reads before grading: the assignment (with its exercise), the exercise's current version,
+    """What submit() reads before grading: the assignment, its exercise's current version,
     the user's course role, their graded attempts so far and their stored seed (None before the first visit)."""
 
     assignment: Assignment
@@ -220,11 +219,10 @@ def _context_query() -> Select:
     seed = select(Variant.seed).where(Variant.user_id == user_id,
                                       Variant.exercise_id == Assignment.exercise_id).scalar_subquery()
     return (select(Assignment, ExerciseVersion, role, used, seed)
-            .join(Assignment.exercise)
+            .join(Exercise, Exercise.id == Assignment.exercise_id)  # for its current version only
             .join(ExerciseVersion, (ExerciseVersion.exercise_id == Exercise.id)
                   & (ExerciseVersion.version == Exercise.current_version))
-            .where(Assignment.id == assignment_id)
-            .options(contains_eager(Assignment.exercise)))
+            .where(Assignment.id == assignment_id))
 
 
 def submit_context(user: User, assignment_id: int) -> SubmitContext | None:
