@@ -189,3 +189,4 @@ def warm_up(times: int = 12) -> None:
             raise ValueError("rehearsal")
         except ValueError as exc:
             error_frame(exc)
+    linecache.clearcache()  # the traceback above read this file's source: children need not carry it
