@@ -76,8 +76,8 @@ class AssignmentSubmissions(MethodView):
                                         code=body.get("code"), context=context)
         except ImportError:  # code grading (the sandbox) is not installed in this deployment
             raise ServiceError(503, "unavailable", "code grading is not available on this server") from None
-        version = context.version.version
-        return submission_view(submission, user, redact=False, version=version)
+        # the feedback was just graded with the solution policy of this moment: nothing to hide again
+        return submission_view(submission, user, redact=False, version=context.version.version)
 
     @require("submissions:read")
     @blp.arguments(SubmissionQuery, location="query")
