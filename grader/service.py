@@ -24,6 +24,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from grader import exercises as definitions
+from grader.engine import to_json
 from grader.grading.numeric import grade_answers
 from grader.grading.result import GradeResult
 from grader.models import (
@@ -190,8 +191,33 @@ def solution_visible(assignment: Assignment, user: User, now: datetime | None = 
     if policy == "always":
         return True
     if policy == "after_due":
-        return assignment.due_at is not None and (now or utcnow()) > assignment.due_at
+        # Only once nothing more can be earned: while late submissions are still taken, showing the answer
+        # would let the next (late) submission copy it.
+        if assignment.due_at is None or (now or utcnow()) <= assignment.due_at:
+            return False
+        return assignment.late_policy == "reject" or attempts_left(user, assignment) == 0
     return False
+
+
+def feedback_for(submission: Submission, viewer: User, now: datetime | None = None) -> dict[str, Any]:
+    """A stored submission's feedback as `viewer` may see it now: the expected answers exactly when the
+    solution policy allows it at this moment. They are computed from the stored version and seed rather than
+    trusted from storage, so a policy that opens later (after the due date) shows them, and one that closes
+    hides them again."""
+    stored = submission.feedback or {}
+    feedback = {**stored, "parts": [dict(p) for p in stored.get("parts") or [] if isinstance(p, dict)]}
+    visible = solution_visible(submission.assignment, viewer, now)
+    variant = None
+    if visible and submission.kind == "numeric" and stored.get("status") == "graded":
+        exercise = definition_of(submission.exercise_version)
+        variant = cached_variant(exercise, submission.seed)
+    asks = variant.exercise.asks if variant is not None else []
+    for part in feedback["parts"]:
+        if not visible:
+            part["expected"] = None
+        elif part.get("expected") is None and 0 <= part.get("index", -1) < len(asks):
+            part["expected"] = to_json(variant.expected(asks[part["index"]]))
+    return feedback
 
 
 # --- submitting ------------------------------------------------------------------------------------------

@@ -36,14 +36,35 @@ class GradgateApi(Api):
                            "next_page", "schema": {"type": "string"}}, lazy=True)
 
 
-def _non_finite_paths(value: Any, path: str = "") -> list[str]:
+def _bad_values(value: Any, path: str = "") -> dict[str, str]:
+    """Path -> problem for what JSON parsers accept but the service must not store: NaN and Infinity, and
+    text no database keeps (NUL bytes, lone UTF-16 surrogates)."""
     if value is _NON_FINITE:
-        return [path or "body"]
+        return {path or "body": "NaN and Infinity are not allowed: send a finite number"}
+    if isinstance(value, str):
+        return {path or "body": "text must not contain NUL bytes or lone surrogates"} if _bad_text(value) else {}
     if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _non_finite_paths(v, f"{path}.{k}" if path else str(k))]
+        found = {}
+        for k, v in value.items():
+            found |= _bad_values(k, f"{path}.(key)" if path else "(key)") | _bad_values(
+                v, f"{path}.{k}" if path else str(k))
+        return found
     if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _non_finite_paths(v, f"{path}.{i}" if path else str(i))]
-    return []
+        found = {}
+        for i, v in enumerate(value):
+            found |= _bad_values(v, f"{path}.{i}" if path else str(i))
+        return found
+    return {}
+
+
+def _bad_text(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _finite_float(text: str) -> float | object:
@@ -53,8 +74,14 @@ def _finite_float(text: str) -> float | object:
 
 def check_json_body() -> Response | None:
     """Reject, under /api, JSON that Python's parser accepts but JSON does not (NaN, Infinity) or that
-    overflows to infinity, naming the fields; malformed JSON is a 400 too. Runs before any view."""
-    if not errors.in_api() or request.method in ("GET", "HEAD", "OPTIONS", "DELETE") or not request.is_json:
+    overflows to infinity, and text no database keeps (NUL, lone surrogates), naming the fields; malformed
+    JSON is a 400 too. Runs before any view."""
+    if not errors.in_api():
+        return None
+    if _bad_text(request.path) or any(_bad_text(v) for v in request.args.values()):
+        return errors.error_response(400, "bad_request", "the address must not contain NUL bytes",
+                                     {"path": ["NUL bytes are not allowed"]})
+    if request.method in ("GET", "HEAD", "OPTIONS", "DELETE") or not request.is_json:
         return None
     raw = request.get_data(cache=True)  # 413 above MAX_CONTENT_LENGTH
     if not raw:
@@ -64,10 +91,10 @@ def check_json_body() -> Response | None:
     except (ValueError, UnicodeDecodeError) as exc:
         return errors.error_response(400, "malformed_json", f"the body is not valid JSON: {exc}",
                                      {"body": ["not valid JSON"]})
-    paths = _non_finite_paths(data)
-    if paths:
-        return errors.error_response(400, "malformed_json", "NaN and Infinity are not JSON numbers",
-                                     {p: ["NaN and Infinity are not allowed: send a finite number"] for p in paths})
+    bad = _bad_values(data)
+    if bad:
+        return errors.error_response(400, "malformed_json", "the body has values that cannot be stored: "
+                                     + ", ".join(sorted(bad)), {p: [problem] for p, problem in bad.items()})
     return None
 
 

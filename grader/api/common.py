@@ -3,7 +3,6 @@ to a course member without the instructor role."""
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -63,21 +62,18 @@ def submission_for(user: User, submission_id: int) -> Submission:
     submission = db.session.get(Submission, submission_id)
     if submission is None:
         raise not_found("submission")
-    if submission.user_id != user.id and service.course_role(user, submission.assignment.course) != "instructor":
+    if submission.user_id == user.id:
+        service.require_student_access(user, submission.assignment)  # 404 once the assignment is hidden
+    elif service.course_role(user, submission.assignment.course) != "instructor":
         raise not_found("submission")
     return submission
 
 
 def submission_view(submission: Submission, viewer: User, *, redact: bool = True,
                     version: int | None = None) -> dict[str, Any]:
-    """The stored submission as the viewer may see it: expected answers only where the solution policy
-    allows now (they may have been stored when it did, e.g. an instructor's own attempt)."""
-    feedback = submission.feedback or {}
-    if redact and not service.solution_visible(submission.assignment, viewer):
-        feedback = copy.deepcopy(feedback)
-        for part in feedback.get("parts") or []:
-            if isinstance(part, dict):
-                part["expected"] = None
+    """The stored submission as the viewer may see it: expected answers exactly where the solution policy
+    allows now (service.feedback_for)."""
+    feedback = service.feedback_for(submission, viewer) if redact else submission.feedback or {}
     return {
         "id": submission.id, "assignment_id": submission.assignment_id, "user_id": submission.user_id,
         "exercise_version": version if version is not None else submission.exercise_version.version,

@@ -127,7 +127,8 @@ class TokenIn(In):
 
 
 class SubmissionQuery(In):
-    user = fields.String(validate=validate.Length(min=1, max=80),
+    user = fields.String(validate=[validate.Length(min=1, max=80),
+                                   validate.Regexp(r"^[^\x00]+$", error="must not contain NUL bytes")],
                          metadata={"description": "instructors: only this student's submissions"})
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from flask.views import MethodView
 from sqlalchemy import select
 
-from grader.api.auth import current_scopes, current_user, require
+from grader.api.auth import current_scopes, current_token, current_user, require
 from grader.api.common import blueprint, not_found
 from grader.api.schemas import TokenCreated, TokenIn, TokenOut
 from grader.models import ApiToken, db, utcnow
@@ -44,8 +44,11 @@ class Tokens(MethodView):
         if beyond:
             raise ServiceError(403, "missing_scope", "a token cannot grant scopes it does not have",
                                {"scopes": [f"not held by this token: {', '.join(beyond)}"]})
-        token, secret = ApiToken.issue(current_user(), scopes, body["name"],
-                                       utcnow() + timedelta(days=body["expires_in_days"]))
+        expires_at = utcnow() + timedelta(days=body["expires_in_days"])
+        parent = current_token()
+        if parent is not None and parent.expires_at is not None:
+            expires_at = min(expires_at, parent.expires_at)  # a token cannot outlive the token that made it
+        token, secret = ApiToken.issue(current_user(), scopes, body["name"], expires_at)
         db.session.add(token)
         db.session.commit()
         return {**_out(token), "token": secret}

@@ -294,10 +294,8 @@ def _exercise_page(assignment: Assignment, submission: Submission | None = None)
     else:
         _, variant = service.variant_for(current_user, assignment.exercise)
         exercise = variant.exercise
-    feedback = submission.feedback if submission is not None else None
+    feedback = service.feedback_for(submission, current_user) if submission is not None else None
     parts = shown_parts(feedback)
-    if not service.solution_visible(assignment, current_user):
-        parts = [{**p, "expected": None} for p in parts]
     highlight = sorted({gate for p in parts if p.get("diagnosis") for gate in p["diagnosis"].get("gates", [])})
     svg = render_graph(exercise, variant, highlight=highlight)
     width = re.search(r'viewBox="0 0 ([\d.]+)', svg)

@@ -214,16 +214,17 @@ def test_code_for_a_numeric_exercise_is_422(client, world):
 
 
 def test_solution_shown_once_the_policy_allows(client, world):
-    after_due = assign(world.course, "gate-add", solution_policy="after_due", late_policy="accept",
+    after_due = assign(world.course, "gate-add", solution_policy="after_due", late_policy="reject",
                        due_at=utcnow() + timedelta(days=1))
     url = f"/api/v1/assignments/{after_due.id}/submissions"
-    sid = client.post(url, json={"answers": {"0": "1"}}, headers=bearer("alice")).get_json()["id"]
+    sid = client.post(url, json={"answers": {"0": "[1, 1, 1]", "1": "[1, 1, 1]"}},
+                      headers=bearer("alice")).get_json()["id"]
     read = client.get(f"/api/v1/submissions/{sid}", headers=bearer("alice")).get_json()
     assert all(p["expected"] is None for p in read["feedback"]["parts"])
-    after_due.due_at = utcnow() - timedelta(minutes=1)
+    after_due.due_at = utcnow() - timedelta(minutes=1)  # closed: nothing more can be earned
     db.session.commit()
-    later = client.post(url, json={"answers": {"0": "1"}}, headers=bearer("alice")).get_json()
-    assert all(p["expected"] is not None for p in later["feedback"]["parts"])
+    read = client.get(f"/api/v1/submissions/{sid}", headers=bearer("alice")).get_json()
+    assert all(p["expected"] is not None for p in read["feedback"]["parts"])
 
 
 def test_listing_submissions(client, world):

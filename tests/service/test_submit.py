@@ -139,3 +139,16 @@ def test_a_format_error_withholds_the_other_answers_marks(course):
     assert submission.status == "invalid" and submission.attempt is None
     first = submission.feedback["parts"][0]
     assert first["status"] == "not_graded" and first["marks"] is None and first["expected"] is None
+
+
+def test_after_due_solutions_wait_while_late_submissions_can_still_earn(course):
+    alice = user("alice")
+    past = utcnow() - timedelta(hours=1)
+    open_late = assign(course, "seed-two-layer-w1-22", due_at=past, late_policy="accept",
+                       solution_policy="after_due", attempt_limit=2)
+    assert not service.solution_visible(open_late, alice)
+    assert service.submit(alice, open_late, answers={"0": "1"}).feedback["parts"][0]["expected"] is None
+    service.submit(alice, open_late, answers={"0": "1"})
+    assert service.solution_visible(open_late, alice)  # no attempts left: nothing more to earn
+    closed = assign(course, "seed-chain-w1-22", due_at=past, late_policy="reject", solution_policy="after_due")
+    assert service.solution_visible(closed, alice)
