@@ -280,8 +280,9 @@ def _check_open(assignment: Assignment, exercise: definitions.Exercise, used: in
 
 
 def grade(exercise: definitions.Exercise, variant: definitions.Variant, *, answers: dict | None, code: str | None,
-          reveal: bool, allow_weak: bool = False) -> GradeResult:
-    """Grade without storing: numeric answers in process, code through the sandbox pool."""
+          reveal: bool, allow_weak: bool = False, attempt: int = 0) -> GradeResult:
+    """Grade without storing: numeric answers in process, code through the sandbox pool (on test cases drawn
+    anew for each `attempt`)."""
     if exercise.kind == "numeric":
         if answers is None:
             raise ServiceError(422, "invalid", "this exercise takes answers", {"answers": ["required"]})
@@ -290,7 +291,7 @@ def grade(exercise: definitions.Exercise, variant: definitions.Variant, *, answe
         raise ServiceError(422, "invalid", "this exercise takes code", {"code": ["required"]})
     from grader.grading.code import grade_code  # the sandbox is only loaded where code is graded
 
-    return grade_code(exercise, variant.seed, code, reveal=reveal, allow_weak=allow_weak)
+    return grade_code(exercise, variant.seed, code, reveal=reveal, allow_weak=allow_weak, attempt=attempt)
 
 
 def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None = None, code: str | None = None,
@@ -310,7 +311,8 @@ def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None
     variant = cached_variant(exercise, seed)
     started = time.perf_counter()
     result = grade(exercise, variant, answers=answers, code=code, reveal=solution_visible(assignment, user, now, role),
-                   allow_weak=current_app.config.get("SANDBOX_ALLOW_WEAK", False)).withhold_ungraded()
+                   allow_weak=current_app.config.get("SANDBOX_ALLOW_WEAK", False), attempt=used + 1
+                   ).withhold_ungraded()
     elapsed_ms = (time.perf_counter() - started) * 1000
     score = result.score if result.uses_attempt else None
     earned = None

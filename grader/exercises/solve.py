@@ -33,16 +33,21 @@ def function_io(exercise: Exercise, variant: Variant) -> tuple[dict[str, Array],
     return args, [resolve(ref) for ref in exercise.function.returns]
 
 
-def test_cases(exercise: Exercise, seed: int) -> list[TestCase]:
+CASE_STREAMS = 1000  # random streams reserved per attempt: count + edge cases must stay below
+
+
+def test_cases(exercise: Exercise, seed: int, attempt: int = 0) -> list[TestCase]:
     """`tests.count` fresh draws, each with its own dims and random stream, then the edge cases: every
-    dimension at its smallest (N = 1), and ReLU inputs at exactly zero (where the gradient convention shows)."""
+    dimension at its smallest (N = 1), and ReLU inputs at exactly zero (where the gradient convention shows).
+    Each attempt gets new draws, so outputs printed on one attempt cannot be looked up on the next."""
     count = exercise.tests["count"]
-    draws = [draw(exercise, generator(exercise, seed, stream=i + 1)) for i in range(count)]
+    base = 1 + attempt * CASE_STREAMS
+    draws = [draw(exercise, generator(exercise, seed, stream=base + i)) for i in range(count)]
     if exercise.dims:
         smallest = {name: _smallest(spec) for name, spec in exercise.dims.items()}
-        draws.append(draw(exercise, generator(exercise, seed, stream=count + 1), smallest))
+        draws.append(draw(exercise, generator(exercise, seed, stream=base + count), smallest))
     if any(step.gate.name in ("relu", "leaky_relu") for step in exercise.graph.steps):
-        dims, leaves, upstream, _ = draw(exercise, generator(exercise, seed, stream=count + 2))
+        dims, leaves, upstream, _ = draw(exercise, generator(exercise, seed, stream=base + count + 1))
         leaves = _zero_relu_inputs(exercise, leaves)
         draws.append((dims, leaves, upstream, exercise.graph.solve(leaves, upstream)))
     cases = []

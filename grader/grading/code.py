@@ -62,7 +62,7 @@ def _format_problem(code: str, function_name: str) -> str | None:
 
 
 def grade_code(exercise: Exercise, seed: int, code: str, *, reveal: bool = False, pool: Any = None,
-               allow_weak: bool = False) -> GradeResult:
+               allow_weak: bool = False, attempt: int = 0) -> GradeResult:
     """Run the student's function on fresh test cases in the sandbox and compare in this process."""
     assert exercise.function is not None
     tolerance = Tolerance.from_spec(exercise.tolerance, "code")
@@ -72,7 +72,7 @@ def grade_code(exercise: Exercise, seed: int, code: str, *, reveal: bool = False
                           format_error={"message": problem, "kind": "syntax"})
         return GradeResult("code", "invalid", 0.0, [part], tolerance.describe(),
                            f"Your code cannot be run ({problem}); this did not use an attempt.")
-    cases = test_cases(exercise, seed)
+    cases = test_cases(exercise, seed, attempt)
     pool = pool or sandbox_pool(allow_weak)
     run = pool.run(code, exercise.function.name, [dict(c.args) for c in cases],
                    time_limit_s=exercise.tests["time_limit_s"])

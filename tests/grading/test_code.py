@@ -157,3 +157,14 @@ def test_code_without_the_function_is_a_format_error(code):
     result = grade_code(CATALOGUE["code-relu-backward"], seed=5, code=code, pool=object())  # never reaches it
     assert result.status == "invalid" and not result.uses_attempt
     assert "does not define `relu_backward`" in result.message
+
+
+def test_each_attempt_gets_fresh_test_cases():
+    from grader.exercises import test_cases
+
+    exercise = CATALOGUE["code-relu-backward"]
+    first, second = test_cases(exercise, 5, attempt=1), test_cases(exercise, 5, attempt=2)
+    assert [c.args["z"].shape for c in first] != [c.args["z"].shape for c in second] or not all(
+        (a.args["z"] == b.args["z"]).all() for a, b in zip(first, second, strict=True))
+    again = test_cases(exercise, 5, attempt=1)
+    assert all((a.args["z"] == b.args["z"]).all() for a, b in zip(first, again, strict=True))  # reproducible
