@@ -13,6 +13,9 @@ class Config:
     EXERCISES_DIR: str | None = os.environ.get("EXERCISES_DIR")
     SANDBOX_ALLOW_WEAK = os.environ.get("SANDBOX_ALLOW_WEAK") == "1"
     TESTING = False
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")  # sign-in attempts per address
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_HEADERS_ENABLED = True
 
 
 class DevelopmentConfig(Config):
@@ -24,6 +27,7 @@ class TestingConfig(Config):
     SECRET_KEY = "testing-only-not-a-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL", "sqlite://")
     WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False  # tests sign in many times from one address; one test turns it on
 
 
 class ProductionConfig(Config):

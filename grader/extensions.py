@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf import CSRFProtect
@@ -12,6 +14,9 @@ from grader.models import User, db
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# Storage from RATELIMIT_STORAGE_URI (e.g. redis://127.0.0.1:6379 when several workers must share counts);
+# in memory by default, per worker.
+limiter = Limiter(get_remote_address)
 
 
 @login_manager.user_loader
@@ -25,3 +30,4 @@ def init_extensions(app: Flask) -> None:
                      render_as_batch=True)  # batch mode lets SQLite alter tables
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from grader.extensions import limiter
 from grader.models import User, db
 
 bp = Blueprint("auth", __name__)
@@ -40,6 +41,7 @@ _UNKNOWN_USER_HASH = generate_password_hash(secrets.token_hex(16))
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])  # password guessing
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("student.index"))

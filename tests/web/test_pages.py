@@ -239,3 +239,18 @@ def test_odd_stored_answers_do_not_break_the_pages(client, course):
 def test_prompt_placeholders_cannot_be_forged():
     html = str(render_prompt("see GGMATH3X and \ue0007\ue001 then $x_1$"))
     assert "GGMATH3X" in html and "x_1" in html
+
+
+def test_sign_in_attempts_are_rate_limited(backend, database_urls):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_urls[backend], "RATELIMIT_ENABLED": True,
+                                 "LOGIN_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        db.create_all()
+        client = app.test_client()
+        statuses = [client.post("/login", data={"username": "nobody", "password": "guess"}).status_code
+                    for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        assert client.get("/login").status_code == 200  # reading the form is not limited
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
