@@ -34,7 +34,7 @@ def _v2_base() -> str | None:
 
 
 def create(name: str, memory_bytes: int, max_processes: int) -> list[str]:
-    """Make the slot's cgroup(s); returns the cgroup.procs files the fork server writes "0" to, to join."""
+    """Make the slot's cgroup(s); returns the cgroup.procs files the fork server joins (isolate.join_cgroups)."""
     try:
         base = _v2_base()
         if base:
@@ -65,9 +65,3 @@ def remove(name: str) -> None:
     for directory in (f"{ROOT}/{GROUP}/{name}", f"{ROOT}/memory/{GROUP}/{name}", f"{ROOT}/pids/{GROUP}/{name}"):
         with contextlib.suppress(OSError):
             os.rmdir(directory)
-
-
-def join(procs_files: list[str]) -> None:
-    """Called by the fork server at start: move itself (and so all its future children) into the cgroups."""
-    for path in procs_files:
-        _write(path, "0")

@@ -37,6 +37,8 @@ def _kind_problem(dtype: np.dtype) -> str | None:
 
 def to_plain(value: Any) -> np.ndarray | str:
     """A base-class numeric ndarray for `value`, or a sentence describing why it is not one."""
+    if type(value) is _ndarray and value.dtype.kind in "biufc":
+        return value  # the usual answer, decided before the isinstance checks (an ABC check is not free)
     if value is None:
         return "None (is a `return` missing?)"
     if isinstance(value, types.GeneratorType | Iterator):

@@ -1,23 +1,28 @@
-"""The fork server: one long-lived, clean process per slot that pre-forks one isolated child per submission.
+"""The fork server: builds one slot as root, then hands it to the zygote, which forks a child per submission.
 
 Started by the pool through `bootstrap` (a fresh interpreter, empty environment, no inherited file
-descriptors but its socket and uid lock), it imports numpy once, enters the slot's prepared network, UTS
-and mount namespaces, then loops: fork a child (pid 1 of a new pid namespace) that isolates itself and waits
-for a job; hand the pool the child's pipe ends and a pidfd (SCM_RIGHTS); reap the child, report how it
-ended, and fork the next one at once so it is warm before it is needed. It never reads a job, a result or
-the output: submissions and what they print go straight between the child and the pool, so nothing of one
-student lingers in the memory the next child is forked from.
+descriptors but its socket and uid lock), the server imports numpy, builds the slot's network, UTS, IPC and
+mount namespaces (a root of the slot's own: isolate.prepare_slot_namespaces) and joins its cgroups. Then it
+forks the *zygote* (pid 1 of the slot's own pid namespace) and only waits for it: when the zygote ends, so
+does the server, and the pool restarts the slot.
 
-Messages on the socket (JSON, one per SOCK_SEQPACKET datagram): pool -> server `config` (first), server ->
-pool `hello`, then per child `ready` (+4 fds: job_w, res_r, out_r, pidfd) and `exited` (code or signal);
-pool -> server `next` only after a child that failed its own setup, so a broken setup cannot spin.
+The zygote isolates itself once, exactly as every submission must be isolated: rlimits, the slot's uid, not
+dumpable, the seccomp filter. Each child it forks inherits all of that, so the per-submission work is a fork
+and a few dup2 calls, and the child is warm (waiting for its job) before the pool needs it. After a child
+ends, the zygote kills every other process in its pid namespace, reaps them and empties /tmp, so nothing
+of one run is left for the next. It never reads a job, a result or the output: those go straight between
+the child and the pool, so nothing of one student lingers in the memory the next child is forked from.
+
+Messages on the socket (JSON, one per SOCK_SEQPACKET datagram): pool -> server `config` (first), zygote ->
+pool `hello` (or `error`), then per child `ready` (+4 fds: job_w, res_r, out_r, pidfd) and `exited` (code
+or signal); pool -> zygote `next` only after a child that failed its own setup, so a broken setup cannot
+spin.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
-import importlib
 import json
 import os
 import select
@@ -25,176 +30,160 @@ import signal
 import socket
 import sys
 
-from grader.sandbox import cgroups, child, isolate, libc, runner
+from grader.sandbox import child, heap, isolate, libc, runner
 from grader.sandbox.limits import Limits
 
-# numpy loads some submodules lazily, and the child cannot read the interpreter's files (they may sit in a
-# hidden or root-only directory), so everything a submission may reasonably import is imported here. Not
-# more: every shared library mapped here is copied at each fork and torn down at each exit (statistics,
-# decimal, shutil, subprocess and friends cost a few percent of a submission each for no student's use).
-PRELOAD = (
-    "numpy", "numpy.linalg", "numpy.fft", "numpy.random", "numpy.polynomial", "numpy.ctypeslib",
-    "numpy.lib.stride_tricks", "numpy.exceptions", "numpy.dtypes",
-    "math", "cmath", "random", "itertools", "functools", "collections", "collections.abc", "dataclasses",
-    "typing", "json", "traceback", "linecache", "tokenize", "operator", "copy", "time", "string", "re", "io",
-    "struct", "heapq", "bisect", "numbers", "warnings", "textwrap", "contextlib", "abc", "enum", "threading",
-    "ctypes", "glob", "fnmatch", "pathlib", "encodings.latin_1", "encodings.ascii",
-)
+# Only numpy (with the submodules it imports itself) and what the runner needs. Every module imported here is
+# memory each fork copies page tables for and each child may copy-on-write, and some (threading, random,
+# logging) register at-fork hooks that run in every child; a submission imports anything else itself, from
+# the read-only view of the interpreter's library (see isolate.library_paths).
+PRELOAD = ("numpy",)
 MSG_MAX = 1 << 16
+READY = json.dumps({"op": "ready"}).encode()
 
 
-def preload() -> None:
-    for name in PRELOAD:
-        with contextlib.suppress(ImportError):
-            importlib.import_module(name)
+def send(sock: socket.socket, message: dict) -> None:
+    sock.send(json.dumps(message).encode())
 
 
-def send(sock: socket.socket, message: dict, fds: list[int] | None = None) -> None:
-    data = json.dumps(message).encode()
-    if fds:
-        socket.send_fds(sock, [data], fds)
-    else:
-        sock.send(data)
+class Zygote:
+    """Forks the slot's children and cleans up after each (runs as the slot's uid, under seccomp)."""
 
-
-def _descendants() -> list[int]:
-    """Our children (orphans are reparented to us: we are a subreaper), recursively."""
-    found: list[int] = []
-    todo = [os.getpid()]
-    while todo:
-        pid = todo.pop()
-        try:
-            tasks = os.listdir(f"/proc/{pid}/task")
-        except FileNotFoundError:
-            continue
-        for tid in tasks:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/children") as f:
-                    kids = [int(x) for x in f.read().split()]
-            except FileNotFoundError:
-                continue
-            found.extend(kids)
-            todo.extend(kids)
-    return found
-
-
-def _reap_all() -> None:
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-
-
-class Server:
-    def __init__(self, sock: socket.socket, limits: Limits, uid: int | None, workdir: str,
-                 cgroup_procs: list[str], seccomp_bpf: bytes) -> None:
+    def __init__(self, sock: socket.socket, limits: Limits, workdir: str, in_pid_namespace: bool) -> None:
         self.sock = sock
-        # Joining once here costs one cgroup migration per slot instead of one per child (a migration is
-        # slow); every child is born inside the slot's cgroups.
-        cgroups.join(cgroup_procs)
-        self.pid = os.getpid()
         self.limits = limits
-        self.uid = uid
-        iso = limits.isolation
-        self.workdir = isolate.WORKDIR if iso.namespaces else workdir
-        self.host_workdir = None if iso.namespaces else workdir
-        self.hidden = isolate.hidden_mount_points(limits.hidden_paths + limits.extra_hidden_paths)
-        self.seccomp: libc.SeccompProgram | None = None
-        if iso.seccomp:
-            # Compiled by the pool: libseccomp and pyseccomp are not loaded here, since every mapping the
-            # fork server holds is copied at each fork and torn down at each exit.
-            self.seccomp = libc.SeccompProgram(seccomp_bpf)
-        # The children's environment: ours, already clean (bootstrap), plus where home and temp files go.
-        os.environ.update(isolate.SAFE_ENV, HOME=self.workdir, TMPDIR=self.workdir)
-        self.own_pidfd = os.pidfd_open(os.getpid())  # lets a child check we are still alive
-        self.pidns_fd = -1
-        if iso.namespaces:
-            self.pidns_fd = os.open("/proc/self/ns/pid", os.O_RDONLY)
-            isolate.prepare_slot_namespaces(self.hidden)
-        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
-        self.base_address_space = isolate.address_space_in_use()
+        self.workdir = workdir
+        # In its own pid namespace the zygote is pid 1: orphans come to it and kill(-1) reaches exactly the
+        # slot's processes. Elsewhere (weak mode) it is a subreaper and kills its descendants one by one.
+        self.in_pid_namespace = in_pid_namespace
+        # Under seccomp a run cannot change the limits, priority or CPUs a later run inherits from us
+        # (policy.py); without it (weak mode, the bench's layer runs) the zygote compares them before each
+        # fork instead, which costs every run ~20 page faults more.
+        self.check_state = not limits.isolation.seccomp
+        self.expected_state = isolate.process_state()  # set again once isolated (become_zygote)
 
     def spawn(self) -> tuple[int, list[int]]:
         """Fork one child; returns its pid and (job_w, res_r, out_r) for the pool."""
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         out_r, out_w = os.pipe()
-        if self.limits.isolation.namespaces:
-            # The next fork becomes pid 1 of a new pid namespace; when it dies, the kernel kills every
-            # process left in that namespace, so nothing the submission starts can outlive it.
-            libc.unshare(libc.CLONE_NEWPID)
-        try:
-            pid = os.fork()
-        finally:
-            if self.limits.isolation.namespaces and os.getpid() == self.pid:
-                # Back to our own namespace for children, so the next unshare can make a fresh one.
-                libc.setns(self.pidns_fd, libc.CLONE_NEWPID)
+        pid = os.fork()
         if pid == 0:
-            child.main(self.limits, self.uid, self.seccomp, self.base_address_space, self.workdir,
-                       self.own_pidfd, job_r, res_w, out_w)
+            child.main(self.limits, job_r, res_w, out_w)
             os._exit(child.SETUP_FAILED)  # not reached
         for fd in (job_r, res_w, out_w):
             os.close(fd)
         return pid, [job_w, res_r, out_r]
 
-    def cleanup(self) -> None:
-        """After a child ended: in namespace mode the kernel already killed everything in its pid namespace
-        and its tmpfs is gone; in weak mode kill what it left behind and empty the working directory."""
-        if not self.limits.isolation.namespaces:
-            for pid in _descendants():
+    def kill_leftovers(self) -> None:
+        """Kill and reap whatever the last run started. Orphans are reparented to us, so once waitpid
+        reports no children at all, nothing of the run is left."""
+        while True:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return  # no children left: the usual case, one syscall
+            if pid:
+                continue
+            if self.in_pid_namespace:
+                # From pid 1, kill(-1) reaches every other process of the namespace (and nothing outside).
                 with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            if self.uid is not None and self.limits.isolation.uid:
-                for _ in range(3):
-                    if not isolate.kill_uid_processes(self.uid):
-                        break
-        _reap_all()
-        if self.host_workdir:
-            import shutil  # weak mode only: not loaded (and not copied at each fork) otherwise
-
-            for entry in os.scandir(self.host_workdir):
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
+                    os.kill(-1, signal.SIGKILL)
+            else:
+                for leftover in isolate.descendants(os.getpid()):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(leftover, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(-1, 0)
 
     def serve(self) -> None:
+        # Between the fork and the child's end the zygote's pages are shared with the child, so each one it
+        # writes is copied: the loop keeps that stretch short (a prepared message, one poller for the life
+        # of the zygote).
+        poller = select.poll()
+        poller.register(self.sock, select.POLLIN)
         while True:
+            isolate.empty_directory(self.workdir)
+            if self.check_state and isolate.process_state() != self.expected_state:
+                return  # a run changed what every later run would inherit: start the slot afresh
             pid, fds = self.spawn()
             pidfd = os.pidfd_open(pid)
-            send(self.sock, {"op": "ready", "pid": pid}, fds + [pidfd])
+            socket.send_fds(self.sock, [READY], fds + [pidfd])
             for fd in fds:
                 os.close(fd)
-            poller = select.poll()
-            poller.register(self.sock, select.POLLIN)
             poller.register(pidfd, select.POLLIN)
             pool_gone = False
-            while True:
-                ready = {fd for fd, _ in poller.poll()}
-                if pidfd in ready:
-                    break
-                if self.sock.fileno() in ready and not self.sock.recv(MSG_MAX):
-                    pool_gone = True
-                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            child_ended = False
+            while not child_ended:
+                for fd, _ in poller.poll():
+                    if fd == pidfd:
+                        child_ended = True
+                    elif not self.sock.recv(MSG_MAX):
+                        pool_gone = True
+                        signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            poller.unregister(pidfd)
             _, status = os.waitpid(pid, 0)
             os.close(pidfd)
-            self.cleanup()
+            self.kill_leftovers()
             if pool_gone:
                 return
+            # Formatted by hand: json.dumps's machinery would be touched, so copied, again at every cycle.
             if os.WIFSIGNALED(status):
-                send(self.sock, {"op": "exited", "signal": os.WTERMSIG(status)})
+                self.sock.send(b'{"op": "exited", "signal": %d}' % os.WTERMSIG(status))
             else:
                 code = os.waitstatus_to_exitcode(status)
-                send(self.sock, {"op": "exited", "code": code})
+                self.sock.send(b'{"op": "exited", "code": %d}' % code)
                 if code == child.SETUP_FAILED:
                     # Do not spin forking children that cannot start: wait until the pool has seen it.
                     message = self.sock.recv(MSG_MAX)
                     if not message or json.loads(message).get("op") != "next":
                         return
             # Otherwise the next child is forked at once, so it is warm before the pool asks for it.
+
+
+def become_zygote(sock: socket.socket, limits: Limits, uid: int | None, workdir: str, seccomp_bpf: bytes,
+                  base_address_space: int, server_pidfd: int) -> None:
+    """In the freshly forked zygote (still root): isolate, warm up, say hello, serve. Never returns."""
+    iso = limits.isolation
+    try:
+        if iso.rlimits:
+            isolate.apply_rlimits(limits, base_address_space)
+        if iso.uid and uid is not None:
+            isolate.drop_privileges(uid)
+        isolate.die_with_parent(server_pidfd)
+        os.close(server_pidfd)
+        # A process whose memory other processes of its uid cannot read or trace (the uid change already
+        # made it so; said again because the zygote depends on it). Children inherit it.
+        libc.prctl(libc.PR_SET_DUMPABLE, 0)
+        # As pid 1 of its namespace the zygote receives from its children only the signals it handles, and
+        # Python handles SIGINT: ignored, a run's kill(1, SIGINT) cannot end the slot. (Children inherit
+        # that too; the pool stops them with SIGKILL.)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        os.chdir(workdir)
+        os.umask(0o077)
+        if iso.seccomp:
+            isolate.load_seccomp(libc.SeccompProgram(seccomp_bpf))
+        zygote = Zygote(sock, limits, workdir, in_pid_namespace=iso.namespaces)
+        zygote.expected_state = isolate.process_state()
+    except Exception as exc:
+        send(sock, {"op": "error", "message": f"{type(exc).__name__}: {exc}"})
+        os._exit(1)
+    runner.warm_up()
+    gc.collect()
+    # Children then allocate on fresh pages rather than on free blocks scattered over shared ones.
+    heap.fill_pymalloc()
+    heap.drain_malloc()
+    # Everything allocated so far is shared with every child; frozen objects are never scanned by the
+    # cyclic GC, so children do not copy-on-write-fault the whole heap just by collecting garbage.
+    gc.freeze()
+    send(sock, {"op": "hello", "pid": os.getpid()})
+    try:
+        zygote.serve()
+    except BaseException:  # noqa: BLE001
+        # A slot that cannot go on ends quietly (its stderr is the service's, and a run chose the names of
+        # what it left behind); the pool restarts it.
+        os._exit(1)
+    os._exit(0)
 
 
 def main(sock_fd: int) -> None:
@@ -205,19 +194,33 @@ def main(sock_fd: int) -> None:
     os.dup2(devnull, 1)
     config = json.loads(sock.recv(MSG_MAX))
     limits = Limits.from_json(config["limits"])
-    preload()
+    for name in PRELOAD:
+        __import__(name)
     runner.setup_streams()  # once here rather than in every child (see runner.setup_streams)
+    iso = limits.isolation
     try:
-        server = Server(sock, limits, config["uid"], config["workdir"], config["cgroups"],
-                        bytes.fromhex(config["seccomp_bpf"]))
+        # Joining here costs one cgroup migration per slot instead of one per child: every process of the
+        # slot is born inside its cgroups.
+        isolate.join_cgroups(config["cgroups"])
+        base_address_space = isolate.address_space_in_use()
+        workdir = isolate.WORKDIR if iso.namespaces else config["workdir"]
+        if iso.namespaces:
+            isolate.prepare_slot_namespaces(limits, isolate.library_paths())
+            libc.unshare(libc.CLONE_NEWPID)  # the zygote, forked next, is pid 1 of a new pid namespace
+        # The children's environment: ours, already clean (bootstrap), plus where home and temp files go.
+        os.environ.update(isolate.SAFE_ENV, HOME=workdir, TMPDIR=workdir)
+        server_pidfd = os.pidfd_open(os.getpid())
     except Exception as exc:
         send(sock, {"op": "error", "message": f"{type(exc).__name__}: {exc}"})
         sys.exit(1)
-    runner.warm_up()
-    # Everything allocated so far is shared with every child; frozen objects are never scanned by the
-    # cyclic GC, so children do not copy-on-write-fault the whole heap just by collecting garbage.
-    gc.collect()
-    gc.freeze()
-    send(sock, {"op": "hello", "pid": os.getpid()})
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        server.serve()
+    pid = os.fork()
+    if pid == 0:
+        if not iso.namespaces:
+            libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)  # orphans of a run come to the zygote, not to init
+        become_zygote(sock, limits, config["uid"], workdir, bytes.fromhex(config["seccomp_bpf"]),
+                      base_address_space, server_pidfd)
+    # The server's part is done: the zygote talks to the pool. Keep no copy of the socket, so the pool
+    # sees it close when the zygote dies, and end with the zygote (which dies with us: PDEATHSIG).
+    sock.close()
+    _, status = os.waitpid(pid, 0)
+    sys.exit(0 if status == 0 else 1)

@@ -1,4 +1,5 @@
-"""Thin ctypes wrappers for the Linux calls Python 3.11 lacks (unshare, setns, mount, prctl, sethostname)."""
+"""Thin ctypes wrappers for the Linux calls Python 3.11 lacks (unshare, setns, mount, pivot_root, prctl,
+sethostname)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,18 @@ def setns(fd: int, nstype: int) -> None:
 def mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     result = _libc.mount(_b(source), _b(target), _b(fstype), ctypes.c_ulong(flags), _b(data))
     _check(result, f"mount {target}")
+
+
+MNT_DETACH = 2
+_SYS_PIVOT_ROOT = 155  # x86_64; glibc has no wrapper
+
+
+def pivot_root(new_root: str, put_old: str) -> None:
+    _check(_libc.syscall(ctypes.c_long(_SYS_PIVOT_ROOT), _b(new_root), _b(put_old)), "pivot_root")
+
+
+def umount2(target: str, flags: int) -> None:
+    _check(_libc.umount2(_b(target), ctypes.c_int(flags)), f"umount {target}")
 
 
 def prctl(option: int, arg: int = 0) -> None:

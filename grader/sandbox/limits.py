@@ -6,22 +6,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-# The project checkout holds the instance folder (secret key, SQLite database) and the venv: hide all of it.
+# The project checkout: it holds the instance folder (secret key, SQLite database); submissions never see it.
 PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
-
-# Covered with an empty read-only tmpfs in the child's mount namespace (where they exist). The uid already
-# cannot read most of them; hiding them too means a permission mistake elsewhere is not a leak.
-DEFAULT_HIDDEN = (
-    "/home", "/root", "/run", "/var/tmp", "/var/lib", "/var/log", "/var/mail", "/var/spool", "/var/backups",
-    "/var/cache", "/dev/shm", "/dev/mqueue", "/srv", "/mnt", "/media", "/opt", PROJECT_ROOT,
-)
 
 
 @dataclass(frozen=True)
 class Isolation:
     """Which layers are applied. All on in production; the bench switches them off to price each one."""
 
-    namespaces: bool = True   # pid, mount (hidden paths, private /tmp, read-only root), network, IPC, UTS
+    namespaces: bool = True   # pid, mount (a root of its own: system dirs, libraries, /tmp), network, IPC, UTS
     uid: bool = True          # dedicated unprivileged uid/gid per slot, no supplementary groups
     seccomp: bool = True      # syscall filter (no sockets, exec, ptrace, mount, namespaces, ...)
     rlimits: bool = True      # CPU, address space, processes, file size, open files, core = 0
@@ -46,8 +39,9 @@ class Limits:
     setup_timeout_s: float = 10.0              # fork + isolation before the student's code starts
     uid_base: int = 61000                      # slot uids/gids are claimed from [uid_base, uid_base+uid_count)
     uid_count: int = 1000
-    hidden_paths: tuple[str, ...] = DEFAULT_HIDDEN
-    extra_hidden_paths: tuple[str, ...] = ()   # e.g. the Flask app's instance path when outside the project
+    # Directories a submission may read besides the system's programs and libraries, the standard library
+    # and numpy (isolate.prepare_slot_namespaces); nothing else of the host is there at all.
+    visible_paths: tuple[str, ...] = ()
     isolation: Isolation = field(default_factory=Isolation)
 
     def to_json(self) -> dict[str, Any]:
@@ -57,6 +51,5 @@ class Limits:
     def from_json(cls, data: dict[str, Any]) -> Limits:
         data = dict(data)
         data["isolation"] = Isolation(**data["isolation"])
-        data["hidden_paths"] = tuple(data["hidden_paths"])
-        data["extra_hidden_paths"] = tuple(data["extra_hidden_paths"])
+        data["visible_paths"] = tuple(data["visible_paths"])
         return cls(**data)

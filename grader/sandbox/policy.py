@@ -26,6 +26,11 @@ DENIED = (
     # leaving or changing namespaces, mounts, the root
     "unshare", "setns", "mount", "umount", "umount2", "pivot_root", "chroot", "fsopen", "fsmount", "fsconfig",
     "fspick", "move_mount", "open_tree", "mount_setattr", "name_to_handle_at", "open_by_handle_at",
+    # SysV IPC and POSIX message queues: their objects outlive the process, and a slot's runs share an IPC
+    # namespace one after the other
+    "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semtimedop", "semctl", "msgget", "msgsnd",
+    "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify",
+    "mq_getsetattr", "ipc",
     # identity (the uid is already unprivileged; refusing keeps it simple to reason about)
     "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups", "setfsuid", "setfsgid",
     "sethostname", "setdomainname",
@@ -38,13 +43,17 @@ DENIED = (
 )
 
 
+# The "which" argument meaning "a process" (then "who" = 0 is the caller): PRIO_PROCESS, IOPRIO_WHO_PROCESS.
+SELF_WHICH = {"setpriority": 0, "ioprio_set": 1}
+
+
 def build_filter() -> sc.SyscallFilter:
-    """The filter object; build once in the fork server, `load()` in each child after dropping the uid."""
+    """The filter object, built once by the pool; the zygote installs it on itself (after dropping the uid),
+    and every child inherits it."""
     filt = sc.SyscallFilter(defaction=sc.ALLOW)
-    # A binary tree of syscall numbers instead of a linear list: every child installs this filter, and the
-    # kernel then evaluates it for every syscall number to build its allow cache (with interrupts off), so a
-    # shorter path per number makes installing cheaper (~0.1 ms per child here). libseccomp < 2.5 lacks
-    # the attribute; the linear filter it builds instead is just as strict.
+    # A binary tree of syscall numbers instead of a linear list: a shorter path per call for every syscall
+    # the filter is consulted on (the kernel caches plain allows). libseccomp < 2.5 lacks the attribute;
+    # the linear filter it builds instead is just as strict.
     with contextlib.suppress(ValueError, RuntimeError, OSError):
         filt.set_attr(sc.Attr.CTL_OPTIMIZE, 2)
     for name in DENIED:
@@ -59,8 +68,18 @@ def build_filter() -> sc.SyscallFilter:
         if CLONE_NEW_ANY & bit:
             filt.add_rule(sc.ERRNO(errno.EPERM), "clone", sc.Arg(0, sc.MASKED_EQ, bit, bit))
         bit <<= 1
-    # The parent-death signal is what kills the child if its fork server dies; the code may not clear it.
+    # The parent-death signal is what ends a process when its parent dies; the code may not clear it.
     filt.add_rule(sc.ERRNO(errno.EPERM), "prctl", sc.Arg(0, sc.EQ, PR_SET_PDEATHSIG))
+    # Limits, priorities and CPU placement of the calling process only: the zygote has the same uid, and
+    # what a run set on it (a lower memory limit, an idle priority) would be inherited by every later run.
+    for name in ("prlimit64", "sched_setscheduler", "sched_setparam", "sched_setattr", "sched_setaffinity",
+                 "migrate_pages", "move_pages"):
+        with contextlib.suppress(ValueError, RuntimeError, OSError):
+            filt.add_rule(sc.ERRNO(errno.EPERM), name, sc.Arg(0, sc.NE, 0))
+    for name in ("setpriority", "ioprio_set"):  # (which, who, ...): only "this process" (who = 0)
+        with contextlib.suppress(ValueError, RuntimeError, OSError):
+            filt.add_rule(sc.ERRNO(errno.EPERM), name, sc.Arg(0, sc.NE, SELF_WHICH[name]))
+            filt.add_rule(sc.ERRNO(errno.EPERM), name, sc.Arg(1, sc.NE, 0))
     return filt
 
 

@@ -1,7 +1,7 @@
 """SandboxPool: the trusted parent side. Starts one fork server per slot and supervises each run.
 
 Per run: take an idle slot, receive its pre-forked, already isolated child (pipe ends and a pidfd, passed
-by the fork server), write the job into the child's pipe, then watch the result and output pipes against
+by the slot's zygote), write the job into the child's pipe, then watch the result and output pipes against
 the wall clock, killing the child (pidfd, so never the wrong process) on a time-out or too much output.
 """
 
@@ -12,7 +12,6 @@ import dataclasses
 import io
 import json
 import logging
-import marshal
 import os
 import queue
 import secrets
@@ -24,7 +23,6 @@ import subprocess
 import tempfile
 import threading
 import time
-import types
 import weakref
 
 import numpy as np
@@ -32,6 +30,7 @@ import numpy as np
 from grader.sandbox import bootstrap, cgroups, isolate, runner, wire
 from grader.sandbox.capabilities import Capabilities, check_capabilities
 from grader.sandbox.child import SETUP_FAILED
+from grader.sandbox.job import encode as encode_job
 from grader.sandbox.limits import Limits
 from grader.sandbox.report import RawRun, build_outcomes
 from grader.sandbox.results import RunResult
@@ -40,6 +39,8 @@ log = logging.getLogger(__name__)
 
 MSG_MAX = 1 << 16
 KILL_WAIT_S = 5.0     # a SIGKILLed child that still has not ended means the slot is broken
+TICK_S = 0.02         # how often a running child's pipes are read (see _Supervisor.run)
+STREAMING_BYTES = 32 * 1024  # read at one wake-up: watch the pipes themselves until the flow stops
 SERVER_START_S = 60.0
 
 
@@ -109,7 +110,10 @@ class _Slot:
 
     # -- one run -------------------------------------------------------------------------------------------
 
-    def execute(self, job: bytes, n_cases: int, time_limit_s: float) -> RawRun:
+    def take_child(self) -> list[int]:
+        """The pre-forked child's descriptors (job_w, res_r, out_r, pidfd). Nothing of a run has happened
+        yet, so a slot found broken here (its fork server died since the last run) can be restarted and
+        the run go ahead."""
         if self.pending_exit:
             self._consume_exit()
         ready = self._recv(self.limits.setup_timeout_s, nfds=4)
@@ -117,7 +121,10 @@ class _Slot:
             for fd in ready["fds"]:
                 os.close(fd)
             raise SlotBroken(f"unexpected message from fork server: {ready.get('op')}")
-        job_w, res_r, out_r, pidfd = ready["fds"]
+        return ready["fds"]
+
+    def execute(self, fds: list[int], job: bytes, n_cases: int, time_limit_s: float) -> RawRun:
+        job_w, res_r, out_r, pidfd = fds
         # Each descriptor is closed exactly once: other threads receive new descriptors all the time, and a
         # second close of a reused number would close one of theirs.
         job_file = os.fdopen(job_w, "wb", buffering=0)
@@ -184,66 +191,81 @@ class _Supervisor:
         poller.register(job_w, select.POLLOUT)
         try:
             while view:
-                if time.monotonic() > deadline:
-                    raise SlotBroken("child did not read its job")
-                poller.poll(100)
                 try:
-                    view = view[os.write(job_w, view) :]
+                    view = view[os.write(job_w, view) :]  # a job usually fits the pipe: one write
                 except BlockingIOError:
-                    continue
+                    if time.monotonic() > deadline:
+                        raise SlotBroken("child did not read its job") from None
+                    poller.poll(100)
         except BrokenPipeError:
             pass  # the child died during setup; the supervision loop reports it
         finally:
             job_file.close()
 
     def run(self, job_file: io.FileIO, job: bytes) -> RawRun:
+        """Watch the child until it exits, is killed, or has reported every case.
+
+        The pipes are not watched between ticks: a typical run is over in a few milliseconds and wakes us
+        once, when the child exits, instead of once per case. What the child wrote is read at each wake-up
+        (a tick, a deadline, its exit); a case's start is when the previous frame was seen, so the per-case
+        time limit is kept to within a tick. While the child streams a lot of data (the pipes were found
+        full), the pipes are watched too, so it is not held up."""
         now = time.monotonic()
         self.deadline = now + self.limits.setup_timeout_s
         self.write_job(job_file, job)
         for fd in (self.res_r, self.out_r):
             os.set_blocking(fd, False)
         poller = select.poll()
-        for fd in (self.res_r, self.out_r, self.pidfd):
-            poller.register(fd, select.POLLIN)
+        poller.register(self.pidfd, select.POLLIN)
+        streaming = False
         while not self.exited and not self.done:
-            events = poller.poll(max(0.0, self.deadline - time.monotonic()) * 1000)
+            wait = min(TICK_S, max(0.0, self.deadline - time.monotonic()))
+            events = poller.poll(wait * 1000)
             now = time.monotonic()
-            for fd, _ in events:
-                if fd == self.pidfd:
-                    self.exited = True
-                elif not self._read(fd, now):
-                    poller.unregister(fd)
-            if not self.exited and now >= self.deadline:
+            if any(fd == self.pidfd for fd, _ in events):
+                self.exited = True
+            busy = self._drain(now)
+            if busy != streaming:
+                streaming = busy
+                for fd in (self.res_r, self.out_r):
+                    if busy:
+                        poller.register(fd, select.POLLIN)
+                    else:
+                        poller.unregister(fd)
+            if not self.exited and not self.done and now >= self.deadline:
                 if self.killed:
                     raise SlotBroken("killed child did not end")
-                if not self.raw.acked:
-                    self.kill("setup_timeout")
-                else:
-                    self.kill("timeout")
-        # The child is gone or finished: whatever it wrote is in the pipes; drain what is there (bounded, in
+                self.kill("timeout" if self.raw.acked else "setup_timeout")
+        # The child is gone or finished: whatever it wrote is in the pipes; read what is there (bounded, in
         # case something that escaped the kill in weak mode keeps writing).
-        for fd in (self.res_r, self.out_r):
-            for _ in range(256):
-                if not self._read(fd, time.monotonic()):
-                    break
+        self._drain(time.monotonic())
         if self.raw.acked and len(self.raw.frames) < self.n:
             self.raw.case_seconds.append(time.monotonic() - self.case_start)
         self.raw.output = bytes(self.out)
         return self.raw
 
-    def _read(self, fd: int, now: float) -> bool:
-        """Read what is there; False at end of file or when nothing more is available."""
+    def _drain(self, now: float) -> bool:
+        """Read what both pipes hold; True if there was a lot (the child is streaming data)."""
+        total = 0
+        for fd in (self.out_r, self.res_r):  # output first: a case's output is written before its frame
+            for _ in range(64):
+                read = self._read(fd, now)
+                if not read:
+                    break
+                total += read
+        return total >= STREAMING_BYTES
+
+    def _read(self, fd: int, now: float) -> int:
+        """Read what is there; how many bytes (0 at end of file or when nothing is available)."""
         try:
             data = os.read(fd, 1 << 16)
         except BlockingIOError:
-            return False
-        if not data:
-            return False
+            return 0
         if fd == self.out_r:
             self._on_output(data)
         else:
             self._on_result(data, now)
-        return True
+        return len(data)
 
     def _on_output(self, data: bytes) -> None:
         self.out_total += len(data)
@@ -292,12 +314,28 @@ def _syntax_message(exc: SyntaxError) -> str:
     return f"{where}: {exc.msg}" if where else str(exc.msg)
 
 
+def default_size() -> int:
+    """Slots per pool: SANDBOX_SLOTS from the environment, else one per CPU. Each web worker process has its
+    own pool, so with several workers set SANDBOX_SLOTS to about CPUs / workers (one fork server per CPU
+    in all: more only add memory; bench/sandbox.py measures 2 workers x 1 slot on 2 CPUs)."""
+    slots = os.environ.get("SANDBOX_SLOTS", "").strip()
+    if slots:
+        try:
+            if int(slots) > 0:
+                return int(slots)
+        except ValueError:
+            pass
+        log.warning("SANDBOX_SLOTS=%r is not a positive number; using one slot per CPU", slots)
+    return os.cpu_count() or 1
+
+
 class SandboxPool:
-    """A pool of fork servers, one per slot (default: one per CPU). `run` is thread-safe."""
+    """A pool of fork servers, one per slot (default: SANDBOX_SLOTS, else one per CPU). `run` is
+    thread-safe."""
 
     def __init__(self, size: int | None = None, *, allow_weak: bool = False, limits: Limits | None = None):
         self.limits = limits or Limits()
-        self.size = size or os.cpu_count() or 1
+        self.size = size or default_size()
         self.capabilities: Capabilities = check_capabilities()
         self.refusal: str | None = None
         self.weak = False
@@ -349,8 +387,8 @@ class SandboxPool:
             if self.isolation.rlimits:
                 # What all of a run's processes may use together: one process's worth plus the tmpfs.
                 memory = self.limits.memory_bytes + self.limits.workdir_bytes + 64 * 1024 * 1024
-                # +1 task: the fork server itself sits in the slot's cgroups (its children are born there).
-                procs = cgroups.create(f"slot-{uid}", memory, self.limits.max_processes + 1)
+                # +2 tasks: the fork server and the zygote sit in the slot's cgroups (children are born there).
+                procs = cgroups.create(f"slot-{uid}", memory, self.limits.max_processes + 2)
         workdir = ""
         if not self.isolation.namespaces:
             # Weak mode: no private tmpfs, so a host directory per slot, emptied after every run.
@@ -361,8 +399,18 @@ class SandboxPool:
 
     @property
     def server_pids(self) -> list[int]:
-        """The fork servers' pids (the bench reads their CPU time, children included, from /proc)."""
+        """The fork servers' pids (each has one child, its zygote, until the slot ends)."""
         return [s.proc.pid for s in self._slots if s.proc is not None]
+
+    @property
+    def zygote_pids(self) -> list[int]:
+        """The zygotes' pids as this process sees them (the bench reads their CPU time, reaped children
+        included, from /proc; the tests tell their processes from strays)."""
+        pids = []
+        for server in self.server_pids:
+            with contextlib.suppress(FileNotFoundError), open(f"/proc/{server}/task/{server}/children") as f:
+                pids.extend(int(pid) for pid in f.read().split())
+        return pids
 
     @property
     def uids(self) -> list[int]:
@@ -390,11 +438,17 @@ class SandboxPool:
         if not function_name.isidentifier():
             raise ValueError(f"bad function name {function_name!r}")
         marker = b"\n\x00--case-end-" + secrets.token_hex(8).encode() + b"--\x00\n"
-        job = _encode_job(code, compiled, function_name, cases, time_limit_s, marker)
+        job = encode_job(code, compiled, function_name, cases, time_limit_s, marker)
         slot = self._idle.get()
         try:
             try:
-                raw = slot.execute(job, len(cases), time_limit_s)
+                try:
+                    fds = slot.take_child()
+                except (SlotBroken, OSError, ValueError) as exc:
+                    log.warning("sandbox slot %d was broken before its run (%s); restarting it", slot.index, exc)
+                    slot.restart()
+                    fds = slot.take_child()
+                raw = slot.execute(fds, job, len(cases), time_limit_s)
             except (SlotBroken, OSError, ValueError) as exc:
                 log.exception("sandbox slot %d failed; restarting it", slot.index)
                 try:
@@ -402,13 +456,16 @@ class SandboxPool:
                 except Exception:
                     log.exception("sandbox slot %d could not be restarted", slot.index)
                 return RunResult("infrastructure_error", [], f"sandbox failure: {exc}", elapsed())
+            if not raw.acked:
+                detail = raw.output.decode("utf-8", errors="replace")[-2000:]
+                log.error("sandbox child failed before running the code (stopped=%s, exit=%s/%s): %s",
+                          raw.stopped, raw.exit_code, raw.exit_signal, detail)
+                # Its zygote may be what is wrong: start the slot afresh rather than fail the next run too.
+                with contextlib.suppress(Exception):
+                    slot.restart()
+                return RunResult("infrastructure_error", [], "the sandbox could not start the code", elapsed())
         finally:
             self._idle.put(slot)
-        if not raw.acked:
-            detail = raw.output.decode("utf-8", errors="replace")[-2000:]
-            log.error("sandbox child failed before running the code (stopped=%s, exit=%s/%s): %s",
-                      raw.stopped, raw.exit_code, raw.exit_signal, detail)
-            return RunResult("infrastructure_error", [], "the sandbox could not start the code", elapsed())
         outcomes = build_outcomes(raw, cases, marker, time_limit_s, self.limits)
         return RunResult("ok", outcomes, "", elapsed())
 
@@ -441,29 +498,3 @@ def _release(slots: list[_Slot]) -> None:
             os.close(slot.lock_fd)
         if slot.workdir:
             shutil.rmtree(slot.workdir, ignore_errors=True)
-
-
-def _encode_job(code: str, compiled: types.CodeType, function_name: str, cases: list[dict[str, np.ndarray]],
-                time_limit_s: float, marker: bytes) -> bytes:
-    blobs: list[bytes] = []
-    table = []
-    for case in cases:
-        entries = []
-        for name, value in case.items():
-            if not name.isidentifier():
-                raise ValueError(f"bad argument name {name!r}")
-            array = np.asarray(value)
-            if array.dtype.hasobject or array.dtype.kind not in "biufc":
-                raise ValueError(f"case input {name!r} is not a numeric array")
-            meta, data = wire.encode_array(array)
-            entries.append([name, meta])
-            blobs.append(data)
-        table.append(entries)
-    # The code object we compiled for the syntax check travels too (the last blob), so the child does not
-    # compile again: the parser and compiler would touch (copy-on-write) much of the interpreter's memory.
-    # marshal, not pickle, and only from this trusted parent to the child, never the other way; the source
-    # still goes along for the student's traceback lines.
-    blobs.append(marshal.dumps(compiled))
-    header = {"code": code, "function": function_name, "time_limit": float(time_limit_s),
-              "marker": marker.hex(), "cases": table}
-    return wire.pack(header, blobs)

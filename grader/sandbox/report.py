@@ -7,6 +7,7 @@ the pool's own observations, not from anything the child said.
 
 from __future__ import annotations
 
+import math
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -73,6 +74,22 @@ def _frame_outcome(frame: bytes, original: dict[str, np.ndarray], max_bytes: int
         header, blobs = wire.unpack(frame)
     except wire.WireError as exc:
         return CaseOutcome("bad_return", error_message=f"the result could not be read ({exc})")
+    try:
+        outcome = _decoded_outcome(header, blobs, original, max_bytes)
+    except Exception as exc:  # hostile input: whatever slipped past the checks is the submission's problem
+        return CaseOutcome("bad_return", error_message=f"the result could not be read ({type(exc).__name__})")
+    seconds = header.get("seconds")
+    if type(seconds) is float and math.isfinite(seconds):  # as the child reported it
+        outcome.seconds = seconds
+    return outcome
+
+
+def _label(index: int, count: int) -> str:
+    return f"output {index + 1} is " if count > 1 else "the function returned "
+
+
+def _decoded_outcome(header: dict, blobs: list[memoryview], original: dict[str, np.ndarray],
+                     max_bytes: int) -> CaseOutcome:
     status = header.get("status")
     if status == "error":
         error_type = _text(header.get("error_type"), 100)
@@ -96,14 +113,13 @@ def _frame_outcome(frame: bytes, original: dict[str, np.ndarray], max_bytes: int
     problem: str | None = None
     try:
         for i, meta in enumerate(metas):
-            label = f"output {i + 1} is " if len(metas) > 1 else "the function returned "
             if isinstance(meta, dict) and "unsupported" in meta:
-                problem = problem or label + _text(meta["unsupported"], 300)
+                problem = problem or _label(i, len(metas)) + _text(meta["unsupported"], 300)
                 continue
             try:
                 outputs.append(coerce_value(wire.decode_array(meta, next(blob_iter), max_bytes=max_bytes)))
             except BadReturn as exc:
-                problem = problem or label + str(exc)
+                problem = problem or _label(i, len(metas)) + str(exc)
         inputs_after = dict(original)
         for name, meta in mutated.items():
             array = wire.decode_array(meta, next(blob_iter), max_bytes=max_bytes)
@@ -162,6 +178,8 @@ def build_outcomes(raw: RawRun, cases: list[dict[str, np.ndarray]], marker: byte
             outcome = CaseOutcome("killed", error_type="NotRun",
                                   error_message=f"not run: the sandbox stopped during test {len(raw.frames) + 1}")
         outcome.stdout = texts[i]
-        outcome.seconds = raw.case_seconds[i] if i < len(raw.case_seconds) else 0.0
+        if i >= len(raw.frames):  # the case that was stopped: by the pool's own clock
+            outcome.seconds = raw.case_seconds[i] if i < len(raw.case_seconds) else 0.0
+        outcome.seconds = min(max(outcome.seconds, 0.0), time_limit_s)  # informational: never trusted
         outcomes.append(outcome)
     return outcomes

@@ -11,7 +11,6 @@ import builtins
 import contextlib
 import io
 import linecache
-import marshal
 import os
 import sys
 import time
@@ -21,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.sandbox import wire
+from grader.sandbox import job, wire
 from grader.sandbox.coerce import split_outputs, to_plain
 
 FILENAME = "<submission>"
@@ -51,10 +50,15 @@ def _text(value: Any, limit: int = MAX_MESSAGE) -> str:
     return text if len(text) <= limit else text[:limit] + " …"
 
 
+_source = [""]  # the submission's code, for the lines shown in tracebacks (set by `run`)
+
+
 def student_traceback(exc: BaseException) -> list[str]:
     """Only frames from the submission itself: no paths of the service, numpy or the runner."""
     lines = []
     try:
+        # Filled in only when a traceback is wanted: most runs raise nothing.
+        linecache.cache[FILENAME] = (len(_source[0]), None, _source[0].splitlines(True), FILENAME)
         for fs in traceback.extract_tb(exc.__traceback__):
             if fs.filename == FILENAME:
                 code = f"\n    {fs.line.strip()}" if fs.line else ""
@@ -64,7 +68,7 @@ def student_traceback(exc: BaseException) -> list[str]:
     return lines[-MAX_TRACEBACK:]
 
 
-def error_frame(exc: BaseException) -> bytes:
+def error_frame(exc: BaseException, seconds: float = 0.0) -> bytes:
     name = type(exc).__name__
     if isinstance(exc, SystemExit):
         message = f"sys.exit({_text(exc.code)}) was called; return the gradients instead"
@@ -73,7 +77,7 @@ def error_frame(exc: BaseException) -> bytes:
     else:
         message = _text(exc)
     header = {"status": "error", "error_type": name, "error_message": message,
-              "traceback": student_traceback(exc)}
+              "traceback": student_traceback(exc), "seconds": seconds}
     return wire.pack(header)
 
 
@@ -87,7 +91,7 @@ def _same(after: Any, before: np.ndarray) -> bool:
 
 
 def result_frame(returned: Any, args: dict[str, np.ndarray], originals: dict[str, np.ndarray],
-                 max_bytes: int) -> bytes:
+                 max_bytes: int, seconds: float = 0.0) -> bytes:
     outputs: list[dict[str, Any]] = []
     blobs: list[bytes] = []
     for item in split_outputs(returned):
@@ -106,8 +110,8 @@ def result_frame(returned: Any, args: dict[str, np.ndarray], originals: dict[str
             mutated[name] = meta
             blobs.append(raw)
     if sum(len(b) for b in blobs) > max_bytes:
-        return wire.pack({"status": "too_large"})
-    return wire.pack({"status": "ok", "outputs": outputs, "mutated": mutated}, blobs)
+        return wire.pack({"status": "too_large", "seconds": seconds})
+    return wire.pack({"status": "ok", "outputs": outputs, "mutated": mutated, "seconds": seconds}, blobs)
 
 
 def _flush() -> None:
@@ -119,8 +123,9 @@ def _flush() -> None:
 def run(code: str, compiled: types.CodeType, function_name: str, cases: list[dict[str, np.ndarray]],
         marker: bytes, max_result_bytes: int) -> None:
     """Execute `compiled` (the pool's compilation of `code`), call `function_name(**case)` for each case;
-    one frame per case on RESULT_FD."""
-    linecache.cache[FILENAME] = (len(code), None, code.splitlines(True), FILENAME)
+    one frame per case on RESULT_FD, with the call's duration (the pool shows it, clamped to the time
+    limit; it enforces the limit by its own clock)."""
+    _source[0] = code
     namespace: dict[str, Any] = {"__name__": "submission", "__builtins__": builtins}
     send(RESULT_FD, READY)
     setup_error: bytes | None = None
@@ -138,11 +143,12 @@ def run(code: str, compiled: types.CodeType, function_name: str, cases: list[dic
             payload = setup_error
         else:
             args = {name: value.copy() for name, value in case.items()}
+            started = _perf()
             try:
                 returned = function(**args)
-                payload = result_frame(returned, args, case, max_result_bytes)
+                payload = result_frame(returned, args, case, max_result_bytes, _perf() - started)
             except BaseException as exc:
-                payload = error_frame(exc)
+                payload = error_frame(exc, _perf() - started)
         _flush()
         with contextlib.suppress(BaseException):
             _write(1, marker)
@@ -160,22 +166,33 @@ def setup_streams() -> None:
     sys.argv = ["submission"]
 
 
-# Marshalled like a real job's code (the child does not compile: see pool._encode_job).
-_REHEARSAL = marshal.dumps(compile("def f(x):\n    return x @ x.T, x * 2\n", "<rehearsal>", "exec"))
+# What backward functions typically do to float64 arrays. Running it in the zygote fills numpy's per-ufunc
+# dispatch caches and specializes its Python-level functions there, once, instead of in every child (each
+# first use in a child writes to, so copies, pages of the zygote).
+_REHEARSAL_CODE = """
+import numpy as np
+
+def f(x):
+    w = x.T.copy()
+    z = x @ w + np.ones(x.shape[0])[:, None] - 0.5
+    h = np.maximum(z, 0) * (z > 0) + np.minimum(z, 0) / 2.0
+    p = 1.0 / (1.0 + np.exp(-z))
+    t = np.tanh(z) ** 2 + np.sqrt(np.abs(z)) - np.log(p + 1.0) + np.clip(z, -1.0, 1.0)
+    g = np.where(z >= 0, h, -h) * p * (1 - p) + t
+    total = g.sum() + g.sum(axis=0) + g.mean(axis=1, keepdims=True) + g.max() + np.mean(g) + np.sum(g, axis=1)
+    return x.T @ g, np.dot(g, w.T), np.zeros_like(x), np.outer(x[0], x[0]), total, (x < 0.5).astype(float)
+"""
 
 
 def rehearse() -> None:
-    """Walk the hot paths once while the child waits for its job, so copy-on-write page faults and
-    first-call costs are paid before the clock starts rather than inside the first test case. (The error
-    path is left out: most submissions do not raise, and it would cost every run ~0.5 ms of CPU.)"""
-    a = np.arange(6.0).reshape(2, 3)
-    meta, raw = wire.encode_array(a)
-    wire.unpack(wire.pack({"cases": [[["x", meta]]]}, [raw]))
-    wire.decode_trusted(meta, raw)
+    """One small job through the child's hot paths: decoding, calling, encoding the results (see warm_up)."""
+    a = np.arange(6.0).reshape(2, 3) / 6.0
+    compiled = compile(_REHEARSAL_CODE, "<rehearsal>", "exec")
+    _, cases, code = job.decode(job.encode(_REHEARSAL_CODE, compiled, "f", [{"x": a}], 1.0, b""))
     namespace: dict[str, Any] = {"__name__": "rehearsal", "__builtins__": builtins}
-    exec(marshal.loads(_REHEARSAL), namespace)  # noqa: S102
-    args = {"x": a.copy()}
-    result_frame(namespace["f"](**args), args, {"x": a}, 1 << 20)
+    exec(code, namespace)  # noqa: S102
+    args = {"x": cases[0]["x"].copy()}
+    result_frame(namespace["f"](**args), args, cases[0], 1 << 20)
 
 
 def warm_up(times: int = 12) -> None:

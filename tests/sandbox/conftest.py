@@ -86,27 +86,26 @@ def sandbox_owned_files(limits: Limits) -> list[str]:
     return found
 
 
-def warm_children(pool: SandboxPool) -> set[int]:
-    """The pre-forked children waiting for a job (direct children of the fork servers)."""
+def slot_processes(pool: SandboxPool) -> set[int]:
+    """The processes that belong to the slots between runs: each zygote and its pre-forked child."""
     pids: set[int] = set()
-    for slot in pool._slots:
-        if slot.proc is None:
-            continue
+    for zygote in pool.zygote_pids:
+        pids.add(zygote)
         try:
-            for tid in os.listdir(f"/proc/{slot.proc.pid}/task"):
-                with open(f"/proc/{slot.proc.pid}/task/{tid}/children") as f:
-                    pids.update(int(x) for x in f.read().split())
+            with open(f"/proc/{zygote}/task/{zygote}/children") as f:
+                pids.update(int(x) for x in f.read().split())
         except FileNotFoundError:
             pass
     return pids
 
 
 def stray_processes(pool: SandboxPool, timeout: float = 5.0) -> list[int]:
-    """Processes of the pool's uids other than the warm children, waiting out ones still being reaped."""
+    """Processes of the pool's uids other than the zygotes and their warm children, waiting out ones still
+    being reaped."""
     deadline = time.monotonic() + timeout
     while True:
-        warm = warm_children(pool)
-        strays = [pid for uid in pool.uids for pid in processes_of_uid(uid) if pid not in warm]
+        expected = slot_processes(pool)
+        strays = [pid for uid in pool.uids for pid in processes_of_uid(uid) if pid not in expected]
         if not strays or time.monotonic() > deadline:
             return strays
         time.sleep(0.05)
@@ -138,7 +137,7 @@ def assert_correct_run(pool: SandboxPool) -> None:
 @pytest.fixture(scope="session")
 def pool(instance_dir):
     require_isolation()
-    limits = Limits(extra_hidden_paths=(str(instance_dir),), memory_bytes=256 * 1024 * 1024)
+    limits = Limits(memory_bytes=256 * 1024 * 1024)
     watched = [instance_dir / "secret_key", instance_dir / "gradgate.db", Path(PROJECT_ROOT) / "instance" /
                "secret_key", Path("/etc/shadow"), Path("/etc/passwd")]
     # Only files that exist now: other tests may create the project's instance/secret_key meanwhile.

@@ -146,6 +146,32 @@ def test_pack_unpack_round_trip():
     assert blobs == [b"xy", b"", b"z"]
 
 
+class Shouty(str):
+    def __str__(self):
+        return "not this"
+
+
+@pytest.mark.parametrize("value", [
+    {"status": "ok", "outputs": [{"dtype": "<f8", "shape": [3, 0]}], "mutated": {}, "seconds": 1.5e-05},
+    {"error_message": 'quote " backslash \\ newline \n tab \t nul \x00 é 漢 \U0001f600', "traceback": []},
+    [None, True, False, 0, -7, 2**70, 0.1, 1e300, -0.0, "", [], {}],
+    {"seconds": float("nan"), "inf": float("inf")},
+])
+def test_to_json_is_read_back_by_json_loads(value):
+    import json
+
+    expected = json.loads(json.dumps(value).replace("NaN", "null").replace("Infinity", "null"))
+    assert json.loads(wire.to_json(value)) == expected
+
+
+def test_to_json_writes_the_string_itself_not_what_a_subclass_says():
+    import json
+
+    assert json.loads(wire.to_json({"m": Shouty("real text")})) == {"m": "real text"}
+    with pytest.raises(TypeError):
+        wire.to_json({"x": object()})
+
+
 @pytest.mark.parametrize("payload", [
     b"", b"\x00\x00", b"\x00\x00\x00\x09not json!", b"\x00\x00\x00\x02[]",
     b"\x00\x00\x00\x0c{\"blobs\":[5]}abc", b"\x00\x00\x00\x0d{\"blobs\":[-1]}", b"\xff\xff\xff\xff{}",

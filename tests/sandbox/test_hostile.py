@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
 import threading
 import time
 
@@ -140,9 +141,11 @@ def f(x):
         pass
     return x
 """
+    zygotes = pool.zygote_pids
     case = only(pool, code)
     assert case.status in {"ok", "killed"}
     assert all(s.proc.poll() is None for s in pool._slots), "a fork server died"
+    assert pool.zygote_pids == zygotes, "a zygote died"
     assert_correct_run(pool)
 
 
@@ -243,8 +246,8 @@ def f(x):
     case = only(pool, code, time_limit_s=2.0)
     assert case.status == "error"
     assert case.error_type == "OSError"  # file too large / no space left
-    left = only(pool, "import os, numpy as np\ndef f(x):\n    return np.array(len(os.listdir('.')))\n")
-    assert returned(left) == 0  # every run starts in an empty working directory
+    for _ in range(len(pool._slots)):
+        assert list(returned(only(pool, LEFTOVERS))) == [0.0]  # every run starts with nothing of another's
 
 
 def test_fd_exhaustion(pool):
@@ -320,14 +323,13 @@ def f(x):
     assert returned(only(pool, code)) == 0.0
 
 
-def test_only_own_processes_are_visible(pool):
+def test_no_process_is_visible(pool):
     code = """
 import os, numpy as np
 def f(x):
-    return np.array(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), dtype=float)
+    return np.array([float(len(os.listdir('/proc')))])
 """
-    pids = returned(only(pool, code))
-    assert list(pids) == [1.0]  # a fresh pid namespace holding only the submission
+    assert list(returned(only(pool, code))) == [0.0]  # /proc is covered: not even the submission itself
 
 
 def test_other_slots_files_are_invisible(pool):
@@ -355,6 +357,194 @@ def f(x):
     assert results["w"].cases[0].status == "ok"
 
 
+def test_nothing_is_left_for_the_next_run(pool):
+    # Each slot's /tmp is shared by its runs one after another: the zygote empties it in between, even of
+    # what its owner made hard to remove.
+    writer = """
+import os, numpy as np
+def f(x):
+    os.makedirs('/tmp/deep/er', exist_ok=True)
+    open('/tmp/deep/er/note.txt', 'w').write('from the last run')
+    os.chmod('/tmp/deep/er', 0)
+    os.chmod('/tmp/deep', 0o500)
+    os.symlink('/etc/passwd', '/tmp/link')
+    os.mkfifo('/tmp/fifo')
+    try:
+        os.chmod('/tmp', 0o500)  # root's sticky /tmp: refused
+    except PermissionError:
+        pass
+    return x
+"""
+    reader = LEFTOVERS
+    for _ in range(len(pool._slots)):  # slots take turns: every slot runs the writer, then the reader
+        assert only(pool, writer).status == "ok"
+    for _ in range(len(pool._slots)):
+        assert list(returned(only(pool, reader))) == [0.0]
+    assert os.path.isfile("/etc/passwd")
+
+
+# What a run finds in /tmp that a run made (root's own entries, such as the service's library when it lives
+# under /tmp, are not a run's).
+LEFTOVERS = """
+import os, numpy as np
+def f(x):
+    mine = [n for n in os.listdir('/tmp') if os.stat('/tmp/' + n, follow_symlinks=False).st_uid == os.getuid()]
+    return np.array([float(len(mine))])
+"""
+
+
+def test_a_deep_tree_is_removed_and_the_slot_survives(pool):
+    code = """
+import os, numpy as np
+def f(x):
+    os.chdir('/tmp')
+    for i in range(1500):  # deeper than any path the kernel takes in one piece
+        os.mkdir('d')
+        os.chdir('d')
+    os.chdir('/tmp')
+    return x
+"""
+    zygotes = pool.zygote_pids
+    for _ in range(len(pool._slots)):
+        assert only(pool, code, time_limit_s=5).status == "ok"
+    reader = LEFTOVERS
+    for _ in range(len(pool._slots)):
+        assert list(returned(only(pool, reader))) == [0.0]
+    assert pool.zygote_pids == zygotes
+
+
+def test_a_wide_tree_is_removed_quickly(pool):
+    code = """
+import os, numpy as np
+def f(x):
+    n = 0
+    try:
+        while True:
+            os.mkdir(f'/tmp/d{n}')
+            n += 1
+    except OSError:  # out of inodes
+        pass
+    return np.array([float(n)])
+"""
+    zygotes = pool.zygote_pids
+    for _ in range(len(pool._slots)):
+        assert returned(only(pool, code, time_limit_s=5))[0] > 1000
+    started = time.monotonic()
+    for _ in range(len(pool._slots)):
+        assert list(returned(only(pool, LEFTOVERS))) == [0.0]
+    assert time.monotonic() - started < 3  # each directory read once: not the quadratic walk it was
+    assert pool.zygote_pids == zygotes
+
+
+def test_what_later_runs_inherit_cannot_be_changed(pool):
+    # The zygote (pid 1 here) shares the run's uid: its limits, priority and CPUs must stay out of reach.
+    code = """
+import ctypes, os, resource, numpy as np
+libc = ctypes.CDLL(None, use_errno=True)
+def attempt(call):
+    try:
+        call()
+        return 0.0
+    except OSError as exc:
+        return float(exc.errno)
+def f(x):
+    return np.array([
+        attempt(lambda: resource.prlimit(1, resource.RLIMIT_AS, (1 << 26, 1 << 26))),
+        attempt(lambda: resource.prlimit(1, resource.RLIMIT_CPU, (5, 5))),
+        attempt(lambda: os.setpriority(os.PRIO_PROCESS, 1, 19)),
+        attempt(lambda: os.setpriority(os.PRIO_USER, os.getuid(), 19)),
+        attempt(lambda: os.sched_setaffinity(1, {0})),
+        attempt(lambda: os.sched_setscheduler(1, os.SCHED_IDLE, os.sched_param(0))),
+        float(libc.syscall(251, 1, 1, 7 << 13) and ctypes.get_errno()),  # ioprio_set(PROCESS, pid 1, idle)
+        attempt(lambda: os.setpriority(os.PRIO_PROCESS, 0, 5)),  # its own: allowed
+    ])
+"""
+    results = returned(only(pool, code))
+    assert list(results[:7]) == [float(errno.EPERM)] * 7
+    assert results[7] == 0.0
+    check = """
+import os, resource, numpy as np
+def f(x):
+    return np.array([float(os.getpriority(os.PRIO_PROCESS, 0)), float(len(os.sched_getaffinity(0))),
+                     float(os.sched_getscheduler(0)), float(resource.getrlimit(resource.RLIMIT_AS)[0] > 1 << 28)])
+"""
+    for _ in range(len(pool._slots)):
+        assert list(returned(only(pool, check))) == [0.0, float(os.cpu_count()), float(os.SCHED_OTHER), 1.0]
+
+
+def test_sigint_to_the_zygote_is_ignored(pool):
+    zygotes = pool.zygote_pids
+    code = ("import os, signal\ndef f(x):\n    os.kill(1, signal.SIGINT)\n"
+            "    os.kill(os.getppid(), signal.SIGINT)\n    return x\n")
+    assert only(pool, code).status == "ok"
+    assert_correct_run(pool)
+    assert pool.zygote_pids == zygotes
+
+
+def test_sysv_ipc_is_refused(pool):
+    # IPC objects outlive their process; a slot's runs share an IPC namespace one after another.
+    code = """
+import ctypes, numpy as np
+libc = ctypes.CDLL(None, use_errno=True)
+def f(x):
+    out = []
+    for call in (lambda: libc.shmget(0, 4096, 0o1600), lambda: libc.semget(0, 1, 0o1600),
+                 lambda: libc.msgget(0, 0o1600)):
+        out.append([call(), ctypes.get_errno()])
+    return np.array(out, dtype=float)
+"""
+    result = returned(only(pool, code))
+    assert (result[:, 0] == -1).all()
+    assert set(result[:, 1]) == {errno.EPERM}
+
+
+def test_only_the_allow_listed_files_are_there(pool):
+    # The sandbox's root holds the system's programs and libraries, a few devices, the loader's cache, /tmp
+    # and the directories leading to the standard library and numpy; nothing else of the host.
+    code = f"""
+import json, os, numpy as np
+def f(x):
+    seen = {{d: sorted(os.listdir(d)) if os.path.isdir(d) else None
+            for d in ('/', '/etc', '/usr', '/dev', '/proc', {PROJECT_ROOT!r}, '/home', '/var', '/sys', '/run')}}
+    print(json.dumps(seen))
+    return x
+"""
+    import json
+
+    seen = json.loads(only(pool, code).stdout)
+    # Top-level entries: /etc, /dev, /proc, /tmp, and the first directory on the way to each system library
+    # directory, the standard library and numpy (wherever the checkout and its venv happen to live).
+    from grader.sandbox.isolate import SYSTEM_PATHS, library_paths
+
+    on_the_way = {path.strip("/").split("/")[0] for path in (*SYSTEM_PATHS, *library_paths())
+                  if os.path.lexists(path)}
+    assert set(seen["/"]) <= {"etc", "dev", "proc", "tmp"} | on_the_way
+    assert seen["/etc"] == ["ld.so.cache"]
+    assert set(seen["/usr"]) <= {"lib", "lib32", "lib64", "libx32"}  # shared libraries, not Debian's Python
+    assert set(seen["/dev"]) <= {"null", "zero", "full", "random", "urandom"}
+    assert seen["/proc"] == []
+    project = seen["<service>"]  # (paths of the service are scrubbed from what a student is shown)
+    assert set(project or []) <= {".venv"}  # no instance folder, no .git, no code of the service
+    for host_only in ("/home", "/var", "/sys", "/run"):
+        assert seen[host_only] is None or host_only in sys.prefix or host_only in np.__file__, host_only
+
+
+def test_standard_library_and_numpy_import_but_nothing_else(pool):
+    code = """
+import importlib, numpy as np
+def f(x):
+    out = []
+    for name in ('numpy.fft', 'numpy.random', 'random', 'decimal', 'flask', 'sqlalchemy', 'psycopg'):
+        try:
+            importlib.import_module(name)
+            out.append(1.0)
+        except ImportError:
+            out.append(0.0)
+    return np.array(out + [float(np.fft.fft(np.ones(4))[0].real)])
+"""
+    assert list(returned(only(pool, code))) == [1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 4.0]
+
+
 # -- network -------------------------------------------------------------------------------------------------
 
 
@@ -377,9 +567,13 @@ def test_dns_fails(pool):
 
 
 def test_no_network_interfaces_but_loopback(pool):
-    code = ("import numpy as np\ndef f(x):\n    lines = open('/proc/net/dev').read().splitlines()[2:]\n"
-            "    return np.array([float(l.split(':')[0].strip() != 'lo') for l in lines])\n")
-    assert returned(only(pool, code)).sum() == 0
+    # Seen from outside (the sandbox has no /proc): each slot's network namespace is its own, with only lo.
+    host = os.readlink("/proc/self/ns/net")
+    for zygote in pool.zygote_pids:
+        assert os.readlink(f"/proc/{zygote}/ns/net") != host
+        with open(f"/proc/{zygote}/net/dev") as f:
+            interfaces = [line.split(":")[0].strip() for line in f.read().splitlines()[2:]]
+        assert interfaces == ["lo"]
 
 
 # -- writing outside the working directory, privileges ----------------------------------------------------------

@@ -103,6 +103,16 @@ def test_extra_frames_are_ignored():
     assert [o.status for o in outcomes(frames)] == ["ok", "ok"]
 
 
+@pytest.mark.parametrize("frame", [
+    wire.LENGTH.pack(200_000) + b"[" * 200_000,
+    wire.pack({"status": "ok", "outputs": [], "mutated": {}, "seconds": 10**400}),
+])
+def test_hostile_headers_are_bad_returns_not_crashes(frame):
+    (outcome,) = build_outcomes(RawRun(acked=True, frames=[frame]), [CASES[0]], MARK, 2.0, Limits())
+    assert outcome.status in {"ok", "bad_return"}
+    assert 0.0 <= outcome.seconds <= 2.0
+
+
 def test_output_is_split_per_case_and_capped():
     out = split_output(b"a\n" + MARK + b"b\xff" + MARK + b"late", MARK, 2, 100)
     assert out == ["a\n", "b\ufffdlate"]
