@@ -14,6 +14,8 @@ class Config:
     SANDBOX_ALLOW_WEAK = os.environ.get("SANDBOX_ALLOW_WEAK") == "1"
     TESTING = False
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")  # sign-in attempts per address
+    # Submissions per account (API and pages together); generous for a person, a wall for a script.
+    SUBMIT_RATE_LIMIT = os.environ.get("SUBMIT_RATE_LIMIT", "20 per minute; 300 per hour")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 

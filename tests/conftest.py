@@ -4,8 +4,12 @@ sets it), on PostgreSQL too. Each pytest-xdist worker gets its own PostgreSQL da
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -43,9 +47,10 @@ def backend(request, database_urls) -> str:
     return request.param
 
 
-@pytest.fixture
-def app(backend, database_urls, tmp_path):
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_urls[backend]})
+@contextmanager
+def app_on(url: str, **overrides: Any) -> Iterator[Flask]:
+    """A testing app on an empty database at `url` (its tables dropped afterwards), with config overrides."""
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, **overrides})
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -53,6 +58,12 @@ def app(backend, database_urls, tmp_path):
         db.session.remove()
         db.drop_all()
         db.engine.dispose()  # close pooled connections now: PostgreSQL allows only so many clients
+
+
+@pytest.fixture
+def app(backend, database_urls):
+    with app_on(database_urls[backend]) as app:
+        yield app
 
 
 @pytest.fixture

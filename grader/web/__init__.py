@@ -5,9 +5,16 @@ Views are thin: every submission goes through grader.service, which grades and s
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, render_template
+from werkzeug.exceptions import TooManyRequests
 
 from grader.extensions import login_manager
+
+
+def too_many_requests(error: TooManyRequests) -> tuple[str, int]:
+    """A page rather than Flask's bare one: nothing was sent, and going back keeps what was typed.
+    (Retry-After is added by Flask-Limiter.)"""
+    return render_template("too_many.html", limit=getattr(error, "description", "")), 429
 
 
 def init_web(app: Flask) -> None:

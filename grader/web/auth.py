@@ -16,8 +16,10 @@ from wtforms.validators import DataRequired, Length
 
 from grader.extensions import limiter
 from grader.models import User, db
+from grader.web import too_many_requests
 
 bp = Blueprint("auth", __name__)
+bp.register_error_handler(429, too_many_requests)
 
 
 class LoginForm(FlaskForm):

@@ -32,11 +32,14 @@ from werkzeug.wrappers import Response
 
 from grader import exercises as definitions
 from grader import service
+from grader.extensions import limit_submissions
 from grader.models import Assignment, Course, Membership, Submission, db, utcnow
 from grader.service import ServiceError
+from grader.web import too_many_requests
 from grader.web.graph_svg import render_graph
 
 bp = Blueprint("student", __name__)
+bp.register_error_handler(429, too_many_requests)
 
 GRID_MAX_ENTRIES = 100  # larger answers get only the paste box (a wall of boxes helps nobody)
 
@@ -331,6 +334,7 @@ def exercise(assignment_id: int) -> str:
 
 @bp.post("/assignments/<int(max=2147483647):assignment_id>")
 @login_required
+@limit_submissions
 def submit(assignment_id: int) -> Response:
     assignment = _assignment_or_404(assignment_id)
     try:
