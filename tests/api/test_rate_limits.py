@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import select
 
+from grader.extensions import limiter
 from grader.models import Submission, User, db
 from tests.conftest import app_on
 
@@ -13,10 +16,14 @@ from .conftest import RIGHT, bearer, count, seed_world
 WRONG_FORMAT = {"0": "not a number"}  # stored as invalid, no attempt used: still counted by the limit
 
 
-@pytest.fixture
-def limited(backend, database_urls):
-    with app_on(database_urls[backend], RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://",
+# Per worker in memory, or shared by every worker in Redis (the real one, as deployed behind gunicorn).
+@pytest.fixture(params=["memory://", "redis://127.0.0.1:6379"])
+def limited(request, backend, database_urls, monkeypatch):
+    with app_on(database_urls[backend], RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=request.param,
                 SUBMIT_RATE_LIMIT="3 per minute") as app:
+        # Redis outlives the test and user ids repeat across tests: counts of this test's own. (The prefix is
+        # set directly: the one Limiter of the process keeps the first app's RATELIMIT_KEY_PREFIX.)
+        monkeypatch.setattr(limiter, "_key_prefix", f"test-{uuid.uuid4().hex}")
         world = seed_world(app.config["EXERCISES_DIR"], only=("seed-two-layer-w1-22",))
         yield app, world
 
