@@ -279,6 +279,36 @@ def _check_open(assignment: Assignment, exercise: definitions.Exercise, used: in
     return late
 
 
+def earned_points(assignment: Assignment, score: float, late: bool) -> float:
+    """What a graded score in [0, 1] earns towards the assignment under its current terms."""
+    penalty = assignment.late_penalty if late and assignment.late_policy == "penalty" else 0.0
+    return round(score * (1 - penalty) * assignment.points, 6)
+
+
+# Terms that change what a stored submission earns; changing any of them rescores the graded ones.
+SCORING_TERMS = ("points", "due_at", "late_policy", "late_penalty")
+
+
+def update_assignment(assignment: Assignment, changes: dict[str, Any]) -> int:
+    """Change an assignment's settings and, where points, due date or late terms changed, rescore what its
+    graded submissions earn, so the gradebook always follows the assignment as it now reads (as an LMS does
+    when a due date moves: lateness is judged against the new date). One transaction. Returns how many
+    submissions were rescored."""
+    rescore = any(name in SCORING_TERMS and getattr(assignment, name) != value for name, value in changes.items())
+    for name, value in changes.items():
+        setattr(assignment, name, value)
+    rescored = 0
+    if rescore:
+        graded = db.session.scalars(select(Submission).where(Submission.assignment_id == assignment.id,
+                                                             Submission.attempt.is_not(None)))
+        for submission in graded:
+            submission.late = assignment.due_at is not None and submission.created_at > assignment.due_at
+            submission.points = earned_points(assignment, submission.score or 0.0, submission.late)
+            rescored += 1
+    db.session.commit()
+    return rescored
+
+
 def grade(exercise: definitions.Exercise, variant: definitions.Variant, *, answers: dict | None, code: str | None,
           reveal: bool, allow_weak: bool = False, attempt: int = 0) -> GradeResult:
     """Grade without storing: numeric answers in process, code through the sandbox pool (on test cases drawn
@@ -315,10 +345,7 @@ def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None
                    ).withhold_ungraded()
     elapsed_ms = (time.perf_counter() - started) * 1000
     score = result.score if result.uses_attempt else None
-    earned = None
-    if score is not None:
-        penalty = assignment.late_penalty if late and assignment.late_policy == "penalty" else 0.0
-        earned = round(score * (1 - penalty) * assignment.points, 6)
+    earned = None if score is None else earned_points(assignment, score, late)
     mistakes = sorted({p.diagnosis["mistake"] for p in result.parts if p.diagnosis})
     submission = Submission(
         assignment_id=assignment.id, user_id=user.id, exercise_version_id=version.id, seed=seed,

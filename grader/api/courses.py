@@ -160,9 +160,9 @@ class AssignmentItem(MethodView):
     @blp.arguments(AssignmentPatch)
     @blp.response(200, AssignmentOut)
     def patch(self, body, assignment_id: int):
-        """Change due date, attempts, points, late policy, visibility, scoring or solution policy."""
+        """Change due date, attempts, points, late policy, visibility, scoring or solution policy. A change of
+        points, due date or late terms rescores what the graded submissions earn (lateness judged against the
+        new due date)."""
         assignment, _ = assignment_for(current_user(), assignment_id, instructor=True)
-        for name, value in body.items():
-            setattr(assignment, name, value)
-        db.session.commit()
+        service.update_assignment(assignment, body)
         return _assignment_out(assignment)

@@ -146,6 +146,12 @@ def test_gradebook(client, world):
     assert rows["bob"]["scores"][str(world.assignment.id)] is None
     assert book["assignments"] == [{"id": world.assignment.id, "title": world.assignment.title, "points": 10}]
 
+    # New points for the assignment: what was earned follows.
+    patched = client.patch(f"/api/v1/assignments/{world.assignment.id}", json={"points": 4}, headers=bearer("teacher"))
+    assert patched.status_code == 200
+    book = client.get(f"/api/v1/courses/{world.course.id}/gradebook", headers=bearer("teacher")).get_json()
+    assert {r["username"]: r["total"] for r in book["students"]}["alice"] == 4
+
 
 # --- variant and submissions -----------------------------------------------------------------------------
 

@@ -152,3 +152,33 @@ def test_after_due_solutions_wait_while_late_submissions_can_still_earn(course):
     assert service.solution_visible(open_late, alice)  # no attempts left: nothing more to earn
     closed = assign(course, "seed-chain-w1-22", due_at=past, late_policy="reject", solution_policy="after_due")
     assert service.solution_visible(closed, alice)
+
+
+def test_changing_points_due_date_or_late_terms_rescores_what_was_earned(course):
+    alice, bob = user("alice"), user("bob")
+    now = utcnow()
+    a = assign(course, "seed-two-layer-w1-22", points=1, due_at=now + timedelta(days=1), late_policy="penalty",
+               late_penalty=0.5)
+    on_time = service.submit(alice, a, answers={"0": "-0.0026227"}, now=now)
+    late = service.submit(bob, a, answers={"0": "-0.0026227"}, now=now + timedelta(days=2))
+    invalid = service.submit(alice, a, answers={"0": "oops"}, now=now)  # no attempt: not rescored
+    assert (on_time.points, late.points, late.late) == (1.0, 0.5, True)
+
+    assert service.update_assignment(a, {"points": 10}) == 2
+    assert (on_time.points, late.points) == (10.0, 5.0)
+    assert service.assignment_score(bob, a) == 5.0
+
+    # An extension: bob's submission is no longer late, and earns the full points.
+    service.update_assignment(a, {"due_at": now + timedelta(days=3)})
+    assert (late.late, late.points) == (False, 10.0)
+    # A due date moved earlier: alice's becomes late under the penalty; then the policy accepts late work.
+    service.update_assignment(a, {"due_at": now - timedelta(hours=1)})
+    assert (on_time.late, on_time.points) == (True, 5.0)
+    service.update_assignment(a, {"late_policy": "accept"})
+    assert on_time.points == 10.0
+    assert invalid.points is None and invalid.attempt is None
+
+    # Settings that do not change what was earned rescore nothing.
+    assert service.update_assignment(a, {"visible": False, "title": "renamed", "points": 10}) == 0
+    db.session.expire_all()
+    assert db.session.get(type(on_time), on_time.id).points == 10.0  # committed
