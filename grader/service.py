@@ -325,15 +325,23 @@ def grade(exercise: definitions.Exercise, variant: definitions.Variant, *, answe
 
 
 def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None = None, code: str | None = None,
-           now: datetime | None = None, context: SubmitContext | None = None) -> Submission:
+           now: datetime | None = None, context: SubmitContext | None = None, seen_version: int | None = None
+           ) -> Submission:
     """Grade and store one submission atomically. Format errors and infrastructure failures are stored
     without an attempt number (they do not use an attempt). `context` is submit_context's for this user and
-    assignment where the caller loaded the assignment with it (the API does: one query instead of two)."""
+    assignment where the caller loaded the assignment with it (the API does: one query instead of two).
+    `seen_version` is the exercise version whose numbers the student worked from, where the client says: if
+    an instructor has edited the exercise since, the answers are to other numbers, and nothing is stored."""
     now = now or utcnow()
     if context is None or context.assignment is not assignment:
         context = submit_context(user, assignment.id)
     role, used, seed, version = context.role, context.used, context.seed, context.version
     _require_visible(role, assignment)
+    if seen_version is not None and seen_version != version.version:
+        raise ServiceError(409, "exercise_changed",
+                           f"the exercise was changed after you opened it (you had version {seen_version}, it is "
+                           f"now version {version.version}): open it again to see your numbers",
+                           {"version": [f"the current version is {version.version}"]})
     exercise = definition_of(version)
     late = _check_open(assignment, exercise, used, now)
     if seed is None:

@@ -86,6 +86,10 @@ class SubmissionIn(In):
                                                    "label; each is text as typed, a number or nested lists"})
     code = fields.String(validate=validate.Length(min=1, max=MAX_CODE),
                          metadata={"description": "Python source of the backward function (code exercises)"})
+    version = fields.Integer(strict=True, validate=validate.Range(min=1, max=2**31 - 1),
+                             metadata={"description": "the exercise version the answers were worked out for (the "
+                                                      "variant's `version`); if the exercise has been edited "
+                                                      "since, 409 exercise_changed and nothing is stored"})
 
     @validates_schema
     def _one(self, data: dict[str, Any], **kwargs: Any) -> None:

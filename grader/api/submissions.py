@@ -65,7 +65,8 @@ class AssignmentSubmissions(MethodView):
     def post(self, body, assignment_id: int):
         """Submit `{answers}` (numeric) or `{code}` (code exercise): graded and stored, 201. A format error in
         an answer is stored too (status `invalid`, attempt null: no attempt used). 409 past the due date or
-        with no attempts left; 422 for answers to a code exercise or the other way round."""
+        with no attempts left, or when `version` is given and the exercise has been edited since; 422 for answers
+        to a code exercise or the other way round."""
         user = current_user()
         # One query for the assignment, its exercise and current version and what the service checks (role,
         # attempts used, seed); no reload after the service commits: this request only reads what it wrote.
@@ -75,7 +76,7 @@ class AssignmentSubmissions(MethodView):
             raise not_found("assignment")
         try:  # the service checks access (404 outside the course), the due date and attempts
             submission = service.submit(user, context.assignment, answers=body.get("answers"),
-                                        code=body.get("code"), context=context)
+                                        code=body.get("code"), context=context, seen_version=body.get("version"))
         except ImportError:  # code grading (the sandbox) is not installed in this deployment
             raise ServiceError(503, "unavailable", "code grading is not available on this server") from None
         # the feedback was just graded with the solution policy of this moment: nothing to hide again

@@ -317,6 +317,8 @@ def _exercise_page(assignment: Assignment, submission: Submission | None = None)
         code=(submission.code if submission is not None and submission.code is not None
               else exercise.function.starter if exercise.function else ""),
         submission=submission,
+        # The version whose numbers this page shows, sent back with the form (see service.submit).
+        version=submission.exercise_version.version if submission is not None else assignment.exercise.current_version,
         feedback=feedback,
         parts=parts,
         attempts_left=service.attempts_left(current_user, assignment),
@@ -337,13 +339,16 @@ def exercise(assignment_id: int) -> str:
 @limit_submissions
 def submit(assignment_id: int) -> Response:
     assignment = _assignment_or_404(assignment_id)
+    shown = request.form.get("version", "")
+    seen_version = int(shown) if shown.isdigit() and len(shown) < 10 else None  # the version the page showed
     try:
         if assignment.exercise.kind == "code":
-            submission = service.submit(current_user, assignment, code=request.form.get("code", ""))
+            submission = service.submit(current_user, assignment, code=request.form.get("code", ""),
+                                        seen_version=seen_version)
         else:
             _, variant = service.variant_for(current_user, assignment.exercise)
             answers = answers_from_form(ask_views(variant.exercise, variant), request.form)
-            submission = service.submit(current_user, assignment, answers=answers)
+            submission = service.submit(current_user, assignment, answers=answers, seen_version=seen_version)
     except ServiceError as exc:
         flash(f"Not submitted: {exc.message}.", "error")
         return redirect(url_for("student.exercise", assignment_id=assignment.id), code=303)

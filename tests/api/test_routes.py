@@ -188,6 +188,23 @@ def test_submit_and_read_back(client, world):
     assert client.get(f"/api/v1/submissions/{body['id']}", headers=bearer("eve")).status_code == 404
 
 
+def test_answers_for_an_edited_exercise_are_refused_with_409(app, client, world):
+    url = f"/api/v1/assignments/{world.assignment.id}/submissions"
+    variant = client.get(f"/api/v1/assignments/{world.assignment.id}/variant", headers=bearer("alice")).get_json()
+    assert variant["version"] == 1
+    edited = dict(definition(app), title="Edited while students work")
+    assert client.put(f"/api/v1/exercises/{EXERCISE}", json={"definition": edited},
+                      headers=bearer("teacher")).status_code == 200
+    stale = client.post(url, json={"answers": RIGHT, "version": variant["version"]}, headers=bearer("alice"))
+    assert stale.status_code == 409 and stale.get_json()["code"] == "exercise_changed"
+    assert stale.get_json()["errors"] == {"version": ["the current version is 2"]}
+    assert count(Submission) == 0
+    wrong_type = client.post(url, json={"answers": RIGHT, "version": "2"}, headers=bearer("alice"))
+    assert wrong_type.status_code == 422 and "version" in wrong_type.get_json()["errors"]
+    fresh = client.post(url, json={"answers": RIGHT, "version": 2}, headers=bearer("alice"))
+    assert fresh.status_code == 201 and fresh.get_json()["exercise_version"] == 2
+
+
 def test_a_format_error_is_stored_without_using_an_attempt(client, world):
     url = f"/api/v1/assignments/{world.assignment.id}/submissions"
     response = client.post(url, json={"answers": {"0": "one point two"}}, headers=bearer("alice"))

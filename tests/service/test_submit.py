@@ -182,3 +182,19 @@ def test_changing_points_due_date_or_late_terms_rescores_what_was_earned(course)
     assert service.update_assignment(a, {"visible": False, "title": "renamed", "points": 10}) == 0
     db.session.expire_all()
     assert db.session.get(type(on_time), on_time.id).points == 10.0  # committed
+
+
+def test_answers_worked_out_for_an_edited_version_are_refused_not_graded(course):
+    alice = user("alice")
+    assignment = assign(course, "seed-two-layer-w1-22", attempt_limit=2)
+    assert service.submit(alice, assignment, answers={"0": "-0.0026227"}, seen_version=1).score == 1.0
+    service.save_exercise(dict(assignment.exercise.current.definition, title="Edited title"))
+    db.session.commit()
+    with pytest.raises(ServiceError) as info:
+        service.submit(alice, assignment, answers={"0": "-0.0026227"}, seen_version=1)
+    assert (info.value.status, info.value.code, info.value.errors) == (
+        409, "exercise_changed", {"version": ["the current version is 2"]})
+    assert "open it again" in info.value.message
+    assert db.session.scalar(select(func.count()).select_from(Submission)) == 1  # nothing stored
+    assert service.attempts_left(alice, assignment) == 1
+    assert service.submit(alice, assignment, answers={"0": "-0.0026227"}, seen_version=2).attempt == 2

@@ -141,6 +141,24 @@ def test_no_attempts_left_is_a_message_not_an_error(client, course):
     assert response.status_code == 200 and "Not submitted: no attempts left" in response.text
 
 
+def test_a_form_from_before_an_edit_is_refused_and_the_new_numbers_shown(client, course):
+    a = assign(course, "seed-two-layer-w1-22")
+    login(client)
+    assert '<input type="hidden" name="version" value="1">' in client.get(f"/assignments/{a.id}").text
+    document = dict(a.exercise.current.definition, title="Edited during the exercise")
+    service.save_exercise(document)
+    db.session.commit()
+    response = client.post(f"/assignments/{a.id}", data={"answer-0": RIGHT_W1_22, "version": "1"},
+                           follow_redirects=True)
+    assert response.status_code == 200
+    assert "Not submitted: the exercise was changed after you opened it" in response.text
+    assert "Edited during the exercise" in response.text
+    assert '<input type="hidden" name="version" value="2">' in response.text
+    assert not service.graded_attempts(user("alice"), a)
+    again = client.post(f"/assignments/{a.id}", data={"answer-0": RIGHT_W1_22, "version": "2"})
+    assert again.status_code == 303 and again.location.startswith("/submissions/")
+
+
 def test_another_students_assignment_and_submission_are_404(client, course):
     a = assign(course, "seed-two-layer-w1-22")
     other = Course(code="other", title="Other course")
