@@ -92,7 +92,11 @@ class Membership(db.Model):
 
 
 class Exercise(db.Model):
-    """An exercise by its slug; its definitions live in versions (editing makes a new one)."""
+    """An exercise by its slug; its definitions live in versions (editing makes a new one).
+
+    `owner_id` is who created it through the API; None for the built-in catalogue and files imported by an
+    administrator. Only the owner and administrators may change it: other instructors use it as it is, or
+    copy it under an id of their own (an edit reaches every course that assigns it)."""
 
     __tablename__ = "exercises"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -100,11 +104,13 @@ class Exercise(db.Model):
     title: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     current_version: Mapped[int] = mapped_column(default=1)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     deleted: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     versions: Mapped[list[ExerciseVersion]] = relationship(back_populates="exercise",
                                                            order_by="ExerciseVersion.version")
+    owner: Mapped[User | None] = relationship()
 
     @property
     def current(self) -> ExerciseVersion:

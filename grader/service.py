@@ -72,13 +72,28 @@ def definition_of(version: ExerciseVersion) -> definitions.Exercise:
     return hit[1]
 
 
+def may_change(user: User, exercise: Exercise) -> bool:
+    """Editing or deleting an exercise reaches every course that assigns it: its owner and administrators
+    only. The catalogue (no owner) is changed by administrators, or by importing the files again."""
+    return user.role == "admin" or (exercise.owner_id is not None and exercise.owner_id == user.id)
+
+
+def require_may_change(user: User, exercise: Exercise) -> None:
+    if not may_change(user, exercise):
+        owner = "an administrator" if exercise.owner_id is None else "its author or an administrator"
+        raise ServiceError(403, "not_owner", f"only {owner} may change exercise {exercise.slug}; to change it for "
+                           "your course, create a copy under an id of your own", {"definition.id": ["not yours"]})
+
+
 def save_exercise(document: dict[str, Any], user: User | None = None) -> tuple[Exercise, bool]:
     """Create an exercise, or a new version of it when the definition changed. Returns (exercise, changed).
-    Raises DefinitionError (with paths) for an invalid document; nothing is stored then."""
+    `user` (None: the command line) becomes the owner of a new exercise; the caller checks may_change
+    before editing one. Raises DefinitionError (with paths) for an invalid document; nothing is stored then."""
     parsed = definitions.parse_exercise(document)
     exercise = db.session.scalar(select(Exercise).where(Exercise.slug == parsed.id))
     if exercise is None:
-        exercise = Exercise(slug=parsed.id, title=parsed.title, kind=parsed.kind, current_version=1)
+        exercise = Exercise(slug=parsed.id, title=parsed.title, kind=parsed.kind, current_version=1,
+                            owner_id=user.id if user else None)
         db.session.add(exercise)
         version = 1
     else:

@@ -49,6 +49,9 @@ def empty_app(backend: str, database_urls, worker_id: str, tmp_path) -> Iterator
             db.engine.dispose()
 
 
+HEAD = "0002"  # the newest migration: a new one must change this, and be tested below if it moves data
+
+
 def table_names() -> set[str]:
     return set(inspect(db.engine).get_table_names())
 
@@ -64,7 +67,7 @@ def test_upgrade_to_head_matches_the_models_and_downgrades_to_base(empty_app: Fl
     flask_migrate.upgrade()
     assert table_names() == set(db.metadata.tables) | {"alembic_version"}
     with db.engine.connect() as conn:
-        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+        assert conn.scalar(text("SELECT version_num FROM alembic_version")) == HEAD
     assert drift() == []
 
     flask_migrate.downgrade(revision="base")
@@ -84,3 +87,24 @@ def test_the_db_upgrade_command_works_on_an_empty_database(empty_app: Flask) -> 
     result = empty_app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert "alembic_version" in table_names() and drift() == []
+
+
+def test_0002_gives_existing_exercises_the_owner_of_their_first_version(empty_app: Flask) -> None:
+    flask_migrate.upgrade(revision="0001")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, username, name, password_hash, role, created_at) "
+                          "VALUES (7, 'author', '', '!', 'instructor', CURRENT_TIMESTAMP)"))
+        for id_, slug, author in ((1, "by-author", 7), (2, "from-files", None)):
+            conn.execute(text("INSERT INTO exercises (id, slug, title, kind, current_version, deleted, created_at) "
+                              "VALUES (:id, :slug, 't', 'numeric', 2, false, CURRENT_TIMESTAMP)"),
+                         {"id": id_, "slug": slug})
+            for version, by in ((1, author), (2, None)):  # a later version by someone else does not count
+                conn.execute(text("INSERT INTO exercise_versions (exercise_id, version, definition, created_at, "
+                                  "created_by) VALUES (:e, :v, '{}', CURRENT_TIMESTAMP, :by)"),
+                             {"e": id_, "v": version, "by": by})
+    flask_migrate.upgrade()
+    with db.engine.connect() as conn:
+        owners = dict(conn.execute(text("SELECT slug, owner_id FROM exercises")).all())
+    assert owners == {"by-author": 7, "from-files": None}
+    flask_migrate.downgrade(revision="0001")
+    assert "owner_id" not in {c["name"] for c in inspect(db.engine).get_columns("exercises")}

@@ -28,6 +28,8 @@ def _live(slug: str) -> Exercise:
 def _out(exercise: Exercise) -> dict[str, Any]:
     return {"slug": exercise.slug, "title": exercise.title, "kind": exercise.kind,
             "current_version": exercise.current_version, "deleted": exercise.deleted,
+            "owner": exercise.owner.username if exercise.owner else None,
+            "editable": service.may_change(current_user(), exercise),
             "created_at": exercise.created_at, "versions": [v.version for v in exercise.versions],
             "definition": exercise.current.definition}
 
@@ -52,12 +54,15 @@ class Exercises(MethodView):
     @blp.arguments(DefinitionIn)
     @blp.response(201, ExerciseOut)
     def post(self, body):
-        """Create an exercise from a definition (409 if the slug is taken)."""
+        """Create an exercise from a definition; you own it (409 if the slug is taken). A deleted exercise's
+        slug comes back to life only for its owner or an administrator (403 otherwise)."""
         parsed = _validated(body["definition"])
         existing = db.session.scalar(select(Exercise).where(Exercise.slug == parsed.id))
         if existing is not None and not existing.deleted:
             raise ServiceError(409, "exists", f"exercise {parsed.id} exists: PUT /api/v1/exercises/{parsed.id}",
                                {"definition.id": ["taken"]})
+        if existing is not None:
+            service.require_may_change(current_user(), existing)
         exercise, _ = service.save_exercise(body["definition"], current_user())
         db.session.commit()
         return _out(exercise)
@@ -76,8 +81,9 @@ class ExerciseItem(MethodView):
     @blp.response(200, ExerciseOut)
     def put(self, body, slug: str):
         """Edit: a changed definition becomes a new version (submissions keep the version they were graded
-        against); an unchanged one changes nothing."""
+        against); an unchanged one changes nothing. Only its owner or an administrator (403 otherwise)."""
         exercise = _live(slug)
+        service.require_may_change(current_user(), exercise)
         parsed = _validated(body["definition"])
         if parsed.id != exercise.slug:
             raise ServiceError(422, "invalid_definition", "the definition's id must be the slug in the URL",
@@ -89,8 +95,10 @@ class ExerciseItem(MethodView):
     @require("exercises:write", roles=INSTRUCTORS)
     @blp.response(204)
     def delete(self, slug: str):
-        """Mark deleted: hidden from the list; its versions and submissions stay."""
+        """Mark deleted: hidden from the list; its versions and submissions stay. Only its owner or an
+        administrator (403 otherwise)."""
         exercise = _live(slug)
+        service.require_may_change(current_user(), exercise)
         exercise.deleted = True
         db.session.commit()
 

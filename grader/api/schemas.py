@@ -153,6 +153,9 @@ class ExerciseSummary(Schema):
 
 
 class ExerciseOut(ExerciseSummary):
+    owner = fields.String(allow_none=True, required=True,
+                          metadata={"description": "who created it (null: the built-in catalogue or imported files)"})
+    editable = fields.Boolean(required=True, metadata={"description": "whether you may edit or delete it"})
     versions = fields.List(fields.Integer(), required=True)
     definition = fields.Dict(required=True)
 

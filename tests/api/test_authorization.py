@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from grader.exercises import find
-from grader.models import SCOPES, ApiToken, User, db
+from grader.models import SCOPES, ApiToken, Exercise, User, db
 from tests.api.conftest import EXERCISE, RIGHT, bearer, seed_world
 
 COLUMNS = ("anonymous", "student", "other_student", "instructor", "scoped", "unscoped")
@@ -95,6 +95,10 @@ def test_every_documented_operation_is_in_the_matrix(client):
 def test_authorization(app, client, row, column):
     method, path, body, scope, natural, *expected = row
     world = seed_world(app.config["EXERCISES_DIR"], only=(EXERCISE, "gate-add"))
+    # The instructor owns the exercises here; other owners are tests/api/test_exercise_owners.py's.
+    teacher = db.session.scalar(select(User).where(User.username == "teacher"))
+    for exercise in db.session.scalars(select(Exercise)):
+        exercise.owner_id = teacher.id
     alice = db.session.scalar(select(User).where(User.username == "alice"))
     submission = client.post(f"/api/v1/assignments/{world.assignment.id}/submissions", json={"answers": RIGHT},
                              headers=bearer("alice")).get_json()["id"]
