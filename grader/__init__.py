@@ -34,13 +34,16 @@ def _instance_secret_key(instance_path: str) -> str:
 
 def create_app(config: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: `config` is development, testing or production (default: GRADGATE_CONFIG)."""
-    app = Flask(__name__, instance_relative_config=True)
+    # The instance folder holds the secret key and the SQLite database (password hashes): by default
+    # instance/ beside the code; GRADGATE_INSTANCE puts it elsewhere (e.g. /var/lib/gradgate).
+    instance = os.environ.get("GRADGATE_INSTANCE")
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.path.abspath(instance) if instance else None)
     name = config or os.environ.get("GRADGATE_CONFIG", "development")
     app.config.from_object(CONFIGS[name])
     app.config.from_pyfile("config.py", silent=True)
     if overrides:
         app.config.update(overrides)
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)  # new: readable by the service only
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):

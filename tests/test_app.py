@@ -21,3 +21,16 @@ def test_concurrent_workers_share_one_complete_secret_key(tmp_path):
     assert len(keys) == 1 and len(keys.pop()) == 64
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     assert [p.name for p in tmp_path.iterdir()] == ["secret_key"]
+
+
+def test_a_new_instance_folder_is_private_and_can_live_elsewhere(tmp_path, monkeypatch):
+    from grader import create_app
+
+    monkeypatch.setenv("GRADGATE_INSTANCE", str(tmp_path / "var" / "gradgate"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app("production")
+    instance = tmp_path / "var" / "gradgate"
+    assert app.instance_path == str(instance)
+    assert instance.stat().st_mode & 0o777 == 0o700  # the SQLite file and the secret key live here
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'gradgate.db'}"
+    assert (instance / "secret_key").exists()
