@@ -42,6 +42,11 @@ from grader.models import (
 
 STORE_RETRIES = 20
 
+# What one submission may hold, whatever the entry point (the API's schema says the same with these numbers).
+MAX_ANSWERS = 200
+MAX_ANSWER_TEXT = 20_000
+MAX_CODE = 100_000
+
 
 @dataclass
 class ServiceError(Exception):
@@ -283,6 +288,25 @@ def _require_visible(role: str | None, assignment: Assignment) -> None:
         raise ServiceError(404, "not_found", "no such assignment")
 
 
+def check_payload(answers: dict[str, Any] | None, code: str | None) -> None:
+    """Refuse (nothing stored) what no grader needs and no page should echo back: oversized answers or
+    code, and NUL bytes, which PostgreSQL cannot store in text."""
+    if code is not None:
+        if len(code) > MAX_CODE:
+            raise ServiceError(413, "too_large", f"the code is longer than {MAX_CODE:,} characters",
+                               {"code": [f"at most {MAX_CODE} characters"]})
+        if "\x00" in code:
+            raise ServiceError(422, "invalid", "the code contains a NUL byte", {"code": ["must not contain NUL bytes"]})
+    if answers is not None:
+        if len(answers) > MAX_ANSWERS:
+            raise ServiceError(413, "too_large", f"more than {MAX_ANSWERS} answers",
+                               {"answers": [f"at most {MAX_ANSWERS} answers"]})
+        for key, value in answers.items():
+            if len(str(value)) > MAX_ANSWER_TEXT:  # text as typed, or rows of boxes from a page
+                raise ServiceError(413, "too_large", f"answer {key} is longer than {MAX_ANSWER_TEXT:,} characters",
+                                   {f"answers.{key}": [f"at most {MAX_ANSWER_TEXT} characters"]})
+
+
 def _check_open(assignment: Assignment, exercise: definitions.Exercise, used: int, now: datetime) -> bool:
     """Raise if the student may not submit now; return whether the submission is late."""
     late = assignment.due_at is not None and now > assignment.due_at
@@ -352,6 +376,7 @@ def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None
         context = submit_context(user, assignment.id)
     role, used, seed, version = context.role, context.used, context.seed, context.version
     _require_visible(role, assignment)
+    check_payload(answers, code)
     if seen_version is not None and seen_version != version.version:
         raise ServiceError(409, "exercise_changed",
                            f"the exercise was changed after you opened it (you had version {seen_version}, it is "

@@ -10,10 +10,8 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from grader.models import COURSE_ROLES, SCOPES
+from grader.service import MAX_ANSWER_TEXT, MAX_ANSWERS, MAX_CODE  # one set of limits for every entry point
 
-MAX_ANSWERS = 200
-MAX_ANSWER_TEXT = 20_000
-MAX_CODE = 100_000
 MAX_NESTING = 4
 
 

@@ -6,9 +6,16 @@ Views are thin: every submission goes through grader.service, which grades and s
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import TooManyRequests
 
 from grader.extensions import login_manager
+
+
+def stale_form(error: CSRFError) -> tuple[str, int]:
+    """A form without a valid CSRF token (the session ended, or it came from another site): say so and how
+    to go on, rather than Flask's bare 400."""
+    return render_template("stale_form.html", reason=error.description), 400
 
 
 def too_many_requests(error: TooManyRequests) -> tuple[str, int]:

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
@@ -16,10 +17,11 @@ from wtforms.validators import DataRequired, Length
 
 from grader.extensions import limiter
 from grader.models import User, db
-from grader.web import too_many_requests
+from grader.web import stale_form, too_many_requests
 
 bp = Blueprint("auth", __name__)
 bp.register_error_handler(429, too_many_requests)
+bp.register_error_handler(CSRFError, stale_form)
 
 
 class LoginForm(FlaskForm):
@@ -31,7 +33,7 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str | None:
     """Only a path on this site: `next` must not send a fresh login to someone else's page."""
-    if not target:
+    if not target or any(ord(c) < 32 or ord(c) == 127 for c in target):  # urlsplit drops CR/LF/tab silently
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -49,7 +51,9 @@ def login() -> str | Response:
         return redirect(url_for("student.index"))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
+        username = form.username.data.strip()
+        # No username holds a NUL byte (and PostgreSQL cannot even compare one): no such user.
+        user = None if "\x00" in username else db.session.scalar(select(User).where(User.username == username))
         # Check a password even for an unknown user, so the time taken does not tell which usernames exist.
         password_hash = user.password_hash if user is not None else _UNKNOWN_USER_HASH
         if check_password_hash(password_hash, form.password.data) and user is not None:

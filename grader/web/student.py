@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -35,11 +36,12 @@ from grader import service
 from grader.extensions import limit_submissions
 from grader.models import Assignment, Course, Membership, Submission, db, utcnow
 from grader.service import ServiceError
-from grader.web import too_many_requests
+from grader.web import stale_form, too_many_requests
 from grader.web.graph_svg import render_graph
 
 bp = Blueprint("student", __name__)
 bp.register_error_handler(429, too_many_requests)
+bp.register_error_handler(CSRFError, stale_form)
 
 GRID_MAX_ENTRIES = 100  # larger answers get only the paste box (a wall of boxes helps nobody)
 
@@ -63,8 +65,11 @@ def render_prompt(text: str) -> Markup:
         n = int(match.group(1))
         return str(escape(spans[n])) if n < len(spans) else ""
 
-    html = _markdown.render(_MATH.sub(stash, text.replace("\ue000", "").replace("\ue001", "")))
-    html = re.sub("\ue000(\\d+)\ue001", unstash, html)
+    text = re.sub("[\ue000-\ue002]", "", text)
+    # A literal dollar (\$) outside math: markdown would unescape it to a bare $ that KaTeX then pairs with the
+    # next one; in a span of its own it is a text node KaTeX never pairs.
+    html = _markdown.render(_MATH.sub(stash, text).replace("\\$", "\ue002"))
+    html = re.sub("\ue000(\\d+)\ue001", unstash, html).replace("\ue002", '<span class="dollar">$</span>')
     return Markup(html)  # markdown-it escaped the text, the math was escaped above
 
 
@@ -144,7 +149,8 @@ def ask_views(exercise: definitions.Exercise, variant: definitions.Variant,
             kind = "grid"
         else:
             kind = "paste"
-        view = AskView(i, label_tex(ask.label), shape, kind, text=label_plain(ask.label))
+        tex = label_tex(ask.label)
+        view = AskView(i, tex, shape, kind, text=label_plain(tex.strip("$")))  # what a screen reader says
         if kind == "grid":
             view.rows, view.cols = _grid_dims(shape)
             view.cells = [[""] * view.cols for _ in range(view.rows)]
@@ -340,7 +346,8 @@ def exercise(assignment_id: int) -> str:
 def submit(assignment_id: int) -> Response:
     assignment = _assignment_or_404(assignment_id)
     shown = request.form.get("version", "")
-    seen_version = int(shown) if shown.isdigit() and len(shown) < 10 else None  # the version the page showed
+    # The version the page showed (ASCII digits only: "²".isdigit() is true, and int() refuses it).
+    seen_version = int(shown) if shown.isascii() and shown.isdecimal() and len(shown) < 10 else None
     try:
         if assignment.exercise.kind == "code":
             submission = service.submit(current_user, assignment, code=request.form.get("code", ""),

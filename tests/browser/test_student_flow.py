@@ -181,3 +181,23 @@ def test_phone_width(page, live_server):
     # nothing but the graph and the grids (which scroll in their own boxes) is wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     screenshot(page, "exercise-phone")
+
+
+def accessible_names(page, role: str) -> list[str]:
+    """Names as Chromium itself computes them for assistive technology (Playwright's own get_by_label
+    computes names differently and would find an input a screen reader announces without a name)."""
+    tree = page.context.new_cdp_session(page).send("Accessibility.getFullAXTree")["nodes"]
+    return [n.get("name", {}).get("value", "") for n in tree if n.get("role", {}).get("value") == role]
+
+
+def test_every_answer_box_has_a_name_a_screen_reader_can_say(page, live_server):
+    sign_in(page, live_server, live_server.student("student-a11y"))
+    open_assignment(page, live_server, "seed-two-layer-w1-22")
+    assert "∂L/∂W1_22" in accessible_names(page, "textbox")  # KaTeX's MathML alone gave an empty name
+    open_assignment(page, live_server, "seed-three-layer-matrix")
+    boxes = accessible_names(page, "textbox")
+    assert boxes and all(name.strip() for name in boxes)
+    pastes = [name for name in boxes if "paste the whole matrix" in name]
+    assert len(pastes) == len(set(pastes)) == 3  # one per matrix, and they can be told apart
+    groups = [name for name in accessible_names(page, "group") if "matrix)" in name]
+    assert len(groups) == 3 and all(not name.startswith(" (") for name in groups)

@@ -5,32 +5,15 @@ from __future__ import annotations
 import re
 
 import pytest
-from flask.testing import FlaskClient
 
 from grader import create_app, service
 from grader.models import Course, Membership, db
 from grader.web.student import render_prompt
 from tests.service.conftest import assign, make_user, user
+from tests.web.conftest import login
 
 RIGHT_W1_22 = "-0.0026227"  # dL/dW1_22 of the notes' 2-2-1 network (the seed exercise has fixed numbers)
 SIGN_ERROR_W1_22 = "0.0026227"  # (y - out) in place of (out - y): diagnosed at the loss
-
-
-@pytest.fixture(name="course")
-def course_fixture(app) -> Course:
-    """A course with two students and the catalogue imported (as in the service tests)."""
-    service.import_catalogue(app.config["EXERCISES_DIR"])
-    course = Course(code="bp101", title="Backprop 101")
-    db.session.add(course)
-    alice, bob = make_user("alice"), make_user("bob")
-    db.session.add_all([Membership(user=alice, course=course), Membership(user=bob, course=course)])
-    db.session.commit()
-    return course
-
-
-def login(client: FlaskClient, username: str = "alice") -> None:
-    response = client.post("/login", data={"username": username, "password": f"{username}-password"})
-    assert response.status_code == 302, response.text
 
 
 def attempts_left(html: str) -> str:
