@@ -156,7 +156,13 @@ def cached_variant(exercise: definitions.Exercise, seed: int) -> definitions.Var
     if hit is None or hit[0] is not exercise:  # the id of a parsed definition since dropped from the cache
         if len(_variants) > 4096:
             _variants.clear()
-        hit = _variants[key] = (exercise, definitions.make_variant(exercise, seed))
+        try:
+            variant = definitions.make_variant(exercise, seed)
+        except definitions.DegenerateVariantError as exc:  # stored before definitions were checked for this
+            current_app.logger.error("exercise %s cannot draw seed %d: %s", exercise.id, seed, exc)
+            raise ServiceError(503, "exercise_unavailable", "this exercise cannot draw your numbers (its "
+                               "definition needs fixing); nothing was recorded, tell your instructor") from None
+        hit = _variants[key] = (exercise, variant)
     return hit[1]
 
 

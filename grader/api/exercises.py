@@ -34,9 +34,13 @@ def _out(exercise: Exercise) -> dict[str, Any]:
             "definition": exercise.current.definition}
 
 
-def _validated(document: dict[str, Any]) -> definitions.Exercise:
-    parsed = definitions.parse_exercise(document)  # DefinitionError -> 422 with the paths
+def _validated(document: dict[str, Any], *, stored: bool = True) -> definitions.Exercise:
+    """Parse (DefinitionError -> 422 with the paths) and check the size; a definition to be `stored` must
+    also draw variants (degenerate or overflowing numbers are the author's to fix, not a student's 500)."""
+    parsed = definitions.parse_exercise(document)
     check_size(parsed)
+    if stored:
+        definitions.check_drawable(parsed)
     return parsed
 
 
@@ -110,7 +114,7 @@ class Solve(MethodView):
     @blp.response(200, SolveOut)
     def post(self, body):
         """The authoring preview: one variant's values, gradients, step trace and answers. Nothing stored."""
-        parsed = _validated(body["definition"])
+        parsed = _validated(body["definition"], stored=False)  # the preview names the seed that fails
         try:
             return definitions.solve(parsed, body["seed"])
         except definitions.DegenerateVariantError as exc:

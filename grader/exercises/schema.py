@@ -50,6 +50,8 @@ class Pair(fields.List):
 
     def _deserialize(self, value, attr, data, **kwargs):
         pair = super()._deserialize(value, attr, data, **kwargs)
+        if len(pair) != 2:  # the Length validator runs only after this method
+            raise ValidationError("expected [lo, hi]")
         if pair[0] > pair[1]:
             raise ValidationError(f"lo must not exceed hi, got {pair}")
         return pair
@@ -165,7 +167,7 @@ class AskSchema(Strict):
     jacobian = fields.String(validate=NAME)
     index = fields.List(fields.Integer(strict=True, validate=validate.Range(min=0)))
     label = fields.String(validate=validate.Length(min=1, max=200))
-    points = fields.Float(validate=validate.Range(min=0, min_inclusive=False))
+    points = fields.Float(validate=validate.Range(min=0, max=1_000_000, min_inclusive=False))
 
     @validates_schema
     def _one_kind(self, data: dict, **kwargs: Any) -> None:
@@ -219,7 +221,7 @@ class ExerciseSchema(Strict):
     function = fields.Nested(FunctionSchema)
     tests = fields.Nested(TestsSchema)
     tolerance = fields.Nested(ToleranceSchema)
-    points = fields.Float(validate=validate.Range(min=0, min_inclusive=False))
+    points = fields.Float(validate=validate.Range(min=0, max=1_000_000, min_inclusive=False))
     attempts = fields.Integer(strict=True, validate=validate.Range(min=1))
 
     @validates_schema

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from grader.engine import Array, Solution
-from grader.exercises.definition import Ask, Exercise
+from grader.exercises.definition import Ask, DefinitionError, Exercise
 
 MAX_DRAWS = 200
 KINK_MARGIN = 1e-3
@@ -102,19 +102,40 @@ def draw(exercise: Exercise, rng: np.random.Generator, dims: dict[str, int] | No
 
 
 def make_variant(exercise: Exercise, seed: int) -> Variant:
-    """The variant for `seed`: the same numbers every time, never a degenerate draw."""
+    """The variant for `seed`: the same numbers every time, never a degenerate draw, never an overflow."""
     rng = generator(exercise, seed)
     reason = ""
     for _ in range(MAX_DRAWS):
-        dims, leaves, upstream, solution = draw(exercise, rng)
-        reason = degeneracy(exercise, solution)
-        if not reason:
+        with np.errstate(all="ignore"):  # an overflow is caught below, by its result
+            dims, leaves, upstream, solution = draw(exercise, rng)
+        overflow = overflowed(solution)
+        reason = overflow or degeneracy(exercise, solution)
+        # Fixed numbers are the author's choice, degenerate or not; but nobody can type or grade infinity.
+        if not reason or (not overflow and not is_random(exercise)):
             return Variant(exercise, seed, dims, leaves, upstream, solution)
         if not is_random(exercise):
-            break  # fixed numbers: drawing again cannot help, and the author chose them
-    if not is_random(exercise):
-        return Variant(exercise, seed, dims, leaves, upstream, solution)
+            break  # fixed numbers: drawing again cannot help
     raise DegenerateVariantError(f"{exercise.id}: every draw was degenerate ({reason}) for seed {seed}")
+
+
+def check_drawable(exercise: Exercise, seeds: range = range(3)) -> None:
+    """Refuse (DefinitionError) a definition that cannot give students numbers: its draws are all degenerate
+    or overflow. Checked when a definition is stored, so students never meet it."""
+    for seed in seeds:
+        try:
+            make_variant(exercise, seed)
+        except DegenerateVariantError as exc:
+            raise DefinitionError([f"(top level): cannot draw a variant: {exc}"]) from None
+
+
+def overflowed(solution: Solution) -> str:
+    """Why a draw's numbers cannot be shown or graded: a value or gradient that is not finite ('' if none)."""
+    for kind, arrays in (("value", solution.values), ("gradient", solution.grads),
+                         ("local gradient", solution.local_grads)):
+        for name, array in arrays.items():
+            if not np.all(np.isfinite(array)):
+                return f"the {kind} of {name} overflows (is not finite)"
+    return ""
 
 
 def is_random(exercise: Exercise) -> bool:

@@ -10,12 +10,18 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import TooManyRequests
 
 from grader.extensions import login_manager
+from grader.service import ServiceError
 
 
 def stale_form(error: CSRFError) -> tuple[str, int]:
     """A form without a valid CSRF token (the session ended, or it came from another site): say so and how
     to go on, rather than Flask's bare 400."""
     return render_template("stale_form.html", reason=error.description), 400
+
+
+def service_problem(error: ServiceError) -> tuple[str, int]:
+    """A refusal by the service outside a form post (those flash it): its message on a page, with its status."""
+    return render_template("problem.html", message=error.message), error.status
 
 
 def too_many_requests(error: TooManyRequests) -> tuple[str, int]:

@@ -36,12 +36,13 @@ from grader import service
 from grader.extensions import limit_submissions
 from grader.models import Assignment, Course, Membership, Submission, db, utcnow
 from grader.service import ServiceError
-from grader.web import stale_form, too_many_requests
+from grader.web import service_problem, stale_form, too_many_requests
 from grader.web.graph_svg import render_graph
 
 bp = Blueprint("student", __name__)
 bp.register_error_handler(429, too_many_requests)
 bp.register_error_handler(CSRFError, stale_form)
+bp.register_error_handler(ServiceError, service_problem)
 
 GRID_MAX_ENTRIES = 100  # larger answers get only the paste box (a wall of boxes helps nobody)
 

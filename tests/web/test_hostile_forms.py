@@ -101,3 +101,19 @@ def test_an_escaped_dollar_stays_a_dollar_katex_cannot_pair():
     html = str(render_prompt(r"A ticket costs \$5 and a drink \$3. Find $\partial L/\partial w$."))
     assert html.count('<span class="dollar">$</span>') == 2
     assert "costs $5" not in html and r"$\partial L/\partial w$" in html
+
+
+def test_an_exercise_that_cannot_draw_numbers_shows_a_page_not_a_500(client, course):
+    from grader.models import ExerciseVersion
+
+    a = assign(course, "gate-add")
+    broken = dict(a.exercise.current.definition,
+                  inputs={"x": {"shape": [], "random": {"uniform": [-2.0, -1.0]}}}, params={},
+                  graph=["z = relu(x)"], upstream={"z": {"shape": [], "random": {"uniform": [1.0, 2.0]}}},
+                  ask=[{"grad": "x", "label": "dL/dx"}])  # stored as if before definitions were checked
+    db.session.add(ExerciseVersion(exercise=a.exercise, version=2, definition=broken))
+    a.exercise.current_version = 2
+    db.session.commit()
+    login(client)
+    response = client.get(f"/assignments/{a.id}")
+    assert response.status_code == 503 and "tell your instructor" in response.text
