@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import math
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from grader import exercises as definitions
 from grader.engine import to_json
+from grader.extensions import spend_submission
 from grader.grading.numeric import grade_answers
 from grader.grading.result import GradeResult
 from grader.models import (
@@ -56,6 +58,7 @@ class ServiceError(Exception):
     code: str
     message: str
     errors: dict[str, list[str]] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After with a 429
 
     def __str__(self) -> str:
         return self.message
@@ -382,6 +385,11 @@ def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None
         context = submit_context(user, assignment.id)
     role, used, seed, version = context.role, context.used, context.seed, context.version
     _require_visible(role, assignment)
+    wait = spend_submission(user.id)
+    if wait is not None:
+        raise ServiceError(429, "too_many_requests", f"too many submissions in a short time (at most "
+                           f"{current_app.config['SUBMIT_RATE_LIMIT']}): try again in {math.ceil(wait)} s; "
+                           "nothing was graded and no attempt used", headers={"Retry-After": str(math.ceil(wait))})
     check_payload(answers, code)
     if seen_version is not None and seen_version != version.version:
         raise ServiceError(409, "exercise_changed",

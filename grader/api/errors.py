@@ -119,7 +119,7 @@ def _message(status: int, error: HTTPException, errors: dict | None) -> str:
 
 
 def handle_service_error(error: ServiceError) -> Response:
-    return error_response(error.status, error.code, error.message, error.errors)
+    return error_response(error.status, error.code, error.message, error.errors, error.headers)
 
 
 def handle_definition_error(error: DefinitionError) -> Response:

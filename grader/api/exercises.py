@@ -6,6 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from grader import exercises as definitions
 from grader import service
@@ -44,6 +45,19 @@ def _validated(document: dict[str, Any], *, stored: bool = True) -> definitions.
     return parsed
 
 
+def _save(document: dict[str, Any]) -> Exercise:
+    """Store a definition; two saves of one slug racing (the same new slug, or the next version number) let
+    one win and answer the other 409, rather than the database's error."""
+    try:
+        exercise, _ = service.save_exercise(document, current_user())
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ServiceError(409, "conflict", "the exercise was changed by someone else at the same moment: read it "
+                           "again and retry", {"definition.id": ["changed concurrently"]}) from None
+    return exercise
+
+
 @blp.route("/exercises")
 class Exercises(MethodView):
     @require("exercises:read", roles=INSTRUCTORS)
@@ -67,9 +81,7 @@ class Exercises(MethodView):
                                {"definition.id": ["taken"]})
         if existing is not None:
             service.require_may_change(current_user(), existing)
-        exercise, _ = service.save_exercise(body["definition"], current_user())
-        db.session.commit()
-        return _out(exercise)
+        return _out(_save(body["definition"]))
 
 
 @blp.route("/exercises/<slug>")
@@ -92,9 +104,7 @@ class ExerciseItem(MethodView):
         if parsed.id != exercise.slug:
             raise ServiceError(422, "invalid_definition", "the definition's id must be the slug in the URL",
                                {"definition.id": [f"must be {exercise.slug}"]})
-        exercise, _ = service.save_exercise(body["definition"], current_user())
-        db.session.commit()
-        return _out(exercise)
+        return _out(_save(body["definition"]))
 
     @require("exercises:write", roles=INSTRUCTORS)
     @blp.response(204)

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import CSRFError
 from markdown_it import MarkdownIt
@@ -33,7 +33,6 @@ from werkzeug.wrappers import Response
 
 from grader import exercises as definitions
 from grader import service
-from grader.extensions import limit_submissions
 from grader.models import Assignment, Course, Membership, Submission, db, utcnow
 from grader.service import ServiceError
 from grader.web import service_problem, stale_form, too_many_requests
@@ -343,8 +342,7 @@ def exercise(assignment_id: int) -> str:
 
 @bp.post("/assignments/<int(max=2147483647):assignment_id>")
 @login_required
-@limit_submissions
-def submit(assignment_id: int) -> Response:
+def submit(assignment_id: int) -> Response | tuple[str, int, dict[str, str]]:
     assignment = _assignment_or_404(assignment_id)
     shown = request.form.get("version", "")
     # The version the page showed (ASCII digits only: "²".isdigit() is true, and int() refuses it).
@@ -358,6 +356,8 @@ def submit(assignment_id: int) -> Response:
             answers = answers_from_form(ask_views(variant.exercise, variant), request.form)
             submission = service.submit(current_user, assignment, answers=answers, seen_version=seen_version)
     except ServiceError as exc:
+        if exc.status == 429:  # a page of its own: going back keeps what was typed
+            return render_template("too_many.html", limit=current_app.config["SUBMIT_RATE_LIMIT"]), 429, exc.headers
         flash(f"Not submitted: {exc.message}.", "error")
         return redirect(url_for("student.exercise", assignment_id=assignment.id), code=303)
     return redirect(url_for("student.submission", submission_id=submission.id), code=303)
