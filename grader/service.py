@@ -212,10 +212,23 @@ def attempts_left(user: User, assignment: Assignment) -> int | None:
 
 def solution_visible(assignment: Assignment, user: User, now: datetime | None = None, role: str | None = None
                      ) -> bool:
-    """May this user see the expected answers? Instructors always; students as the assignment says.
-    `role` is the user's course role where the caller knows it already (saves a query)."""
+    """May this user see the expected answers? Instructors always; students when the assignment's policy
+    allows it and so does every other assignment of the same exercise they take: the seed is the student's
+    and the exercise's, so the numbers, and the answers, are the same there. `role` is the user's course role
+    where the caller knows it already (saves a query)."""
     if (role or course_role(user, assignment.course)) == "instructor":
         return True
+    if not _policy_shows(assignment, user, now):
+        return False
+    elsewhere = db.session.scalars(
+        select(Assignment).join(Membership, (Membership.course_id == Assignment.course_id)
+                                & (Membership.user_id == user.id) & (Membership.role == "student"))
+        .where(Assignment.exercise_id == assignment.exercise_id, Assignment.id != assignment.id))
+    return all(_policy_shows(other, user, now) for other in elsewhere)
+
+
+def _policy_shows(assignment: Assignment, user: User, now: datetime | None) -> bool:
+    """The assignment's solution policy for a student, on its own."""
     policy = assignment.solution_policy
     if policy == "always":
         return True

@@ -198,3 +198,31 @@ def test_answers_worked_out_for_an_edited_version_are_refused_not_graded(course)
     assert db.session.scalar(select(func.count()).select_from(Submission)) == 1  # nothing stored
     assert service.attempts_left(alice, assignment) == 1
     assert service.submit(alice, assignment, answers={"0": "-0.0026227"}, seen_version=2).attempt == 2
+
+
+def test_a_practice_copy_does_not_reveal_what_a_graded_copy_hides(course):
+    from grader.models import Course, Membership
+
+    alice, bob = user("alice"), user("bob")
+    graded = assign(course, "seed-two-layer-w1-22", solution_policy="never", points=10)
+    practice = assign(course, "seed-two-layer-w1-22", solution_policy="always")
+    # Same student, same exercise: same numbers in both, so the practice answer would be the graded one.
+    feedback = service.submit(alice, practice, answers={"0": "1"}).feedback
+    assert feedback["parts"][0]["expected"] is None
+    assert not service.solution_visible(practice, alice)
+
+    # The same holds across courses; a student of only the practice course sees the practice answers.
+    other = Course(code="practice", title="Practice course")
+    carol = make_user("carol")
+    db.session.add_all([other, Membership(user=carol, course=other), Membership(user=alice, course=other)])
+    db.session.commit()
+    elsewhere = assign(other, "seed-two-layer-w1-22", solution_policy="always")
+    assert not service.solution_visible(elsewhere, alice)
+    assert service.solution_visible(elsewhere, carol)
+    assert service.submit(carol, elsewhere, answers={"0": "1"}).feedback["parts"][0]["expected"] is not None
+
+    # Once the graded copy allows it too (past due, no late work), the practice copy shows it.
+    graded.solution_policy, graded.due_at = "after_due", utcnow() - timedelta(hours=1)
+    db.session.commit()
+    assert service.solution_visible(practice, alice) and service.solution_visible(practice, bob)
+    assert service.solution_visible(graded, alice)
