@@ -209,6 +209,9 @@ class ApiToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(120), default="")
+    # The token that created this one (None: made by a signed-in person or the command line). Revoking a
+    # token revokes what it made, so a leaked token cannot leave children behind.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id", ondelete="SET NULL"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     prefix: Mapped[str] = mapped_column(String(12))  # shown in listings so a user can tell tokens apart
     scopes: Mapped[list[str]] = mapped_column(JSON)
@@ -220,12 +223,12 @@ class ApiToken(db.Model):
     user: Mapped[User] = relationship()
 
     @classmethod
-    def issue(cls, user: User, scopes: list[str], name: str = "", expires_at: datetime | None = None
-              ) -> tuple[ApiToken, str]:
+    def issue(cls, user: User, scopes: list[str], name: str = "", expires_at: datetime | None = None,
+              parent: ApiToken | None = None) -> tuple[ApiToken, str]:
         """A new token and its secret text (shown once; only its hash is stored)."""
         secret = "gg_" + secrets.token_urlsafe(32)
         token = cls(user=user, name=name, token_hash=hash_token(secret), prefix=secret[:10], scopes=list(scopes),
-                    expires_at=expires_at)
+                    expires_at=expires_at, parent_id=parent.id if parent is not None else None)
         return token, secret
 
     def usable(self, now: datetime | None = None) -> bool:

@@ -1,7 +1,9 @@
 """API tokens of the caller: list, create (the secret is shown once), revoke.
 
 No scope is needed to manage your own tokens, but a token can only create tokens with a subset of its own
-scopes (no escalation through a narrower token)."""
+scopes (no escalation through a narrower token), never outliving it, and can revoke only itself and the
+tokens it created; revoking a token revokes everything it created. A signed-in person manages all of theirs.
+So a leaked token can neither lock its owner out nor leave children behind."""
 
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ class Tokens(MethodView):
         parent = current_token()
         if parent is not None and parent.expires_at is not None:
             expires_at = min(expires_at, parent.expires_at)  # a token cannot outlive the token that made it
-        token, secret = ApiToken.issue(current_user(), scopes, body["name"], expires_at)
+        token, secret = ApiToken.issue(current_user(), scopes, body["name"], expires_at, parent=parent)
         db.session.add(token)
         db.session.commit()
         return {**_out(token), "token": secret}
@@ -59,10 +61,34 @@ class TokenItem(MethodView):
     @require(None)
     @blp.response(204)
     def delete(self, token_id: int):
-        """Revoke one of your tokens (at once; revoking twice is harmless)."""
+        """Revoke one of your tokens and every token it created (at once; revoking twice is harmless). With a
+        token: only that token or one it created (403 otherwise)."""
         token = db.session.get(ApiToken, token_id)
         if token is None or token.user_id != current_user().id:
             raise not_found("token")
-        if token.revoked_at is None:
-            token.revoked_at = utcnow()
-            db.session.commit()
+        caller = current_token()
+        if caller is not None and caller.id not in _lineage(token):
+            raise ServiceError(403, "forbidden", "a token can revoke only itself and the tokens it created; sign "
+                               "in to revoke others")
+        now = utcnow()
+        for revoked in _with_descendants(token):
+            revoked.revoked_at = revoked.revoked_at or now
+        db.session.commit()
+
+
+def _lineage(token: ApiToken) -> set[int]:
+    """The token's id and its ancestors' (who made it, who made that, ...)."""
+    ids = {token.id}
+    while token.parent_id is not None and token.parent_id not in ids:
+        ids.add(token.parent_id)
+        token = db.session.get(ApiToken, token.parent_id)
+    return ids
+
+
+def _with_descendants(token: ApiToken) -> list[ApiToken]:
+    found, frontier = [token], [token.id]
+    while frontier:
+        children = db.session.scalars(select(ApiToken).where(ApiToken.parent_id.in_(frontier))).all()
+        found += children
+        frontier = [child.id for child in children]
+    return found
