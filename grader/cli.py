@@ -335,9 +335,10 @@ def revoke_token_command(token_id: int) -> None:
     if token.revoked_at is not None:
         click.echo(f"token {token_id} was already revoked {_when(token.revoked_at)}")
         return
-    token.revoked_at = utcnow()
+    revoked = token.revoke()
     db.session.commit()
-    click.echo(f"revoked token {token_id} ({token.prefix}..., '{token.user.username}')")
+    made = f", and {len(revoked) - 1} token(s) it created" if len(revoked) > 1 else ""
+    click.echo(f"revoked token {token_id} ({token.prefix}..., '{token.user.username}'){made}")
 
 
 @tokens_cli.command("list")

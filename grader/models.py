@@ -13,7 +13,7 @@ from typing import Any
 
 from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, ForeignKey, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, MetaData, String, Text, UniqueConstraint, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -230,6 +230,19 @@ class ApiToken(db.Model):
         token = cls(user=user, name=name, token_hash=hash_token(secret), prefix=secret[:10], scopes=list(scopes),
                     expires_at=expires_at, parent_id=parent.id if parent is not None else None)
         return token, secret
+
+    def revoke(self, now: datetime | None = None) -> list[ApiToken]:
+        """Revoke this token and every token it created, at any depth (already revoked ones keep their
+        time). Returns them; the caller commits."""
+        now = now or utcnow()
+        found, frontier = [self], [self.id]
+        while frontier:
+            children = db.session.scalars(select(ApiToken).where(ApiToken.parent_id.in_(frontier))).all()
+            found += children
+            frontier = [child.id for child in children]
+        for token in found:
+            token.revoked_at = token.revoked_at or now
+        return found
 
     def usable(self, now: datetime | None = None) -> bool:
         now = now or utcnow()

@@ -171,9 +171,14 @@ def test_tokens_create_prints_the_secret_once_and_stores_its_hash(app: Flask) ->
 def test_tokens_revoke(app: Flask) -> None:
     ok(cli(app, "users", "create", "ada", "--password", "ada-password"))
     token, _ = create_token(app)
-    assert f"revoked token {token.id}" in ok(cli(app, "tokens", "revoke", str(token.id))).output
+    child, _ = ApiToken.issue(token.user, [], "made by the token", parent=token)
+    db.session.add(child)
+    db.session.commit()
+    output = ok(cli(app, "tokens", "revoke", str(token.id))).output
+    assert f"revoked token {token.id}" in output and "and 1 token(s) it created" in output
     db.session.refresh(token)
-    assert token.revoked_at is not None and not token.usable()
+    db.session.refresh(child)
+    assert token.revoked_at is not None and not token.usable() and not child.usable()
     assert "already revoked" in ok(cli(app, "tokens", "revoke", str(token.id))).output
     assert "revoked" in ok(cli(app, "tokens", "list", "--user", "ada")).output
     refused(cli(app, "tokens", "revoke", "999"), 1, "no token 999")

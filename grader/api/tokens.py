@@ -70,9 +70,7 @@ class TokenItem(MethodView):
         if caller is not None and caller.id not in _lineage(token):
             raise ServiceError(403, "forbidden", "a token can revoke only itself and the tokens it created; sign "
                                "in to revoke others")
-        now = utcnow()
-        for revoked in _with_descendants(token):
-            revoked.revoked_at = revoked.revoked_at or now
+        token.revoke()
         db.session.commit()
 
 
@@ -84,11 +82,3 @@ def _lineage(token: ApiToken) -> set[int]:
         token = db.session.get(ApiToken, token.parent_id)
     return ids
 
-
-def _with_descendants(token: ApiToken) -> list[ApiToken]:
-    found, frontier = [token], [token.id]
-    while frontier:
-        children = db.session.scalars(select(ApiToken).where(ApiToken.parent_id.in_(frontier))).all()
-        found += children
-        frontier = [child.id for child in children]
-    return found
