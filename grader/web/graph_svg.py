@@ -497,7 +497,7 @@ def describe(node: Node, variant, values: Mapping[str, np.ndarray | None], highl
     shown = "value not shown (you are asked for it)" if value is None else f"value {fmt_array(value, 6)}"
     text = f"{node.name}: {what}, shape {shape}, {shown}"
     if upstream:
-        text += ", its upstream gradient is given"
+        text += f", its upstream gradient dL/d{node.name} = {fmt_array(variant.upstream[node.name], 6)} is given"
     if highlighted:
         text += " (mistake here)"
     return text

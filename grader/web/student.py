@@ -36,6 +36,7 @@ from grader import service
 from grader.models import Assignment, Course, Membership, Submission, db, utcnow
 from grader.service import ServiceError
 from grader.web import service_problem, stale_form, too_many_requests
+from grader.web.given import given_tensors
 from grader.web.graph_svg import render_graph
 
 bp = Blueprint("student", __name__)
@@ -320,6 +321,7 @@ def _exercise_page(assignment: Assignment, submission: Submission | None = None)
         highlight=highlight,
         asks=ask_views(exercise, variant, submission.answers if submission else None, parts)
         if exercise.kind == "numeric" else [],
+        given=given_tensors(exercise, variant) if exercise.kind == "numeric" else [],
         code=(submission.code if submission is not None and submission.code is not None
               else exercise.function.starter if exercise.function else ""),
         submission=submission,

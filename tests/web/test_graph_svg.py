@@ -180,13 +180,14 @@ NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]\d+)?")
 @pytest.mark.parametrize(("eid", "seed"), CASES)
 def test_gradients_are_never_shown(eid: str, seed: int) -> None:
     """No asked gradient (or local gradient, or Jacobian) entry is written anywhere, unless the same number
-    is also a forward value, or a one-digit number that shapes and options print too ("2×2", "α=0.1")."""
+    is also a forward value or a given upstream gradient (an add gate passes it on unchanged: that is the
+    lesson), or a one-digit number that shapes and options print too ("2×2", "α=0.1")."""
     exercise = CATALOGUE[eid]
     variant = make_variant(exercise, seed)
     _, root = render(eid, seed)
     on_page = set(NUMBER.findall(all_text(root)))
-    forward = {fmt_array(np.array(v), d) for x in variant.solution.values.values() for v in np.ravel(x)
-               for d in (4, 6)}
+    given = [*variant.solution.values.values(), *(variant.upstream or {}).values()]
+    forward = {fmt_array(np.array(v), d) for x in given for v in np.ravel(x) for d in (4, 6)}
     for ask in (a for a in exercise.asks if a.kind != "value"):
         for entry in np.ravel(variant.expected(ask)):
             for digits in (4, 6):
@@ -200,7 +201,8 @@ def test_upstream_nodes_are_marked() -> None:
     _, root = render("gate-sigmoid")
     h = node_groups(root)["h"]
     assert "upstream" in h.get("class").split()
-    assert "upstream gradient is given" in h.get("aria-label")
+    variant = make_variant(CATALOGUE["gate-sigmoid"], 1)  # render()'s default seed
+    assert f"upstream gradient dL/dh = {fmt_array(variant.upstream['h'], 6)} is given" in h.get("aria-label")
     assert "upstream" not in node_groups(root)["z"].get("class").split()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 
 from grader import create_app, service
@@ -255,3 +256,27 @@ def test_sign_in_attempts_are_rate_limited(backend, database_urls):
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+def test_the_page_lists_every_given_number_including_the_upstream_gradient(client, course):
+    a = assign(course, "gate-add")
+    login(client)
+    html = client.get(f"/assignments/{a.id}").text
+    _, variant = service.variant_for(user("alice"), a.exercise)
+    given = html[html.index('id="given-title"'):html.index('id="answer-form"')]
+    assert r"$\partial L/\partial z$" in given
+    for name in (*variant.leaves, *variant.upstream):
+        values = variant.upstream.get(name, variant.leaves.get(name))
+        for x in np.ravel(values):
+            assert f"<td>{float(x):.6g}</td>" in given, (name, x)
+    assert "its upstream gradient dL/dz = [" in html  # the graph's node says it too
+
+
+def test_a_matrix_too_wide_for_an_edge_is_listed_in_full(client, course):
+    a = assign(course, "three-layer-random")
+    login(client)
+    html = client.get(f"/assignments/{a.id}").text
+    _, variant = service.variant_for(user("alice"), a.exercise)
+    w1 = variant.leaves["W1"]
+    assert f'aria-label="W1, {"×".join(map(str, w1.shape))}"' in html
+    assert all(f"<td>{float(x):.6g}</td>" in html for x in np.ravel(w1))

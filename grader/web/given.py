@@ -1,0 +1,46 @@
+"""The numbers a student works from, listed in full beside the graph: every input and parameter of their
+variant (the graph's edges can only carry short ones) and the upstream gradients an exercise gives."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from grader import exercises as definitions
+from grader.web.graph_svg import fmt_number, fmt_shape, hidden_nodes
+
+DIGITS = 6  # as in the graph's tooltips: enough to work with, short enough to read
+
+
+@dataclass
+class GivenTensor:
+    label: str  # TeX for KaTeX: W_{1}, \partial L/\partial z
+    text: str  # the same in plain words, for screen readers
+    shape: str  # "2×3", "scalar"
+    rows: list[list[str]]  # the entries, formatted, one list per row (a vector is one row)
+
+
+def tex_name(name: str) -> str:
+    """A node name as TeX: trailing digits become a subscript (W1 -> W_{1}); longer names upright."""
+    base, digits = re.fullmatch(r"(.*?)(\d*)", name).groups()
+    base = base if len(base) <= 1 else f"\\mathrm{{{base}}}"
+    return f"{base}_{{{digits}}}" if digits and base else base or digits
+
+
+def given_tensors(exercise: definitions.Exercise, variant: definitions.Variant) -> list[GivenTensor]:
+    """Inputs and parameters (not those a `value` ask hides), then the upstream gradients, in definition order."""
+    hidden = hidden_nodes(exercise)
+    given = [GivenTensor(f"${tex_name(name)}$", name, *_table(value))
+             for name, value in variant.leaves.items() if name not in hidden]
+    for name, value in (variant.upstream or {}).items():
+        given.append(GivenTensor(f"$\\partial L/\\partial {tex_name(name)}$", f"upstream gradient dL/d{name}",
+                                 *_table(value)))
+    return given
+
+
+def _table(value: np.ndarray) -> tuple[str, list[list[str]]]:
+    a = np.asarray(value, dtype=float)
+    rows = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(-1, a.shape[-1])
+    return fmt_shape(a.shape), [[fmt_number(x, DIGITS) for x in row] for row in rows]
