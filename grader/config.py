@@ -18,6 +18,7 @@ class Config:
     SUBMIT_RATE_LIMIT = os.environ.get("SUBMIT_RATE_LIMIT", "20 per minute; 300 per hour")
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True  # a rate-limit store that is down is logged and does not stop sign-in
     # A form's CSRF token lasts as long as the session: a backprop exercise can take more than the default hour.
     WTF_CSRF_TIME_LIMIT = None
 

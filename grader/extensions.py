@@ -41,10 +41,13 @@ def spend_submission(user_id: int) -> float | None:
     if not config.get("RATELIMIT_ENABLED", True):
         return None
     key = f"{config.get('RATELIMIT_KEY_PREFIX', '')}user:{user_id}"
-    for item in _parsed(config["SUBMIT_RATE_LIMIT"]):
-        if not limiter.limiter.hit(item, "submissions", key):
-            reset_at, _ = limiter.limiter.get_window_stats(item, "submissions", key)
-            return max(1.0, reset_at - time.time())
+    try:
+        for item in _parsed(config["SUBMIT_RATE_LIMIT"]):
+            if not limiter.limiter.hit(item, "submissions", key):
+                reset_at, _ = limiter.limiter.get_window_stats(item, "submissions", key)
+                return max(1.0, reset_at - time.time())
+    except Exception:  # the store (Redis) is down: students keep submitting, unthrottled, and we say so
+        current_app.logger.exception("rate-limit storage unavailable: submissions are not throttled")
     return None
 
 

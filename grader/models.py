@@ -235,10 +235,12 @@ class ApiToken(db.Model):
         """Revoke this token and every token it created, at any depth (already revoked ones keep their
         time). Returns them; the caller commits."""
         now = now or utcnow()
-        found, frontier = [self], [self.id]
-        while frontier:
-            children = db.session.scalars(select(ApiToken).where(ApiToken.parent_id.in_(frontier))).all()
+        found, seen, frontier = [self], {self.id}, [self.id]
+        while frontier:  # `seen` stops at a cycle, which only a hand-edited database could hold
+            children = db.session.scalars(select(ApiToken).where(ApiToken.parent_id.in_(frontier),
+                                                                 ApiToken.id.not_in(seen))).all()
             found += children
+            seen |= {child.id for child in children}
             frontier = [child.id for child in children]
         for token in found:
             token.revoked_at = token.revoked_at or now

@@ -241,14 +241,17 @@ def _policy_shows(assignment: Assignment, user: User, now: datetime | None) -> b
     return False
 
 
-def feedback_for(submission: Submission, viewer: User, now: datetime | None = None) -> dict[str, Any]:
+def feedback_for(submission: Submission, viewer: User, now: datetime | None = None, visible: bool | None = None
+                 ) -> dict[str, Any]:
     """A stored submission's feedback as `viewer` may see it now: the expected answers exactly when the
     solution policy allows it at this moment. They are computed from the stored version and seed rather than
     trusted from storage, so a policy that opens later (after the due date) shows them, and one that closes
-    hides them again."""
+    hides them again. `visible` is solution_visible's answer where the caller has it (a listing of one
+    assignment asks once, not once a row)."""
     stored = submission.feedback or {}
     feedback = {**stored, "parts": [dict(p) for p in stored.get("parts") or [] if isinstance(p, dict)]}
-    visible = solution_visible(submission.assignment, viewer, now)
+    if visible is None:
+        visible = solution_visible(submission.assignment, viewer, now)
     variant = None
     if visible and submission.kind == "numeric" and stored.get("status") == "graded":
         exercise = definition_of(submission.exercise_version)
@@ -324,9 +327,31 @@ def check_payload(answers: dict[str, Any] | None, code: str | None) -> None:
             raise ServiceError(413, "too_large", f"more than {MAX_ANSWERS} answers",
                                {"answers": [f"at most {MAX_ANSWERS} answers"]})
         for key, value in answers.items():
-            if len(str(value)) > MAX_ANSWER_TEXT:  # text as typed, or rows of boxes from a page
-                raise ServiceError(413, "too_large", f"answer {key} is longer than {MAX_ANSWER_TEXT:,} characters",
-                                   {f"answers.{key}": [f"at most {MAX_ANSWER_TEXT} characters"]})
+            problem = _oversized(value)
+            if problem:
+                raise ServiceError(413, "too_large", f"answer {key} is {problem}", {f"answers.{key}": [problem]})
+
+
+MAX_ANSWER_ENTRIES = 10_000  # as many numbers as the largest tensor a definition may draw
+
+
+def _oversized(value: Any) -> str | None:
+    """What is too large about one answer: text as typed, or (nested) lists of numbers or of the texts of a
+    page's boxes. None when it is fine."""
+    entries, stack = 0, [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if len(item) > MAX_ANSWER_TEXT:
+                return f"longer than {MAX_ANSWER_TEXT:,} characters"
+            entries += 1
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        else:
+            entries += 1
+        if entries > MAX_ANSWER_ENTRIES:
+            return f"more than {MAX_ANSWER_ENTRIES:,} numbers"
+    return None
 
 
 def _check_open(assignment: Assignment, exercise: definitions.Exercise, used: int, now: datetime) -> bool:

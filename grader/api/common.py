@@ -70,10 +70,10 @@ def submission_for(user: User, submission_id: int) -> Submission:
 
 
 def submission_view(submission: Submission, viewer: User, *, redact: bool = True,
-                    version: int | None = None) -> dict[str, Any]:
+                    version: int | None = None, visible: bool | None = None) -> dict[str, Any]:
     """The stored submission as the viewer may see it: expected answers exactly where the solution policy
-    allows now (service.feedback_for)."""
-    feedback = service.feedback_for(submission, viewer) if redact else submission.feedback or {}
+    allows now (service.feedback_for; `visible` as it takes it)."""
+    feedback = service.feedback_for(submission, viewer, visible=visible) if redact else submission.feedback or {}
     return {
         "id": submission.id, "assignment_id": submission.assignment_id, "user_id": submission.user_id,
         "exercise_version": version if version is not None else submission.exercise_version.version,

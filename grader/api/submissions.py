@@ -95,7 +95,8 @@ class AssignmentSubmissions(MethodView):
         elif "user" in args:
             query = query.join(User, Submission.user_id == User.id).where(User.username == args["user"])
         rows = db.session.scalars(page_of(query.order_by(Submission.id.desc()), pagination_parameters)).all()
-        return [submission_view(s, user) for s in rows]
+        visible = service.solution_visible(assignment, user, role=role)  # one assignment: the same for every row
+        return [submission_view(s, user, visible=visible) for s in rows]
 
 
 @blp.route("/submissions/<int(max=2147483647):submission_id>")
