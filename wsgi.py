@@ -5,6 +5,9 @@ as `gunicorn wsgi:app` never runs with debug on by accident."""
 
 import os
 
-from grader import create_app
+from grader import ConfigError, create_app
 
-app = create_app(os.environ.get("GRADGATE_CONFIG", "production"))
+try:
+    app = create_app(os.environ.get("GRADGATE_CONFIG", "production"))
+except ConfigError as exc:  # one line, not a traceback, for a setting the operator can fix
+    raise SystemExit(f"gradgate: {exc}") from None

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, jsonify
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from grader.config import CONFIGS
 
@@ -32,6 +34,10 @@ def _instance_secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+class ConfigError(ValueError):
+    """A setting the service cannot start with; the message says which and what was expected."""
+
+
 def create_app(config: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
     """Application factory: `config` is development, testing or production (default: GRADGATE_CONFIG)."""
     # The instance folder holds the secret key and the SQLite database (password hashes): by default
@@ -39,15 +45,24 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
     instance = os.environ.get("GRADGATE_INSTANCE")
     app = Flask(__name__, instance_relative_config=True, instance_path=os.path.abspath(instance) if instance else None)
     name = config or os.environ.get("GRADGATE_CONFIG", "development")
+    if name not in CONFIGS:
+        raise ConfigError(f"GRADGATE_CONFIG is {name!r}: expected one of {', '.join(CONFIGS)}")
     app.config.from_object(CONFIGS[name])
     app.config.from_pyfile("config.py", silent=True)
+    app.config["CONFIG_NAME"] = name
     if overrides:
         app.config.update(overrides)
     Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)  # new: readable by the service only
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _instance_secret_key(app.instance_path)
-    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
-        app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///" + str(Path(app.instance_path) / "gradgate.db")
+    # DATABASE_URL from the environment, else from instance/config.py, else SQLite in the instance folder.
+    app.config["SQLALCHEMY_DATABASE_URI"] = (app.config.get("SQLALCHEMY_DATABASE_URI") or app.config.get("DATABASE_URL")
+                                             or "sqlite:///" + str(Path(app.instance_path) / "gradgate.db"))
+    try:
+        make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    except ArgumentError:
+        raise ConfigError(f"DATABASE_URL is not a database URL: {app.config['SQLALCHEMY_DATABASE_URI']!r} "
+                          "(e.g. postgresql://user@host:5432/gradgate or sqlite:////path/gradgate.db)") from None
     if not app.config.get("MIGRATIONS_DIR"):
         app.config["MIGRATIONS_DIR"] = str(Path(app.root_path).parent / "migrations")
     if not app.config.get("EXERCISES_DIR"):

@@ -7,7 +7,6 @@ import functools
 import hashlib
 import hmac
 import json
-import os
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -44,6 +43,8 @@ exercises_cli = AppGroup("exercises", help="Validate, solve and grade exercise d
 P = ParamSpec("P")
 R = TypeVar("R")
 
+SEED = click.IntRange(min=0, max=2**31 - 1)  # as the API takes it (numpy wants a non-negative seed)
+MAX_ID = 2**31 - 1  # the largest id either database stores
 VALIDATION_SEEDS = 20  # a definition whose first seeds are all degenerate is as good as broken
 
 
@@ -104,7 +105,7 @@ def validate_command(paths: tuple[str, ...]) -> None:
 
 @exercises_cli.command("solve")
 @click.argument("exercise")
-@click.option("--seed", type=int, default=0, show_default=True, help="The variant's seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="The variant's seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a readable worked solution.")
 def solve_command(exercise: str, seed: int, as_json: bool) -> None:
     """Solve FILE_OR_ID for one seed: values, gradients, step trace and answers."""
@@ -118,7 +119,7 @@ def solve_command(exercise: str, seed: int, as_json: bool) -> None:
 
 @exercises_cli.command("grade")
 @click.argument("exercise")
-@click.option("--seed", type=int, default=0, show_default=True, help="The variant's seed.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="The variant's seed.")
 @click.option("--answers", "answers_json", help='JSON mapping ask index or label to an answer, e.g. {"0": "-0.0026"}.')
 @click.option("--code-file", type=click.File("r", encoding="utf-8"), help="A Python file with the backward function.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result structure as JSON.")
@@ -132,8 +133,11 @@ def grade_command(exercise: str, seed: int, answers_json: str | None, code_file,
         raise click.ClickException(str(exc)) from None
     answers = None
     if loaded.kind == "numeric":
+        if answers_json is None:
+            raise click.UsageError(f"{loaded.id} is a numeric exercise: give --answers, e.g. --answers "
+                                   "'{\"0\": \"-0.0026\"}' (ask position or label to the answer as typed)")
         try:
-            answers = json.loads(answers_json or "")
+            answers = json.loads(answers_json)
         except json.JSONDecodeError as exc:
             raise click.BadParameter(f"not JSON: {exc.msg} at character {exc.pos}", param_hint="--answers") from None
         if not isinstance(answers, dict):
@@ -141,7 +145,10 @@ def grade_command(exercise: str, seed: int, answers_json: str | None, code_file,
                                      param_hint="--answers")
     elif code_file is None:
         raise click.UsageError(f"{loaded.id} is a code exercise: give --code-file")
-    code = code_file.read() if code_file is not None else None
+    try:
+        code = code_file.read() if code_file is not None else None
+    except UnicodeDecodeError as exc:
+        raise click.BadParameter(f"not UTF-8 text (byte {exc.start})", param_hint="--code-file") from None
     try:
         result = service.grade(loaded, variant, answers=answers, code=code, reveal=True,
                                allow_weak=current_app.config["SANDBOX_ALLOW_WEAK"])
@@ -309,7 +316,7 @@ def _scopes(_ctx: click.Context, _param: click.Parameter, value: str) -> list[st
 @click.option("--scopes", required=True, callback=_scopes,
               help=f"Comma-separated, from: {', '.join(SCOPES)}.")
 @click.option("--name", default="", help="A note to tell tokens apart.")
-@click.option("--expires-in-days", type=click.IntRange(min=1), default=90, show_default=True,
+@click.option("--expires-in-days", type=click.IntRange(min=1, max=3650), default=90, show_default=True,
               help="Days until the token stops working.")
 @database_errors
 def create_token_command(username: str, scopes: list[str], name: str, expires_in_days: int) -> None:
@@ -325,7 +332,7 @@ def create_token_command(username: str, scopes: list[str], name: str, expires_in
 
 
 @tokens_cli.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=click.IntRange(min=1, max=MAX_ID))
 @database_errors
 def revoke_token_command(token_id: int) -> None:
     """Revoke the token TOKEN_ID (see `tokens list`); it stops working at once."""
@@ -394,9 +401,9 @@ def _demo_rank(slug: str) -> tuple[int, str]:
 def demo_command(force: bool) -> None:
     """Set up (idempotently) a demo course with the whole catalogue assigned, a student and an instructor,
     and print their logins. Running it again changes nothing and prints the same logins."""
-    if os.environ.get("GRADGATE_CONFIG") == "production" and not force:
-        raise click.ClickException("demo accounts do not belong on a production service "
-                                   "(GRADGATE_CONFIG=production); add --force if you mean it")
+    if current_app.config["CONFIG_NAME"] == "production" and not force:
+        raise click.ClickException("demo accounts do not belong on a production service (production is the "
+                                   "default of wsgi.py; GRADGATE_CONFIG=development for a trial), or add --force")
     loaded = _load_valid(_catalogue_dir())
     outcomes = [_store_exercise(exercise) for exercise in loaded]
     course = db.session.scalar(select(Course).where(Course.code == DEMO_COURSE[0]))

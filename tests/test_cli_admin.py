@@ -258,7 +258,7 @@ def test_demo_repairs_a_changed_demo_password(app: Flask) -> None:
 
 
 def test_demo_is_refused_in_production_unless_forced(app: Flask, monkeypatch) -> None:
-    monkeypatch.setenv("GRADGATE_CONFIG", "production")
+    monkeypatch.setitem(app.config, "CONFIG_NAME", "production")  # also wsgi.py's default
     refused(cli(app, "demo"), 1, "production")
     assert count(User) == count(Course) == count(Exercise) == 0
     assert "demo-student" in ok(cli(app, "demo", "--force")).output
@@ -294,3 +294,31 @@ def test_db_upgrade_then_demo_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     duplicate = flask_cli("users", "create", "demo-student", "--password", "whatever-long", env=env)
     assert duplicate.returncode == 1 and "Error: user 'demo-student' already exists" in duplicate.stderr
     assert "Traceback" not in duplicate.stderr
+
+
+def test_settings_the_service_cannot_start_with_are_one_line_errors(tmp_path: Path) -> None:
+    base = {**os.environ, "SECRET_KEY": "k" * 32, "GRADGATE_INSTANCE": str(tmp_path / "instance")}
+    base.pop("TEST_DATABASE_URL", None)
+    for setting, says in ((("DATABASE_URL", "notaurl"), "DATABASE_URL is not a database URL"),
+                          (("GRADGATE_CONFIG", "bogus"), "GRADGATE_CONFIG is 'bogus': expected one of")):
+        run = flask_cli("tokens", "list", env={**base, setting[0]: setting[1]})
+        assert run.returncode == 1 and says in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+def test_database_url_may_live_in_the_instance_config(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text(f"DATABASE_URL = 'sqlite:///{tmp_path / 'from-config.db'}'\n")
+    env = {**os.environ, "SECRET_KEY": "k" * 32, "GRADGATE_INSTANCE": str(instance), "GRADGATE_CONFIG": "development"}
+    for name in ("DATABASE_URL", "TEST_DATABASE_URL"):
+        env.pop(name, None)
+    assert flask_cli("db", "upgrade", env=env).returncode == 0
+    assert (tmp_path / "from-config.db").exists() and not (instance / "gradgate.db").exists()
+
+
+def test_token_numbers_out_of_range_are_refused(app: Flask) -> None:
+    ok(cli(app, "users", "create", "ada", "--password", "ada-password"))
+    for args in (("tokens", "create", "--user", "ada", "--scopes", "exercises:read", "--expires-in-days", "3000000"),
+                 ("tokens", "revoke", str(10**23))):
+        result = cli(app, *args)
+        assert result.exit_code == 2 and "is not in the range" in result.output, result.output

@@ -16,6 +16,8 @@ def load_file(path: str | Path) -> Exercise:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise DefinitionError([f"(file): cannot read: {exc.strerror}"], str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise DefinitionError([f"(file): cannot read: not UTF-8 text (byte {exc.start})"], str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(file)"

@@ -1,4 +1,4 @@
-"""Marshmallow schemas for the exercise definition format (shared/spec/exercise-format.md).
+"""Marshmallow schemas for the exercise definition format (docs/exercise-format.md).
 
 These check the structure: keys, types, ranges. What needs the graph (names, shapes, asks) is checked
 afterwards in `definition.py`. Every schema rejects unknown keys and suggests the key that was meant.

@@ -50,3 +50,22 @@ def test_solve_unknown_id_suggests(app):
     result = run(app, "solve", "seed-two-layer-w1-2")
     assert result.exit_code == 1
     assert "no exercise 'seed-two-layer-w1-2' in the catalogue (did you mean 'seed-two-layer-w1-22'?)" in result.output
+
+
+def test_bad_command_line_input_is_one_clear_line(app, tmp_path):
+    not_utf8 = tmp_path / "latin.yaml"
+    not_utf8.write_bytes(b"id: latin\ntitle: caf\xe9\n")
+    code = tmp_path / "relu.py"
+    code.write_bytes(b"# caf\xe9\ndef relu_backward(dout, x):\n    return dout\n")
+    cases = [
+        (("validate", str(not_utf8)), "not UTF-8 text"),
+        (("solve", "gate-add", "--seed", "-1"), "-1 is not in the range 0<=x<=2147483647"),
+        (("grade", "gate-add", "--seed", str(2**80), "--answers", "{}"), "is not in the range"),
+        (("grade", "gate-add"), "give --answers"),
+        (("grade", "code-relu-backward", "--code-file", str(code)), "--code-file"),
+    ]
+    for args, says in cases:
+        result = run(app, *args)
+        assert result.exit_code in (1, 2), (args, result.output)
+        assert says in result.output, (args, result.output)
+        assert result.exception is None or isinstance(result.exception, SystemExit), (args, result.exception)
