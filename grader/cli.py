@@ -285,6 +285,39 @@ def enroll_command(code: str, username: str, role: str) -> None:
     click.echo(message)
 
 
+@courses_cli.command("assign")
+@click.argument("code")
+@click.argument("exercise_id")
+@click.option("--title", help="Shown to students (default: the exercise's title).")
+@click.option("--due", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
+              help="Due date and time in UTC, e.g. '2026-12-01 23:59' (default: none).")
+@click.option("--attempts", type=click.IntRange(1, 1000), help="Attempt limit (default: the exercise's, if any).")
+@click.option("--points", type=click.FloatRange(0, 1_000_000), default=1.0, show_default=True)
+@click.option("--late-policy", type=click.Choice(["reject", "penalty", "accept"]), default="reject",
+              show_default=True)
+@click.option("--late-penalty", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="Fraction of the score taken off a late submission (with --late-policy penalty).")
+@click.option("--solution", type=click.Choice(["never", "after_due", "always"]), default="after_due",
+              show_default=True, help="When students see the expected answers.")
+@click.option("--hidden", is_flag=True, help="Not shown to students until made visible (API PATCH).")
+@database_errors
+def assign_command(code: str, exercise_id: str, title: str | None, due: datetime | None, attempts: int | None,
+                   points: float, late_policy: str, late_penalty: float, solution: str, hidden: bool) -> None:
+    """Place the exercise EXERCISE_ID (imported: see `exercises import`) in the course CODE."""
+    course = _course(code)
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == exercise_id, Exercise.deleted.is_(False)))
+    if exercise is None:
+        raise click.ClickException(f"no exercise '{exercise_id}' in the database (run `exercises import` first?)")
+    assignment = Assignment(course=course, exercise=exercise, title=title or exercise.title, due_at=due,
+                            attempt_limit=attempts, points=points, late_policy=late_policy,
+                            late_penalty=late_penalty, solution_policy=solution, visible=not hidden)
+    db.session.add(assignment)
+    db.session.commit()
+    due_text = f"due {due:%Y-%m-%d %H:%M} UTC" if due else "no due date"
+    click.echo(f"assignment {assignment.id}: '{assignment.title}' in '{course.code}', {due_text}, "
+               f"{points:g} points{', hidden' if hidden else ''}")
+
+
 def _enroll(course: Course, user: User, role: str) -> str:
     membership = db.session.scalar(select(Membership).where(Membership.course_id == course.id,
                                                             Membership.user_id == user.id))

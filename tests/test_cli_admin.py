@@ -322,3 +322,18 @@ def test_token_numbers_out_of_range_are_refused(app: Flask) -> None:
                  ("tokens", "revoke", str(10**23))):
         result = cli(app, *args)
         assert result.exit_code == 2 and "is not in the range" in result.output, result.output
+
+
+def test_courses_assign_places_an_imported_exercise(app: Flask) -> None:
+    ok(cli(app, "courses", "create", "bp101", "--title", "Backprop 101"))
+    refused(cli(app, "courses", "assign", "bp101", "gate-add"), 1, "no exercise 'gate-add'")
+    ok(cli(app, "exercises", "import"))
+    output = ok(cli(app, "courses", "assign", "bp101", "gate-add", "--due", "2030-01-31 23:59", "--attempts", "3",
+                    "--points", "5", "--late-policy", "penalty", "--late-penalty", "0.25")).output
+    assert "in 'bp101', due 2030-01-31 23:59 UTC, 5 points" in output
+    assignment = db.session.scalar(select(Assignment))
+    assert (assignment.attempt_limit, assignment.points, assignment.late_policy, assignment.late_penalty,
+            assignment.visible, assignment.due_at.year) == (3, 5.0, "penalty", 0.25, True, 2030)
+    bad = cli(app, "courses", "assign", "bp101", "gate-add", "--due", "next tuesday")
+    assert bad.exit_code == 2 and "--due" in bad.output
+    refused(cli(app, "courses", "assign", "nope", "gate-add"), 1, "nope")
