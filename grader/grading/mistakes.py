@@ -32,6 +32,7 @@ class Mistake:
     applies: Callable[[Gate], bool]  # at which gates it can happen
     vary: Callable[[Gate], Gate]  # the gate as the student (wrongly) computed it
     explain: str  # plain words; {gate} is the gate's line
+    explain_local: str | None = None  # for an ask of the local gradient itself (None: not a local-gradient slip)
 
 
 def _local(fn: Callable[..., Array]) -> Callable[[Gate], Gate]:
@@ -44,6 +45,16 @@ def _backward(fn: Callable[..., tuple[Array, ...]]) -> Callable[[Gate], Gate]:
 
 def _is_activation(gate: Gate) -> bool:
     return gate.local_grad is not None
+
+
+def _derivative_at_output(gate: Gate) -> Gate:
+    """g'(h) in place of g'(z): the derivative taken at the gate's output, as if it were the input."""
+    return replace(gate, local_grad=lambda out, z, **o: gate.local_grad(gate.forward(out, **o), out, **o))
+
+
+def _formula_on_input(gate: Gate) -> Gate:
+    """The derivative written in terms of the output (h(1 − h), 1 − h²) with z put in: z(1 − z), 1 − z²."""
+    return replace(gate, local_grad=lambda out, z, **o: gate.local_grad(z, z, **o))
 
 
 def _no_swap(gate: Gate) -> Gate:
@@ -81,12 +92,23 @@ MISTAKES: list[Mistake] = [
     Mistake("forgot_local_grad", _is_activation, _local(lambda out, z, **o: np.ones_like(z)),
             "you passed the gradient through {gate} without multiplying by its local gradient"),
     Mistake("used_output", _is_activation, _local(lambda out, z, **o: out),
-            "at {gate} you multiplied by the activation's output instead of its derivative"),
+            "at {gate} you multiplied by the activation's output instead of its derivative",
+            "you gave the activation's output h where its derivative g'(z) belongs"),
     Mistake("used_preactivation", _is_activation, _local(lambda out, z, **o: z),
-            "at {gate} you multiplied by the pre-activation z instead of the activation's derivative"),
+            "at {gate} you multiplied by the pre-activation z instead of the activation's derivative",
+            "you gave the pre-activation z where the activation's derivative g'(z) belongs"),
     Mistake("relu_wrong_side", lambda gate: gate.name in ("relu", "leaky_relu"),
             _local(lambda out, z, alpha=0.0, **o: np.where(z > 0, alpha, 1.0)),
-            "at {gate} you let the gradient through where z < 0 and blocked it where z > 0 (the wrong side)"),
+            "at {gate} you let the gradient through where z < 0 and blocked it where z > 0 (the wrong side)",
+            "you put the derivative on the wrong side of zero: it is 1 where z > 0 and 0 (or α) where z < 0"),
+    Mistake("derivative_at_output", _is_activation, _derivative_at_output,
+            "at {gate} you took the derivative at the output h instead of at the input z (g'(h) in place of g'(z))",
+            "you took the derivative at the output h instead of at the input z (g'(h) in place of g'(z))"),
+    Mistake("formula_on_input", _is_activation, _formula_on_input,
+            "at {gate} you put z into the derivative's formula in terms of the output (z(1 − z) or 1 − z² in "
+            "place of h(1 − h) or 1 − h², with h the output)",
+            "you put z into the derivative's formula in terms of the output (z(1 − z) or 1 − z² in place of "
+            "h(1 − h) or 1 − h², with h the output)"),
     Mistake("no_swap", lambda gate: gate.name in ("mul", "matmul"), _no_swap,
             "at {gate} you multiplied by the input itself instead of the other input (the gate swaps them)"),
     Mistake("transposed", lambda gate: gate.name == "matmul", _backward(_transposed),
@@ -182,10 +204,10 @@ def _replay(variant: Variant, ask: Ask) -> Iterator[Candidate]:
     if ask.kind == "local_grad":
         step = graph.step_by_name[ask.node]
         z = solution.values[step.args[0]]
-        for mistake in MISTAKES[1:4]:
-            if mistake.applies(step.gate):
+        for mistake in MISTAKES:
+            if mistake.explain_local and mistake.applies(step.gate):
                 local = mistake.vary(step.gate).local_grad(solution.values[ask.node], z, **step.options)
-                yield mistake.code, [ask.node], mistake.explain.format(gate=step), _at(local, ask)
+                yield mistake.code, [ask.node], mistake.explain_local, _at(local, ask)
         return
     if ask.kind != "grad":
         return
@@ -257,18 +279,33 @@ def diagnose(variant: Variant, ask: Ask, given: Array, expected: Array, toleranc
     matches = changes & np.all(tolerance.close(np.broadcast_to(given, answers.shape), answers), axis=axes)
     if not matches.any():
         return None
-    with np.errstate(all="ignore"):  # how far each answer is, relative to its size (atol as a floor)
-        distance = np.max(np.abs(given - answers) / (np.abs(answers) + tolerance.atol + 1e-300),
-                          axis=axes, initial=0.0)
+    distance = _distance(given, answers, tolerance, axes)
     best = int(np.argmin(np.where(matches, distance, np.inf)))
+    early = replayed.early
+    if early is not None and np.all(tolerance.close(given, early)) and (
+            _distance(given, early[None], tolerance, axes) <= distance[best]).all():
+        return None  # the early-rounded chain explains it as well: a slip of rounding (rounding_band), not this
     code, gates, message, _ = replayed.found[best]
     return Diagnosis(code, list(gates), message[0].upper() + message[1:] + ".")
+
+
+def _from_given_numbers(variant: Variant, node: str) -> bool:
+    step = variant.exercise.graph.step_by_name.get(node)
+    return step is not None and all(arg in variant.leaves for arg in step.args)
+
+
+def _distance(given: Array, answers: Array, tolerance: Tolerance, axes: tuple[int, ...]) -> Array:
+    """How far `given` is from each stacked answer, relative to its size (atol as a floor)."""
+    with np.errstate(all="ignore"):
+        return np.max(np.abs(given - answers) / (np.abs(answers) + tolerance.atol + 1e-300), axis=axes, initial=0.0)
 
 
 def rounding_band(variant: Variant, ask: Ask, given: Array, expected: Array, tolerance: Tolerance,
                   factor: float = 5.0) -> Diagnosis | None:
     """Intermediate results rounded too early: accepted within a band `factor` times wider, and said;
     beyond the band, diagnosed when the answer matches the early-rounded chain."""
+    if ask.kind == "value" and _from_given_numbers(variant, ask.node):
+        return None  # one gate applied to the numbers shown: there was nothing in between to round
     wide = tolerance.widened(factor)
     if np.all(wide.close(given, expected)):
         return Diagnosis("rounded_early", [], "Accepted, but it is only within a wider band: you probably rounded "

@@ -3,6 +3,7 @@ follow-through chain give credit for steps that are right given the student's ow
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -14,6 +15,8 @@ from grader.grading.mistakes import diagnose, rounding_band
 from grader.grading.reader import AnswerFormatError, check_shape, read_answer
 from grader.grading.result import CORRECT, INCORRECT, INVALID, PARTIAL, GradeResult, PartResult, summarise
 from grader.grading.tolerance import Tolerance
+
+_DECIMAL_COMMA = re.compile(r"\s*[+\-\u2212]?[0-9]+,[0-9]+\s*")  # "-0,00262": a decimal comma, not two entries
 
 
 def find_answer(answers: Mapping[Any, Any], index: int, ask: Ask) -> Any:
@@ -36,10 +39,15 @@ def grade_answers(variant: Variant, answers: Mapping[Any, Any], *, reveal: bool 
         part = PartResult(index, ask.label, INCORRECT, 0.0, ask.points, "")
         if reveal:
             part.expected = to_json(expected)
+        raw = find_answer(answers, index, ask)
         try:
-            given = check_shape(read_answer(find_answer(answers, index, ask)), expected.shape)
+            given = check_shape(read_answer(raw), expected.shape)
         except AnswerFormatError as exc:
             part.status, part.message, part.format_error = INVALID, exc.message, exc.to_dict()
+            if exc.kind == "shape" and expected.shape == () and _DECIMAL_COMMA.fullmatch(str(raw)):
+                point = str(raw).strip().replace(",", ".")
+                part.message += f". If the comma is a decimal comma, write a point: {point}"
+                part.format_error["message"] = part.message
             parts.append(part)
             continue
         part.given = to_json(given)
@@ -65,9 +73,11 @@ def _compare(part: PartResult, variant: Variant, ask: Ask, given: Array, expecte
     if diagnosis and diagnosis.accepted:
         part.status, part.score, part.message = CORRECT, 1.0, diagnosis.message
         part.marks = np.ones_like(marks).tolist()
-    elif right:
-        part.status, part.score = PARTIAL, right / n
+    elif credit := _entry_credit(marks, expected):
+        part.status, part.score = PARTIAL, credit
         part.message = f"{right} of {n} entries are right ({tolerance.describe()})."
+        if credit != right / n:
+            part.message += " Entries that are exactly 0 earn no credit on their own."
     else:
         part.message = f"Not {tolerance.describe()}."
     if diagnosis:
@@ -76,10 +86,22 @@ def _compare(part: PartResult, variant: Variant, ask: Ask, given: Array, expecte
             part.message += " " + diagnosis.message
 
 
+def _entry_credit(marks: Array, expected: Array) -> float:
+    """Partial credit for a matrix: the share of its entries that are right, where entries that are exactly 0
+    (a diagonal Jacobian's off-diagonal, the rows a ReLU blocked) count only when wrong. Otherwise a matrix
+    of zeros, or the identity, would earn most of a Jacobian for no work."""
+    nonzero = expected != 0
+    if nonzero.all() or not nonzero.any():
+        return float(marks.sum()) / marks.size
+    return float((marks & nonzero).sum()) / float(nonzero.sum() + (~marks & ~nonzero).sum())
+
+
 def _follow_through(part: PartResult, variant: Variant, earlier: tuple[Ask, Array], ask: Ask, given: Array,
                     tolerance: Tolerance) -> None:
     """Carry the student's earlier step forward through the gates in between, with the engine."""
     prev_ask, prev_given = earlier
+    if not np.any(prev_given):
+        return  # a zero carried forward makes every later zero "consistent": no credit rides on it
     solution = variant.solution
     carried = np.array(solution.grads[prev_ask.node], dtype=np.float64)
     if prev_ask.index is not None:

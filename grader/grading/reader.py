@@ -10,14 +10,16 @@ Accepted forms
 Scalars
     ``-0.00262``, ``-2.62e-3``, ``+1.5``, ``.5``, ``1.``, ``1e-3``; a Unicode minus (U+2212) or an en dash /
     hyphen-like dash in place of ``-``; fractions ``1/3``, ``-1/3`` (spaces around ``/`` allowed);
-    ``2.62×10^-3`` (also ``x10^`` and ``*10^``); numpy's ``np.float64(0.5)`` and ``array(0.5)``.
+    ``2.62×10^-3`` (also ``x10^``, ``*10^``, ``*10**``, with spaces and a bracketed exponent:
+    ``2.62 × 10^(-3)``); numpy's ``np.float64(0.5)`` and ``array(0.5)``.
 Lists, vectors, matrices
     Python / JSON lists ``[[1, 2], [3, 4]]`` (tuples' parentheses too); MATLAB ``[1 2; 3 4]`` and
     ``[1, 2; 3, 4]`` (``[1; 2; 3]`` is a 3×1 column); numpy's printed form ``[[0.1 0.2]\\n [0.3 0.4]]`` and
     its ``repr`` ``array([[0.1, 0.2],\\n       [0.3, 0.4]])`` (an optional ``dtype=...`` is ignored);
-    bare rows without brackets, one per line or separated by ``;``: ``"1 2\\n3 4"``. A leading
-    ``name =`` (``dW3 = [[...]]``) is skipped. A single bare line is a
-    flat vector (``"1 2 3"``) or a scalar (``"0.5"``); several bare lines of one number each form a column.
+    bare rows without brackets, one per line or separated by ``;``: ``"1 2\\n3 4"``. A leading label
+    (``dW3 = [[...]]``, ``dW3: [[...]]``, ``The gradient of the weights, dW3: [[...]]``) is skipped.
+    A single bare line is a flat vector (``"1 2 3"``) or a scalar (``"0.5"``); several bare lines of one
+    number each form a column.
 Separators
     Entries are separated by commas and/or any whitespace; trailing commas are fine. Inside brackets a
     newline is just whitespace (numpy wraps long rows that way), so MATLAB rows inside brackets need ``;``.
@@ -81,8 +83,13 @@ _TIMES_TEN_RE = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))[x×*·]10\^
 _NONFINITE_RE = re.compile(r"[+-]?(?:nan|inf|infinity)", re.IGNORECASE)
 _WRAPPER_RE = re.compile(r"(?:np\.|numpy\.)?(?:array|asarray|matrix|float(?:16|32|64|128)?)")
 _CLOSER = {"[": "]", "(": ")"}
-# "dW3 = [[...]]" pasted with its variable name: the name carries no numbers, so it is skipped.
-_ASSIGNMENT_RE = re.compile(r"\s*[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)")
+# "dW3 = ...", or "dW3: [[...]]" and the notes' "The gradient of the weights, dW3: [[...]]" before an array: a
+# label pasted with the numbers carries none of them, so it is skipped.
+_ASSIGNMENT_RE = re.compile(r"\s*(?:[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)|[A-Za-z_][^\[\]()=:\r\n]*?:(?=\s*\[))")
+# 2.62 × 10^(-3), 2.62*10**-3, 2.62 x 10^-3: the "times ten to the" forms, with spaces and a bracketed
+# exponent, rewritten as 2.62e-3 padded to the same length (so character positions stay true).
+_SCIENTIFIC_RE = re.compile(r"(?<![\w.])([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*[x×*·]\s*10\s*(?:\^|\*\*)\s*"
+                            r"(?:\(\s*([+-]?[0-9]+)\s*\)|([+-]?[0-9]+))")
 
 
 class AnswerFormatError(ValueError):
@@ -506,6 +513,7 @@ def read_answer(
         text = raw.translate(_CHAR_FIXES)
         if m := _ASSIGNMENT_RE.match(text):
             text = " " * m.end() + text[m.end() :]  # blank it out so character positions stay true
+        text = _SCIENTIFIC_RE.sub(_as_e_notation, text)
         node = _Parser(text, max_entries).document()
     elif raw is None:
         raise AnswerFormatError("no answer was given", kind="empty", expected="a number")
@@ -519,6 +527,11 @@ def read_answer(
     if len(shape) > MAX_DIMS:
         raise AnswerFormatError(f"the answer has more than {MAX_DIMS} dimensions", kind="too_deep")
     return np.array(values, dtype=np.float64)
+
+
+def _as_e_notation(match: re.Match[str]) -> str:
+    mantissa, exponent = match.group(1), match.group(2) or match.group(3)
+    return f"{mantissa}e{exponent}".ljust(len(match.group(0)))
 
 
 # --- shapes -------------------------------------------------------------------------------------------------
