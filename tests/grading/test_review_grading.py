@@ -105,3 +105,11 @@ def test_a_decimal_comma_gets_a_hint():
     part = grade("seed-two-layer-w1-22", {"0": "-0,00262"}).parts[0]
     assert part.status == INVALID and "write a point: -0.00262" in part.message
     assert part.format_error["message"] == part.message
+
+
+def test_the_random_three_layer_network_switches_relus_off():
+    # With only positive numbers every ReLU was on, and leaving out its mask could never be caught.
+    exercise = CATALOGUE["three-layer-random"]
+    off = sum(bool((v.solution.values["z1"] <= 0).any() or (v.solution.values["z2"] <= 0).any())
+              for v in (make_variant(exercise, seed) for seed in range(200)))
+    assert off >= 120
