@@ -69,8 +69,10 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
         app.config["EXERCISES_DIR"] = str(Path(app.root_path).parent / "exercises")
 
     from grader.extensions import init_extensions
+    from grader.headers import init_headers
 
     init_extensions(app)
+    init_headers(app)
 
     from grader.api import init_api
 

@@ -21,6 +21,10 @@ class Config:
     RATELIMIT_SWALLOW_ERRORS = True  # a rate-limit store that is down is logged and does not stop sign-in
     # A form's CSRF token lasts as long as the session: a backprop exercise can take more than the default hour.
     WTF_CSRF_TIME_LIMIT = None
+    # Who may frame the pages (Content-Security-Policy frame-ancestors): this site only, unless an LMS that
+    # embeds them is added, e.g. "'self' https://canvas.example.edu".
+    FRAME_ANCESTORS = os.environ.get("FRAME_ANCESTORS", "'self'")
+    SESSION_COOKIE_SAMESITE = "Lax"  # the session cookie is not sent with cross-site posts
 
 
 class DevelopmentConfig(Config):
@@ -36,7 +40,9 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    pass
+    # Cookies over HTTPS only; SESSION_COOKIE_SECURE=0 serves plain HTTP (a closed network, a local trial).
+    SESSION_COOKIE_SECURE = os.environ.get("SESSION_COOKIE_SECURE", "1") != "0"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -34,3 +34,29 @@ def test_a_new_instance_folder_is_private_and_can_live_elsewhere(tmp_path, monke
     assert instance.stat().st_mode & 0o777 == 0o700  # the SQLite file and the secret key live here
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'gradgate.db'}"
     assert (instance / "secret_key").exists()
+
+
+def test_every_response_carries_the_security_headers(client):
+    for path in ("/login", "/api/v1/courses", "/healthz", "/static/app.css"):
+        headers = client.get(path).headers
+        assert headers["X-Content-Type-Options"] == "nosniff", path
+        assert headers["Referrer-Policy"] == "same-origin", path
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'self';" in policy and "frame-ancestors 'self'" in policy, path
+        assert "unsafe-eval" not in policy and "http" not in policy, path
+
+
+def test_production_cookies_are_https_only_and_same_site(monkeypatch):
+    from grader import create_app
+
+    production = create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert production.config["SESSION_COOKIE_SECURE"] and production.config["REMEMBER_COOKIE_SECURE"]
+    assert production.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    client = production.test_client()
+    page = client.get("/login")
+    cookie = next(v for k, v in page.headers.items() if k == "Set-Cookie")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    framed = create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://",
+                                       "FRAME_ANCESTORS": "'self' https://lms.example.edu"})
+    policy = framed.test_client().get("/login").headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https://lms.example.edu" in policy
