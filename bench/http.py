@@ -95,14 +95,14 @@ def seed(url: str, students: int) -> dict:
     the assignment; each student's right and wrong answers."""
     from sqlalchemy import select
 
-    from grader import create_app, service
+    from grader import authoring, create_app, service
     from grader.exercises import find
     from grader.models import ApiToken, Assignment, Course, Exercise, Membership, User, db
 
     app = create_app("production", {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
         db.create_all()
-        service.save_exercise(find(EXERCISE, app.config["EXERCISES_DIR"]).document)
+        authoring.save_exercise(find(EXERCISE, app.config["EXERCISES_DIR"]).document)
         course = Course(code="bench", title="Bench")
         exercise = db.session.scalar(select(Exercise).where(Exercise.slug == EXERCISE))
         assignment = Assignment(course=course, exercise=exercise, title="bench", attempt_limit=None)

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from grader import exercises as definitions
 from grader import service
+from grader.authoring import save_exercise
 from grader.exercises import DefinitionError, DegenerateVariantError, find, load_file, make_variant, solve
 from grader.exercises.solve import worked_text
 from grader.models import (
@@ -36,7 +37,6 @@ from grader.models import (
     db,
     utcnow,
 )
-from grader.service import save_exercise
 
 exercises_cli = AppGroup("exercises", help="Validate, solve and grade exercise definitions.")
 

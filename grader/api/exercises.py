@@ -8,8 +8,8 @@ from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from grader import authoring
 from grader import exercises as definitions
-from grader import service
 from grader.api.auth import INSTRUCTORS, current_user, require
 from grader.api.common import blueprint, check_size, not_found, page_of
 from grader.api.schemas import DefinitionIn, ExerciseOut, ExerciseSummary, SolveIn, SolveOut
@@ -30,7 +30,7 @@ def _out(exercise: Exercise) -> dict[str, Any]:
     return {"slug": exercise.slug, "title": exercise.title, "kind": exercise.kind,
             "current_version": exercise.current_version, "deleted": exercise.deleted,
             "owner": exercise.owner.username if exercise.owner else None,
-            "editable": service.may_change(current_user(), exercise),
+            "editable": authoring.may_change(current_user(), exercise),
             "created_at": exercise.created_at, "versions": [v.version for v in exercise.versions],
             "definition": exercise.current.definition}
 
@@ -49,7 +49,7 @@ def _save(document: dict[str, Any]) -> Exercise:
     """Store a definition; two saves of one slug racing (the same new slug, or the next version number) let
     one win and answer the other 409, rather than the database's error."""
     try:
-        exercise, _ = service.save_exercise(document, current_user())
+        exercise, _ = authoring.save_exercise(document, current_user())
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -80,7 +80,7 @@ class Exercises(MethodView):
             raise ServiceError(409, "exists", f"exercise {parsed.id} exists: PUT /api/v1/exercises/{parsed.id}",
                                {"definition.id": ["taken"]})
         if existing is not None:
-            service.require_may_change(current_user(), existing)
+            authoring.require_may_change(current_user(), existing)
         return _out(_save(body["definition"]))
 
 
@@ -99,7 +99,7 @@ class ExerciseItem(MethodView):
         """Edit: a changed definition becomes a new version (submissions keep the version they were graded
         against); an unchanged one changes nothing. Only its owner or an administrator (403 otherwise)."""
         exercise = _live(slug)
-        service.require_may_change(current_user(), exercise)
+        authoring.require_may_change(current_user(), exercise)
         parsed = _validated(body["definition"])
         if parsed.id != exercise.slug:
             raise ServiceError(422, "invalid_definition", "the definition's id must be the slug in the URL",
@@ -112,7 +112,7 @@ class ExerciseItem(MethodView):
         """Mark deleted: hidden from the list; its versions and submissions stay. Only its owner or an
         administrator (403 otherwise)."""
         exercise = _live(slug)
-        service.require_may_change(current_user(), exercise)
+        authoring.require_may_change(current_user(), exercise)
         exercise.deleted = True
         db.session.commit()
 

@@ -31,8 +31,8 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from grader import authoring, service
 from grader import exercises as definitions
-from grader import service
 from grader.models import Assignment, Course, Membership, Submission, db, utcnow
 from grader.service import ServiceError
 from grader.web import service_problem, stale_form, too_many_requests
@@ -299,7 +299,7 @@ def course(course_id: int) -> str:
 
 def _exercise_page(assignment: Assignment, submission: Submission | None = None) -> str:
     if submission is not None:  # the version and numbers it was graded against
-        exercise = service.definition_of(submission.exercise_version)
+        exercise = authoring.definition_of(submission.exercise_version)
         variant = definitions.make_variant(exercise, submission.seed)
     else:
         _, variant = service.variant_for(current_user, assignment.exercise)

@@ -11,7 +11,7 @@ from functools import lru_cache
 import pytest
 from sqlalchemy import func, select
 
-from grader import service
+from grader import authoring
 from grader.exercises import load_catalogue
 from grader.models import SCOPES, ApiToken, Assignment, Course, Exercise, Membership, User, db
 
@@ -63,7 +63,7 @@ def catalogue_documents(exercises_dir: str) -> list[dict]:
 def seed_world(exercises_dir: str, only: tuple[str, ...] | None = None) -> World:
     for document in catalogue_documents(exercises_dir):
         if only is None or document["id"] in only:
-            service.save_exercise(copy.deepcopy(document))
+            authoring.save_exercise(copy.deepcopy(document))
     course, other = Course(code="bp101", title="Backprop 101"), Course(code="dl201", title="Deep Learning 201")
     db.session.add_all([course, other])
     alice, bob, teacher = make_user("alice"), make_user("bob"), make_user("teacher", "instructor")

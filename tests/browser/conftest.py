@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from grader import create_app, service
+from grader import authoring, create_app
 from grader.models import Assignment, Course, Exercise, Membership, User, db
 
 CHROMIUM = "/usr/bin/chromium"
@@ -75,7 +75,7 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
     assignments = {}
     with app.app_context():
         db.create_all()
-        service.import_catalogue(app.config["EXERCISES_DIR"])
+        authoring.import_catalogue(app.config["EXERCISES_DIR"])
         course = Course(code="bp101", title="Backprop 101")
         db.session.add(course)
         for slug, limit in ASSIGNMENTS.items():

@@ -1,7 +1,7 @@
 import pytest
 from sqlalchemy import select
 
-from grader import service
+from grader import authoring
 from grader.models import Assignment, Course, Exercise, Membership, User, db
 
 
@@ -16,7 +16,7 @@ def make_user(username: str, role: str = "student") -> User:
 @pytest.fixture
 def course(app):
     """A course with an instructor, two students and the seed exercises imported."""
-    service.import_catalogue(app.config["EXERCISES_DIR"])
+    authoring.import_catalogue(app.config["EXERCISES_DIR"])
     course = Course(code="bp101", title="Backprop 101")
     db.session.add(course)
     alice, bob, teacher = make_user("alice"), make_user("bob"), make_user("teacher", "instructor")

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from grader import service
+from grader import authoring, service
 from grader.models import Exercise, Submission, db, utcnow
 from grader.service import ServiceError
 from tests.service.conftest import assign, make_user, user
@@ -96,10 +96,10 @@ def test_editing_makes_a_new_version_and_submissions_keep_theirs(course):
     assignment = assign(course, "seed-two-layer-w1-22")
     first = service.submit(alice, assignment, answers={"0": "-0.0026227"})
     document = dict(assignment.exercise.current.definition, title="Edited title")
-    exercise, changed = service.save_exercise(document)
+    exercise, changed = authoring.save_exercise(document)
     db.session.commit()
     assert changed and exercise.current_version == 2
-    _, unchanged = service.save_exercise(document)
+    _, unchanged = authoring.save_exercise(document)
     assert not unchanged
     second = service.submit(alice, assignment, answers={"0": "-0.0026227"})
     assert first.exercise_version.version == 1 and second.exercise_version.version == 2
@@ -188,7 +188,7 @@ def test_answers_worked_out_for_an_edited_version_are_refused_not_graded(course)
     alice = user("alice")
     assignment = assign(course, "seed-two-layer-w1-22", attempt_limit=2)
     assert service.submit(alice, assignment, answers={"0": "-0.0026227"}, seen_version=1).score == 1.0
-    service.save_exercise(dict(assignment.exercise.current.definition, title="Edited title"))
+    authoring.save_exercise(dict(assignment.exercise.current.definition, title="Edited title"))
     db.session.commit()
     with pytest.raises(ServiceError) as info:
         service.submit(alice, assignment, answers={"0": "-0.0026227"}, seen_version=1)

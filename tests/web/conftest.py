@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from grader import service
+from grader import authoring
 from grader.models import Course, Membership, db
 from tests.service.conftest import make_user
 
@@ -13,7 +13,7 @@ from tests.service.conftest import make_user
 @pytest.fixture(name="course")
 def course_fixture(app) -> Course:
     """A course with two students and the catalogue imported (as in the service tests)."""
-    service.import_catalogue(app.config["EXERCISES_DIR"])
+    authoring.import_catalogue(app.config["EXERCISES_DIR"])
     course = Course(code="bp101", title="Backprop 101")
     db.session.add(course)
     alice, bob = make_user("alice"), make_user("bob")

@@ -9,7 +9,7 @@ import time
 import itsdangerous
 import pytest
 
-from grader import service
+from grader import authoring, service
 from grader.models import Submission, db
 from grader.service import MAX_ANSWER_TEXT, MAX_CODE
 from grader.web.student import render_prompt
@@ -62,7 +62,7 @@ def test_control_characters_in_next_fall_back_to_the_index(client, course, targe
 @pytest.fixture
 def csrf_client(backend, database_urls):
     with app_on(database_urls[backend], WTF_CSRF_ENABLED=True) as app:
-        service.import_catalogue(app.config["EXERCISES_DIR"])
+        authoring.import_catalogue(app.config["EXERCISES_DIR"])
         from grader.models import Course, Membership
 
         course = Course(code="bp101", title="Backprop 101")

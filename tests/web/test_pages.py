@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from grader import create_app, service
+from grader import authoring, create_app, service
 from grader.models import Course, Membership, db
 from grader.web.student import render_prompt
 from tests.service.conftest import assign, make_user, user
@@ -130,7 +130,7 @@ def test_a_form_from_before_an_edit_is_refused_and_the_new_numbers_shown(client,
     login(client)
     assert '<input type="hidden" name="version" value="1">' in client.get(f"/assignments/{a.id}").text
     document = dict(a.exercise.current.definition, title="Edited during the exercise")
-    service.save_exercise(document)
+    authoring.save_exercise(document)
     db.session.commit()
     response = client.post(f"/assignments/{a.id}", data={"answer-0": RIGHT_W1_22, "version": "1"},
                            follow_redirects=True)
