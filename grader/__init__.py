@@ -58,6 +58,8 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
     # DATABASE_URL from the environment, else from instance/config.py, else SQLite in the instance folder.
     app.config["SQLALCHEMY_DATABASE_URI"] = (app.config.get("SQLALCHEMY_DATABASE_URI") or app.config.get("DATABASE_URL")
                                              or "sqlite:///" + str(Path(app.instance_path) / "gradgate.db"))
+    if any(c in app.config["FRAME_ANCESTORS"] for c in "\r\n"):
+        raise ConfigError("FRAME_ANCESTORS must be one line of origins, e.g. 'self' https://lms.example.edu")
     try:
         make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     except ArgumentError:

@@ -7,6 +7,7 @@ import functools
 import hashlib
 import hmac
 import json
+import math
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -285,17 +286,29 @@ def enroll_command(code: str, username: str, role: str) -> None:
     click.echo(message)
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter("must be a number, not nan or inf")
+    return value
+
+
+def _title(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not 1 <= len(value) <= 200:
+        raise click.BadParameter("must be 1 to 200 characters")
+    return value
+
+
 @courses_cli.command("assign")
 @click.argument("code")
 @click.argument("exercise_id")
-@click.option("--title", help="Shown to students (default: the exercise's title).")
+@click.option("--title", callback=_title, help="Shown to students (default: the exercise's title).")
 @click.option("--due", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
               help="Due date and time in UTC, e.g. '2026-12-01 23:59' (default: none).")
 @click.option("--attempts", type=click.IntRange(1, 1000), help="Attempt limit (default: the exercise's, if any).")
-@click.option("--points", type=click.FloatRange(0, 1_000_000), default=1.0, show_default=True)
+@click.option("--points", type=click.FloatRange(0, 1_000_000), default=1.0, show_default=True, callback=_finite)
 @click.option("--late-policy", type=click.Choice(["reject", "penalty", "accept"]), default="reject",
               show_default=True)
-@click.option("--late-penalty", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+@click.option("--late-penalty", type=click.FloatRange(0, 1), default=0.0, show_default=True, callback=_finite,
               help="Fraction of the score taken off a late submission (with --late-policy penalty).")
 @click.option("--solution", type=click.Choice(["never", "after_due", "always"]), default="after_due",
               show_default=True, help="When students see the expected answers.")

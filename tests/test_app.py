@@ -60,3 +60,12 @@ def test_production_cookies_are_https_only_and_same_site(monkeypatch):
                                        "FRAME_ANCESTORS": "'self' https://lms.example.edu"})
     policy = framed.test_client().get("/login").headers["Content-Security-Policy"]
     assert "frame-ancestors 'self' https://lms.example.edu" in policy
+
+
+def test_a_frame_ancestors_value_that_cannot_be_a_header_is_refused_at_start():
+    import pytest
+
+    from grader import ConfigError, create_app
+
+    with pytest.raises(ConfigError, match="FRAME_ANCESTORS must be one line"):
+        create_app("production", {"SQLALCHEMY_DATABASE_URI": "sqlite://", "FRAME_ANCESTORS": "'self'\nX-Evil: 1"})

@@ -149,9 +149,6 @@ def degeneracy(exercise: Exercise, solution: Solution) -> str:
     for step in graph.steps:
         if step.gate.name in ("relu", "leaky_relu") and np.any(np.abs(values[step.args[0]]) < KINK_MARGIN):
             return f"an input of {step.name} = {step.gate.name}(...) lies within {KINK_MARGIN} of the kink"
-        a, b = step.args[0], step.args[-1]
-        if step.gate.name == "mul" and a != b and np.array_equal(values[a], values[b]):  # (x * x: no swap to test)
-            return f"the two inputs of {step.name} = mul(...) are equal: swapping them would change nothing"
     atol = (exercise.tolerance or {}).get("atol", DEFAULT_ATOL[exercise.kind])
     for ask in exercise.asks:
         if ask.kind != "grad":

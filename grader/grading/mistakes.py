@@ -49,7 +49,11 @@ def _is_activation(gate: Gate) -> bool:
 
 def _derivative_at_output(gate: Gate) -> Gate:
     """g'(h) in place of g'(z): the derivative taken at the gate's output, as if it were the input."""
-    return replace(gate, local_grad=lambda out, z, **o: gate.local_grad(gate.forward(out, **o), out, **o))
+    def local_grad(out: Array, z: Array, **o: Any) -> Array:
+        with np.errstate(over="ignore"):  # exp(exp(z)) overflows for z > 6.6: an answer nobody typed
+            return gate.local_grad(gate.forward(out, **o), out, **o)
+
+    return replace(gate, local_grad=local_grad)
 
 
 def _formula_on_input(gate: Gate) -> Gate:

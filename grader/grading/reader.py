@@ -89,7 +89,7 @@ _ASSIGNMENT_RE = re.compile(r"\s*(?:[A-Za-z_][A-Za-z0-9_]*\s*=(?!=)|[A-Za-z_][^\
 # 2.62 × 10^(-3), 2.62*10**-3, 2.62 x 10^-3: the "times ten to the" forms, with spaces and a bracketed
 # exponent, rewritten as 2.62e-3 padded to the same length (so character positions stay true).
 _SCIENTIFIC_RE = re.compile(r"(?<![\w.])([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))\s*[x×*·]\s*10\s*(?:\^|\*\*)\s*"
-                            r"(?:\(\s*([+-]?[0-9]+)\s*\)|([+-]?[0-9]+))")
+                            r"(?:\(\s*([+-]?[0-9]+)\s*\)|([+-]?[0-9]+)(?![\w.]))")  # 10^2.5 is not one of these
 
 
 class AnswerFormatError(ValueError):
