@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import csv
 import functools
 import hashlib
 import hmac
+import io
 import json
 import math
 from collections import Counter
@@ -329,6 +331,23 @@ def assign_command(code: str, exercise_id: str, title: str | None, due: datetime
     due_text = f"due {due:%Y-%m-%d %H:%M} UTC" if due else "no due date"
     click.echo(f"assignment {assignment.id}: '{assignment.title}' in '{course.code}', {due_text}, "
                f"{points:g} points{', hidden' if hidden else ''}")
+
+
+@courses_cli.command("gradebook")
+@click.argument("code")
+@database_errors
+def gradebook_command(code: str) -> None:
+    """Print the course's gradebook as CSV: one row per student, the points earned per assignment (best or
+    last graded attempt, as each assignment says; empty where nothing was graded) and the total."""
+    book = service.gradebook(_course(code))
+    text = io.StringIO()
+    out = csv.writer(text, lineterminator="\n")
+    out.writerow(["username", "name", *(f"{a.title} ({a.points:g})" for a in book.assignments), "total"])
+    for student in book.students:
+        scores = (book.score(student, a) for a in book.assignments)
+        out.writerow([student.username, student.name, *("" if s is None else f"{s:g}" for s in scores),
+                      f"{book.total(student):g}"])
+    click.echo(text.getvalue(), nl=False)
 
 
 def _enroll(course: Course, user: User, role: str) -> str:

@@ -341,3 +341,23 @@ def test_courses_assign_places_an_imported_exercise(app: Flask) -> None:
         assert bad.exit_code == 2 and option in bad.output, (option, bad.output)
     assert db.session.scalar(select(func.count()).select_from(Assignment)) == 1
     refused(cli(app, "courses", "assign", "nope", "gate-add"), 1, "nope")
+
+
+def test_courses_gradebook_prints_csv(app: Flask) -> None:
+    import csv
+    import io
+
+    from grader import service
+
+    ok(cli(app, "courses", "create", "bp101", "--title", "Backprop 101"))
+    ok(cli(app, "users", "create", "ada", "--password", "ada-password", "--name", "Ada, L."))
+    ok(cli(app, "courses", "enroll", "bp101", "ada"))
+    ok(cli(app, "exercises", "import"))
+    ok(cli(app, "courses", "assign", "bp101", "seed-two-layer-w1-22", "--points", "10"))
+    ok(cli(app, "courses", "assign", "bp101", "gate-add"))
+    service.submit(user("ada"), db.session.scalar(select(Assignment).order_by(Assignment.id)),
+                   answers={"0": "-0.0026227"})
+    rows = list(csv.reader(io.StringIO(ok(cli(app, "courses", "gradebook", "bp101")).output)))
+    assert rows[0][0:2] == ["username", "name"] and rows[0][-1] == "total" and len(rows[0]) == 5
+    assert rows[1] == ["ada", "Ada, L.", "10", "", "10"]
+    refused(cli(app, "courses", "gradebook", "nope"), 1, "nope")

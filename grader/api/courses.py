@@ -74,16 +74,12 @@ class Gradebook(MethodView):
     def get(self, course_id: int):
         """Each student's points per assignment (best or last attempt, as the assignment says)."""
         course, _ = course_for(current_user(), course_id, instructor=True)
-        assignments = sorted(course.assignments, key=lambda a: a.id)
-        students = db.session.scalars(select(User).join(Membership).where(
-            Membership.course_id == course.id, Membership.role == "student").order_by(User.username)).all()
-        rows = []
-        for student in students:
-            scores = {str(a.id): service.assignment_score(student, a) for a in assignments}
-            rows.append({"user_id": student.id, "username": student.username, "name": student.name,
-                         "scores": scores, "total": round(sum(s for s in scores.values() if s is not None), 6)})
+        book = service.gradebook(course)
+        rows = [{"user_id": student.id, "username": student.username, "name": student.name,
+                 "scores": {str(a.id): book.score(student, a) for a in book.assignments},
+                 "total": book.total(student)} for student in book.students]
         return {"course_id": course.id, "students": rows,
-                "assignments": [{"id": a.id, "title": a.title, "points": a.points} for a in assignments]}
+                "assignments": [{"id": a.id, "title": a.title, "points": a.points} for a in book.assignments]}
 
 
 @blp.route("/courses/<int(max=2147483647):course_id>/memberships")

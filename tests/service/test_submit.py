@@ -226,3 +226,35 @@ def test_a_practice_copy_does_not_reveal_what_a_graded_copy_hides(course):
     db.session.commit()
     assert service.solution_visible(practice, alice) and service.solution_visible(practice, bob)
     assert service.solution_visible(graded, alice)
+
+
+def test_the_gradebook_agrees_with_assignment_score_in_three_queries(course):
+    from sqlalchemy import event
+
+    alice, bob = user("alice"), user("bob")
+    best = assign(course, "seed-two-layer-w1-22", scoring="best", points=10, attempt_limit=None)
+    last = assign(course, "seed-chain-w1-22", scoring="last", points=5, attempt_limit=None)
+    untouched = assign(course, "gate-add")
+    service.submit(alice, best, answers={"0": "-0.0026227"})
+    service.submit(alice, best, answers={"0": "1"})  # best keeps the 10
+    service.submit(alice, last, answers={str(i): "-0.309" if i == 0 else "1" for i in range(5)})
+    service.submit(alice, last, answers={str(i): "1" for i in range(5)})  # last: 0
+    service.submit(bob, last, answers={str(i): "-0.309" if i == 0 else "1" for i in range(5)})
+    service.submit(bob, best, answers={"0": "oops"})  # a format error: nothing graded
+    statements = []
+
+    def tally(conn, cursor, statement, *rest) -> None:
+        statements.append(statement)
+
+    db.session.expire_all()
+    event.listen(db.engine, "before_cursor_execute", tally)
+    try:
+        book = service.gradebook(course)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", tally)
+    assert len(statements) <= 5  # the course (expired above), its assignments, students, best points, last attempts
+    for student in (alice, bob):
+        for a in (best, last, untouched):
+            assert book.score(student, a) == service.assignment_score(student, a), (student.username, a.scoring)
+    assert book.score(alice, best) == 10 and book.score(alice, last) == 0 and book.score(bob, best) is None
+    assert book.total(alice) == 10 and book.total(bob) == book.score(bob, last) == 1.0
