@@ -231,6 +231,16 @@ class ApiToken(db.Model):
                     expires_at=expires_at, parent_id=parent.id if parent is not None else None)
         return token, secret
 
+    def lineage(self) -> set[int]:
+        """This token's id and its ancestors' (who created it, who created that, ...)."""
+        ids, token = {self.id}, self
+        while token.parent_id is not None and token.parent_id not in ids:
+            ids.add(token.parent_id)
+            token = db.session.get(ApiToken, token.parent_id)
+            if token is None:
+                break
+        return ids
+
     def revoke(self, now: datetime | None = None) -> list[ApiToken]:
         """Revoke this token and every token it created, at any depth (already revoked ones keep their
         time). Returns them; the caller commits."""

@@ -49,6 +49,7 @@ STORE_RETRIES = 20
 MAX_ANSWERS = 200
 MAX_ANSWER_TEXT = 20_000
 MAX_CODE = 100_000
+MAX_ANSWER_ENTRIES = 10_000  # numbers in one answer: as many as the largest tensor a definition may draw
 
 
 # --- variants --------------------------------------------------------------------------------------------
@@ -255,9 +256,6 @@ def check_payload(answers: dict[str, Any] | None, code: str | None) -> None:
             problem = _oversized(value)
             if problem:
                 raise ServiceError(413, "too_large", f"answer {key} is {problem}", {f"answers.{key}": [problem]})
-
-
-MAX_ANSWER_ENTRIES = 10_000  # as many numbers as the largest tensor a definition may draw
 
 
 def _oversized(value: Any) -> str | None:

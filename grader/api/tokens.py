@@ -67,18 +67,8 @@ class TokenItem(MethodView):
         if token is None or token.user_id != current_user().id:
             raise not_found("token")
         caller = current_token()
-        if caller is not None and caller.id not in _lineage(token):
+        if caller is not None and caller.id not in token.lineage():
             raise ServiceError(403, "forbidden", "a token can revoke only itself and the tokens it created; sign "
                                "in to revoke others")
         token.revoke()
         db.session.commit()
-
-
-def _lineage(token: ApiToken) -> set[int]:
-    """The token's id and its ancestors' (who made it, who made that, ...)."""
-    ids = {token.id}
-    while token.parent_id is not None and token.parent_id not in ids:
-        ids.add(token.parent_id)
-        token = db.session.get(ApiToken, token.parent_id)
-    return ids
-
