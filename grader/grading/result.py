@@ -36,6 +36,7 @@ class GradeResult:
     parts: list[PartResult]
     tolerance: str  # in plain words
     message: str
+    diagnosis: dict[str, Any] | None = None  # code: the mistake seen in most failed tests {mistake, message, gates, tests}
 
     @property
     def uses_attempt(self) -> bool:
