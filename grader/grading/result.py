@@ -19,7 +19,8 @@ class PartResult:
     score: float  # in [0, 1]
     points: float  # this part's weight
     message: str
-    diagnosis: dict[str, Any] | None = None  # {mistake, gates, message, accepted}
+    # code exercises: the mistake seen in most failed tests, {mistake, message, gates, tests}
+    diagnosis: dict[str, Any] | None = None
     marks: Any = None  # per entry, True/False, nested like the answer
     format_error: dict[str, Any] | None = None  # the reader's error, shown beside the box
     given: Any = None
@@ -36,7 +37,8 @@ class GradeResult:
     parts: list[PartResult]
     tolerance: str  # in plain words
     message: str
-    diagnosis: dict[str, Any] | None = None  # code: the mistake seen in most failed tests {mistake, message, gates, tests}
+    # code exercises: the mistake seen in most failed tests, {mistake, message, gates, tests}
+    diagnosis: dict[str, Any] | None = None
 
     @property
     def uses_attempt(self) -> bool:

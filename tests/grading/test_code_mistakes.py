@@ -93,7 +93,7 @@ def test_a_diagnosis_names_the_output_and_the_gate():
     assert diagnosis.code == "forgot_local_grad"
     assert set(diagnosis.gates) <= {"h1", "h2"} and diagnosis.gates
     assert "grad(W3)" not in diagnosis.outputs  # the sigmoid gate above the ReLUs was right
-    assert diagnosis.message.startswith(diagnosis.outputs[0]) and "relu gate" in diagnosis.message
+    assert diagnosis.message.startswith(diagnosis.outputs[0]) and "relu" in diagnosis.message
 
 
 def test_right_outputs_get_no_diagnosis_and_random_errors_rarely_one():
