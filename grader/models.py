@@ -126,7 +126,13 @@ class ExerciseVersion(db.Model):
     definition: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The YAML as its author wrote it (None: saved as JSON, or from before sources were kept); diffs show it.
+    source: Mapped[str | None] = mapped_column(Text)
+    # The question-test report at save, or the last run on demand ({passed, failures, ...}; None: not run).
+    # A version whose tests failed is a draft: it can be previewed but not assigned.
+    checks: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
+    author: Mapped[User | None] = relationship(foreign_keys=[created_by])
     exercise: Mapped[Exercise] = relationship(back_populates="versions")
 
 
