@@ -3,7 +3,6 @@ to a course member without the instructor role."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from flask_smorest import Blueprint
@@ -11,11 +10,9 @@ from sqlalchemy import Select, func, select
 
 from grader import service
 from grader.api.errors import init_errors
-from grader.exercises import Exercise as Definition
+from grader.authoring import check_size  # noqa: F401 - re-exported for the API modules
 from grader.models import Assignment, Course, Submission, User, db
 from grader.service import ServiceError
-
-MAX_TENSOR_ENTRIES = 10_000  # an authored tensor larger than this is refused (the preview solves it in process)
 
 
 def blueprint(name: str, description: str) -> Blueprint:
@@ -85,20 +82,3 @@ def submission_view(submission: Submission, viewer: User, *, redact: bool = True
     }
 
 
-def check_size(exercise: Definition) -> None:
-    """Refuse definitions whose tensors could be huge (the largest draw of each dimension)."""
-    largest: dict[str, int] = {}
-    for name, spec in exercise.dims.items():
-        if isinstance(spec, int):
-            largest[name] = spec
-        elif "integers" in spec:
-            largest[name] = int(spec["integers"][1])
-        else:
-            largest[name] = int(max(spec["choice"]))
-    groups = {"inputs": exercise.inputs, "params": exercise.params, "upstream": exercise.upstream or {}}
-    for group, specs in groups.items():
-        for name, spec in specs.items():
-            entries = math.prod(d if isinstance(d, int) else largest.get(d, 1) for d in spec["shape"])
-            if entries > MAX_TENSOR_ENTRIES:
-                raise ServiceError(422, "too_large", "the definition's tensors are too large", {
-                    f"definition.{group}.{name}.shape": [f"at most {MAX_TENSOR_ENTRIES} entries when drawn"]})
