@@ -1,0 +1,230 @@
+"""Routes of the instructor workspace (prefix /instructor; see grader.instructor):
+
+    GET  /instructor/                                   the exercise library (search by title, kind, op)
+    GET  /instructor/exercises/new, POST                 write a new exercise (YAML editor)
+    GET  /instructor/exercises/<id>/edit, POST           edit: a new version (the seed-stability guard first)
+    POST /instructor/exercises/validate                  the editor's live check: {ok, errors: [{line, ...}]}
+    POST /instructor/exercises/<id>/copy                 make my own copy;  POST .../delete  delete my own
+    GET  /instructor/exercises/<id>/versions             who saved what when, a diff of any two; POST restore
+    GET  /instructor/exercises/<id>/preview?seed=N       the student view + the worked solution; POST grades
+    GET  /instructor/exercises/<id>/check, POST          question tests: the last report; run on N seeds
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from grader import authoring
+from grader import exercises as definitions
+from grader.errors import ServiceError
+from grader.exercises.source import check_source
+from grader.exercises.vocabulary import vocabulary
+from grader.extensions import login_manager
+from grader.instructor import preview as previews
+from grader.models import Exercise, Membership, User, db
+from grader.web import service_problem, stale_form
+
+bp = Blueprint("instructor", __name__, url_prefix="/instructor")
+bp.register_error_handler(CSRFError, stale_form)
+bp.register_error_handler(ServiceError, service_problem)
+
+STAFF_ROLES = ("instructor", "ta")
+CHECK_SEEDS = (20, 100, 500)
+NEW_EXERCISE = """id: my-exercise
+title: "My exercise"
+kind: numeric
+version: 1
+prompt: |
+  Compute the gradient of $L$ with respect to $w$.
+inputs: {x: {value: 2.0}}
+params: {w: {random: {uniform: [-1, 1]}}}
+graph:
+  - z = mul(w, x)
+  - L = sigmoid(z)
+ask:
+  - grad(w)
+"""
+
+
+def workspace_role(user: Any) -> str | None:
+    """admin, instructor or ta (a TA of some course): who may open the workspace; None for everyone else."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if user.role in ("admin", "instructor"):
+        return user.role
+    staff = db.session.scalar(select(Membership.id).where(Membership.user_id == user.id,
+                                                          Membership.role.in_(STAFF_ROLES)).limit(1))
+    return "ta" if staff is not None else None
+
+
+@bp.before_request
+def _staff_only() -> Response | None:
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if workspace_role(current_user) is None:
+        abort(404)  # no hint that the workspace exists
+    return None
+
+
+def _may_write() -> bool:
+    """TAs see everything but do not change exercises."""
+    return workspace_role(current_user) in ("admin", "instructor")
+
+
+def _exercise_or_404(slug: str) -> Exercise:
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+    if exercise is None or exercise.deleted or not authoring.may_see(current_user, exercise):
+        abort(404)
+    return exercise
+
+
+@bp.get("/")
+def library() -> str:
+    q, kind, op = (request.args.get(k, "").strip()[:100] for k in ("q", "kind", "op"))
+    rows = authoring.library(current_user, q=q, kind=kind, op=op)
+    return render_template("instructor/library.html", rows=rows, q=q, kind=kind, op=op, may_write=_may_write(),
+                           ops=vocabulary()["ops"])
+
+
+def _editor(source: str, *, exercise: Exercise | None, errors: list[dict[str, Any]] | None = None,
+            stability: authoring.Stability | None = None, status: int = 200) -> tuple[str, int]:
+    return render_template("instructor/editor.html", source=source, exercise=exercise, errors=errors or [],
+                           stability=stability, vocabulary=vocabulary(), may_write=_may_write()), status
+
+
+@bp.get("/exercises/new")
+def new() -> tuple[str, int]:
+    if not _may_write():
+        abort(403)
+    return _editor(NEW_EXERCISE, exercise=None)
+
+
+@bp.post("/exercises/new")
+def create() -> Response | tuple[str, int]:
+    return _save(None)
+
+
+@bp.get("/exercises/<slug>/edit")
+def edit(slug: str) -> tuple[str, int]:
+    exercise = _exercise_or_404(slug)
+    return _editor(authoring.source_of(exercise.current), exercise=exercise)
+
+
+@bp.post("/exercises/<slug>/edit")
+def update(slug: str) -> Response | tuple[str, int]:
+    return _save(_exercise_or_404(slug))
+
+
+def _save(exercise: Exercise | None) -> Response | tuple[str, int]:
+    if not _may_write():
+        abort(403)
+    source = request.form.get("definition", "")
+    report = check_source(source)
+    if report.errors:
+        return _editor(source, exercise=exercise, errors=report.errors, status=422)
+    if exercise is not None:
+        authoring.require_may_change(current_user, exercise)
+        stability = authoring.seed_stability(exercise, report.document)
+        if stability.changed and request.form.get("confirm") != stability.token:
+            return _editor(source, exercise=exercise, stability=stability, status=409)
+    try:
+        saved, changed = authoring.save_checked(report.document, current_user, source=source, existing=exercise)
+    except definitions.DefinitionError as exc:
+        return _editor(source, exercise=exercise, errors=[{"line": None, "column": None, "path": "", "message": m}
+                                                         for m in exc.errors], status=422)
+    if not changed:
+        flash("Nothing changed: no new version.", "info")
+    else:
+        checks = saved.current.checks or {}
+        verdict = "question tests passed" if checks.get("passed") else \
+            "question tests FAILED: it is a draft and cannot be assigned until they pass"
+        flash(f"Saved version {saved.current_version} ({verdict}).", "info" if checks.get("passed") else "error")
+    return redirect(url_for("instructor.edit", slug=saved.slug))
+
+
+@bp.post("/exercises/validate")
+def validate() -> Response:
+    body = request.get_json(silent=True)
+    source = body.get("source") if isinstance(body, dict) else None
+    if not isinstance(source, str):
+        return jsonify(ok=False, errors=[{"line": None, "column": None, "path": "source",
+                                          "message": "send {\"source\": \"<the YAML text>\"}"}]), 400
+    report = check_source(source)
+    return jsonify(ok=not report.errors, errors=report.errors)
+
+
+@bp.post("/exercises/<slug>/copy")
+def copy(slug: str) -> Response:
+    if not _may_write():
+        abort(403)
+    exercise = _exercise_or_404(slug)
+    new_id = (request.form.get("new_id") or f"{slug}-{current_user.username}").strip()
+    saved = authoring.copy_exercise(exercise, current_user, new_id)
+    flash(f"Copied to {saved.slug}: it is yours to edit.", "info")
+    return redirect(url_for("instructor.edit", slug=saved.slug))
+
+
+@bp.post("/exercises/<slug>/delete")
+def delete(slug: str) -> Response:
+    exercise = _exercise_or_404(slug)
+    authoring.delete_exercise(exercise, current_user)
+    flash(f"Deleted {slug} (its versions and submissions are kept).", "info")
+    return redirect(url_for("instructor.library"))
+
+
+@bp.get("/exercises/<slug>/versions")
+def versions(slug: str) -> str:
+    exercise = _exercise_or_404(slug)
+    numbers = sorted(v.version for v in exercise.versions)
+    a = request.args.get("a", type=int) or (numbers[-2] if len(numbers) > 1 else numbers[-1])
+    b = request.args.get("b", type=int) or numbers[-1]
+    diff = authoring.diff_versions(exercise, a, b)
+    return render_template("instructor/versions.html", exercise=exercise, diff=diff, a=a, b=b,
+                           rows=sorted(exercise.versions, key=lambda v: -v.version), may_write=_may_write())
+
+
+@bp.post("/exercises/<slug>/versions/<int(max=100000):number>/restore")
+def restore(slug: str, number: int) -> Response:
+    exercise = _exercise_or_404(slug)
+    authoring.restore_version(exercise, number, current_user)
+    flash(f"Version {number} restored as version {exercise.current_version}.", "info")
+    return redirect(url_for("instructor.versions", slug=slug))
+
+
+@bp.route("/exercises/<slug>/preview", methods=["GET", "POST"])
+def preview(slug: str) -> str:
+    exercise = _exercise_or_404(slug)
+    return previews.render(exercise, current_user)
+
+
+@bp.get("/exercises/<slug>/check")
+def check(slug: str) -> str:
+    exercise = _exercise_or_404(slug)
+    return render_template("instructor/check.html", exercise=exercise, report=exercise.current.checks,
+                           seeds_choices=CHECK_SEEDS)
+
+
+@bp.post("/exercises/<slug>/check")
+def run_check(slug: str) -> str:
+    exercise = _exercise_or_404(slug)
+    seeds = request.form.get("seeds", type=int) or 100
+    if seeds not in CHECK_SEEDS:
+        raise ServiceError(422, "invalid", f"seeds must be one of {', '.join(map(str, CHECK_SEEDS))}",
+                           {"seeds": ["not one of the choices"]})
+    report = authoring.check_stored(exercise, seeds)
+    return render_template("instructor/check.html", exercise=exercise, report=report, seeds_choices=CHECK_SEEDS)
+
+
+def students_of(user: User) -> list[User]:
+    """The students of every course where `user` teaches (admins: everyone's), for "as <student> sees it"."""
+    taught = select(Membership.course_id).where(Membership.user_id == user.id, Membership.role.in_(STAFF_ROLES))
+    query = select(User).join(Membership, Membership.user_id == User.id).where(Membership.role == "student")
+    if user.role != "admin":
+        query = query.where(Membership.course_id.in_(taught))
+    return list(db.session.scalars(query.distinct().order_by(User.username).limit(2000)))
