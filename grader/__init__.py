@@ -84,6 +84,10 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
 
     init_web(app)
 
+    from grader.instructor import bp as instructor
+
+    app.register_blueprint(instructor)
+
     @app.get("/healthz")
     def healthz():
         return jsonify(status="ok")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import difflib
+import hashlib
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from grader import exercises as definitions
 from grader.errors import ServiceError
-from grader.models import Exercise, ExerciseVersion, User, Variant, db
+from grader.models import Assignment, Exercise, ExerciseVersion, Membership, User, Variant, db
 
 _parsed: dict[int, tuple[dict[str, Any], definitions.Exercise]] = {}
 
@@ -179,6 +181,7 @@ class Stability:
 
     opened: int
     changed: list[str]  # usernames of those who would get other numbers or answers
+    token: str = ""  # names this very edit of this very version: a confirmation is for it alone
 
     @property
     def message(self) -> str:
@@ -193,7 +196,9 @@ def seed_stability(exercise: Exercise, document: dict[str, Any]) -> Stability:
     rows = db.session.execute(select(Variant.seed, User.username).join(User, User.id == Variant.user_id)
                               .where(Variant.exercise_id == exercise.id).order_by(User.username)).all()
     changed = [username for seed, username in rows if not _same_variant(old, new, seed)]
-    return Stability(len(rows), changed)
+    token = hashlib.sha256(json.dumps([exercise.id, exercise.current_version, document], sort_keys=True,
+                                      default=str).encode()).hexdigest()[:32]
+    return Stability(len(rows), changed, token)
 
 
 def _same_variant(old: definitions.Exercise, new: definitions.Exercise, seed: int) -> bool:
@@ -254,6 +259,36 @@ def copy_exercise(exercise: Exercise, user: User, new_id: str, *, pool: Any = No
         source = re.sub(r"^version:.*$", "version: 1", source, count=1, flags=re.MULTILINE)
     saved, _ = save_checked(document, user, source=source, pool=pool)
     return saved
+
+
+def may_see(user: User, exercise: Exercise) -> bool:
+    """The workspace's library: the catalogue, one's own exercises and those used in one's courses."""
+    if user.role == "admin" or exercise.owner_id is None or exercise.owner_id == user.id:
+        return True
+    return exercise.id in _taught_exercises(user)
+
+
+def _taught_exercises(user: User) -> set[int]:
+    courses = select(Membership.course_id).where(Membership.user_id == user.id,
+                                                 Membership.role.in_(("instructor", "ta")))
+    return set(db.session.scalars(select(Assignment.exercise_id).where(Assignment.course_id.in_(courses))))
+
+
+def library(user: User, *, q: str = "", kind: str = "", op: str = "") -> list[Exercise]:
+    """The exercises a member of staff may open, filtered by words of the title or id, kind and op."""
+    query = select(Exercise).where(Exercise.deleted.is_(False)).order_by(Exercise.slug)
+    if kind:
+        query = query.where(Exercise.kind == kind)
+    rows = list(db.session.scalars(query))
+    if user.role != "admin":
+        taught = _taught_exercises(user)  # once, not once per row
+        rows = [e for e in rows if e.owner_id is None or e.owner_id == user.id or e.id in taught]
+    if q:
+        words = q.lower().split()
+        rows = [e for e in rows if all(w in f"{e.slug} {e.title}".lower() for w in words)]
+    if op:
+        rows = [e for e in rows if op in {s.gate.name for s in definition_of(e.current).graph.steps}]
+    return rows
 
 
 def delete_exercise(exercise: Exercise, user: User) -> None:

@@ -92,7 +92,7 @@ def library() -> str:
                            ops=vocabulary()["ops"])
 
 
-def _editor(source: str, *, exercise: Exercise | None, errors: list[dict[str, Any]] | None = None,
+def _editor(source: str, *, exercise: Exercise | None, errors: list[Any] | None = None,
             stability: authoring.Stability | None = None, status: int = 200) -> tuple[str, int]:
     return render_template("instructor/editor.html", source=source, exercise=exercise, errors=errors or [],
                            stability=stability, vocabulary=vocabulary(), may_write=_may_write()), status
@@ -135,9 +135,8 @@ def _save(exercise: Exercise | None) -> Response | tuple[str, int]:
             return _editor(source, exercise=exercise, stability=stability, status=409)
     try:
         saved, changed = authoring.save_checked(report.document, current_user, source=source, existing=exercise)
-    except definitions.DefinitionError as exc:
-        return _editor(source, exercise=exercise, errors=[{"line": None, "column": None, "path": "", "message": m}
-                                                         for m in exc.errors], status=422)
+    except definitions.DefinitionError as exc:  # e.g. no seed draws usable numbers
+        return _editor(source, exercise=exercise, errors=report.locate_errors(exc.errors), status=422)
     if not changed:
         flash("Nothing changed: no new version.", "info")
     else:
@@ -156,7 +155,7 @@ def validate() -> Response:
         return jsonify(ok=False, errors=[{"line": None, "column": None, "path": "source",
                                           "message": "send {\"source\": \"<the YAML text>\"}"}]), 400
     report = check_source(source)
-    return jsonify(ok=not report.errors, errors=report.errors)
+    return jsonify(ok=report.ok, errors=[e.to_dict() for e in report.errors])
 
 
 @bp.post("/exercises/<slug>/copy")
