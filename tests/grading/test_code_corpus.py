@@ -244,6 +244,19 @@ def test_entry_verdict_matches_central_differences(entry):
         assert problems, f"{entry.name} is meant to be wrong but agrees with the numerical gradient everywhere"
 
 
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
+def test_entry_flags_say_what_it_does(entry):
+    """float32 entries return float32 arrays; in_place entries change an input, and no other entry does."""
+    args, _ = inputs_for(entry.exercise, 0)[0]
+    given_args = {k: v.copy() for k, v in args.items()}
+    returned, _ = call_quietly(function_of(entry), given_args)
+    changed = [k for k in args if not np.array_equal(args[k], given_args[k])]
+    assert bool(changed) == entry.in_place, changed
+    if entry.float32:
+        items = returned if isinstance(returned, tuple) else (returned,)
+        assert all(np.asarray(item).dtype == np.float32 for item in items)
+
+
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.big_print], ids=lambda e: e.name)
 def test_big_printers_print_more_than_the_output_cap(entry):
     function = function_of(entry)

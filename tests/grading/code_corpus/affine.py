@@ -83,7 +83,7 @@ def affine_backward(dout, x, W):
     dW = x.T @ dout        # needs x before it is overwritten
     x[...] = dout @ W.T    # dx has the shape of x: reuse its memory
     return x, dW
-""", note="writes dx into the input x in place (allowed here) and returns the input object"),
+""", in_place=True, note="writes dx into the input x in place (allowed here) and returns the input object"),
     correct("affine_cs231n_cache", EX, """
 import numpy as np
 

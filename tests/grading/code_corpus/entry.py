@@ -26,6 +26,7 @@ class Entry:
     mistake: str | None = None  # the mistake the grader should name on its failed tests (WRONG only)
     float32: bool = False  # computes in float32: checked at float32 precision
     big_print: bool = False  # prints more than the sandbox's output cap over a grading run
+    in_place: bool = False  # changes an input array in place
     note: str = ""  # what makes it worth having
 
     def __post_init__(self) -> None:
@@ -35,9 +36,10 @@ class Entry:
 
 
 def correct(name: str, exercise: str, code: str, *, float32: bool = False, big_print: bool = False,
-            note: str = "") -> Entry:
-    return Entry(name, exercise, code, CORRECT, None, float32, big_print, note)
+            in_place: bool = False, note: str = "") -> Entry:
+    return Entry(name, exercise, code, CORRECT, None, float32, big_print, in_place, note)
 
 
-def wrong(name: str, exercise: str, code: str, mistake: str | None, *, note: str = "") -> Entry:
-    return Entry(name, exercise, code, WRONG, mistake, note=note)
+def wrong(name: str, exercise: str, code: str, mistake: str | None, *, in_place: bool = False,
+          note: str = "") -> Entry:
+    return Entry(name, exercise, code, WRONG, mistake, in_place=in_place, note=note)

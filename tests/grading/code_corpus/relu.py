@@ -144,5 +144,5 @@ import numpy as np
 def relu_backward(dout, z):
     dout[z <= 0] = 0
     return dout
-""", None, note="the right numbers, but it changes dout in place, which this exercise forbids"),
+""", None, in_place=True, note="the right numbers, but it changes dout in place, which this exercise forbids"),
 ]

@@ -46,7 +46,7 @@ def sigmoid_backward(dout, z):
     s = 1.0 / (1.0 + np.exp(-z))
     dout *= s * (1 - s)  # reuse the upstream buffer
     return dout
-""", note="in place on dout (allowed here), returns the input object"),
+""", in_place=True, note="in place on dout (allowed here), returns the input object"),
     correct("sigmoid_float32", EX, """
 import numpy as np
 

@@ -148,7 +148,8 @@ def three_layer_backward(x, y, W1, W2, W3):
     W2 -= learning_rate * dW2
     W3 -= learning_rate * dW3
     G3 *= 0  # and some in-place work on its own arrays
-    return dW1, dW2, dW3"""), note="updates the input weights in place after computing the gradients (allowed)"),
+    return dW1, dW2, dW3"""), in_place=True,
+            note="updates the input weights in place after computing the gradients (allowed)"),
     correct("three_layer_list_of_lists", EX, _edit("    return dW1, dW2, dW3",
                                                    "    return [dW1.tolist(), dW2.tolist(), dW3.tolist()]"),
             note="a list of three nested lists (graded as one ragged array before issue 10)"),
