@@ -80,11 +80,13 @@ def three_layer_loss(a: dict[str, Array], masks: Masks) -> float:
     return float(0.5 * np.sum((out - a["y"]) ** 2))
 
 
-def relu_masks(exercise_id: str, a: dict[str, Array]) -> dict[str, Array]:
+def relu_masks(exercise_id: str, a: dict[str, Array], one_at_zero: bool = False) -> dict[str, Array]:
+    """The ReLU masks at `a`: z > 0 (the exercises' convention), or z >= 0 (relu'(0) = 1, a mistake)."""
+    on = np.greater_equal if one_at_zero else np.greater
     if exercise_id == "code-relu-backward":
-        return {"z": (a["z"] > 0).astype(float)}
+        return {"z": on(a["z"], 0).astype(float)}
     z1 = a["x"] @ a["W1"]
-    return {"z1": (z1 > 0).astype(float), "z2": ((np.maximum(z1, 0) @ a["W2"]) > 0).astype(float)}
+    return {"z1": on(z1, 0).astype(float), "z2": on(np.maximum(z1, 0) @ a["W2"], 0).astype(float)}
 
 
 @dataclass(frozen=True)
@@ -209,6 +211,30 @@ def disagreement(entry: Entry, args: dict[str, Array], masks: Masks) -> str | No
     return None
 
 
+def numerical_gradients(exercise_id: str, args: dict[str, Array], masks: Masks) -> list[Array]:
+    net = NETWORKS[exercise_id]
+    return [central_difference(net.loss, args, name, masks) for name in net.wrt]
+
+
+def _one_replaced(grads: list[Array], change: Callable[[Array], Array]) -> list[list[Array]]:
+    return [[change(g) if j == i else g for j, g in enumerate(grads)] for i in range(len(grads))]
+
+
+# What each mistake makes of the true gradients, in numbers (code-typical and loss mistakes; the gate ones are
+# the corpus code itself written again). Each gives the candidate answers, any of which is the mistake.
+Prediction = Callable[[str, dict[str, Array], Masks], list[list[Array]]]
+PREDICTIONS: dict[str, Prediction] = {
+    "batch_mean": lambda ex, a, m: [[g / a["x"].shape[0] for g in numerical_gradients(ex, a, m)]],
+    "wrong_order": lambda ex, a, m: [numerical_gradients(ex, a, m)[::-1]],
+    "transposed": lambda ex, a, m: _one_replaced(numerical_gradients(ex, a, m), np.transpose),
+    "squeezed": lambda ex, a, m: _one_replaced(numerical_gradients(ex, a, m), np.ravel),
+    "sign_error": lambda ex, a, m: [[-g for g in numerical_gradients(ex, a, m)]],
+    "factor_two": lambda ex, a, m: [[2 * g for g in numerical_gradients(ex, a, m)]],
+    "ignored_upstream": lambda ex, a, m: [numerical_gradients(ex, {**a, "dout": np.ones_like(a["dout"])}, m)],
+    "relu_one_at_zero": lambda ex, a, m: [numerical_gradients(ex, a, m and relu_masks(ex, a, one_at_zero=True))],
+}
+
+
 # --- the corpus itself ------------------------------------------------------------------------------------
 
 def test_corpus_is_large_and_covers_every_mistake():
@@ -242,6 +268,26 @@ def test_entry_verdict_matches_central_differences(entry):
         assert problems == {}
     else:
         assert problems, f"{entry.name} is meant to be wrong but agrees with the numerical gradient everywhere"
+
+
+CHECKABLE = [e for e in ENTRIES if e.mistake in PREDICTIONS]
+
+
+@pytest.mark.parametrize("entry", CHECKABLE, ids=[e.name for e in CHECKABLE])
+def test_wrong_entry_makes_the_mistake_it_is_labelled_with(entry):
+    """Wherever the entry is wrong, its answer is the mistake's answer, computed here from central differences."""
+    wrong_sets = 0
+    for seed in range(3):
+        for args, masks in inputs_for(entry.exercise, seed):
+            if disagreement(entry, args, masks) is None:
+                continue
+            wrong_sets += 1
+            returned, _ = call_quietly(function_of(entry), {k: v.copy() for k, v in args.items()})
+            given = as_outputs(returned, len(NETWORKS[entry.exercise].wrt))
+            assert any(all(g.shape == p.shape and np.allclose(g, p, rtol=1e-4, atol=1e-7) for g, p in
+                           zip(given, prediction, strict=True))
+                       for prediction in PREDICTIONS[entry.mistake](entry.exercise, args, masks)), (seed, given)
+    assert wrong_sets > 0
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=[e.name for e in ENTRIES])
