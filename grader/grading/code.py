@@ -158,13 +158,14 @@ def _name_hard_coded_sizes(cases: list[TestCase], parts: list[PartResult],
     found = code_mistakes.hard_coded_size(cases, [p.status == CORRECT for p in parts])
     if found is None:
         return
-    name, value = found
+    where = " and ".join(f"{name} = {value}" for name, value in found.items())
+    example = ", ".join(str(v) for v in found.values())
     named = {i for i, _ in diagnoses}
     for i, part in enumerate(parts):
         if part.status != CORRECT and i not in named:
             diagnosis = code_mistakes.CaseDiagnosis(
-                "hard_coded_size", [], f"Your function passes only the tests where {name} = {value}: is a size "
-                f"written into the code (range({value}), reshape({value}, …))? Take sizes from the arrays' .shape.",
+                "hard_coded_size", [], f"your function passes only the tests where {where}: is a size written "
+                f"into the code (range({example}), np.zeros(({example}, …)))? Take sizes from the arrays' .shape.",
                 [])
             part.diagnosis = diagnosis.to_dict()
             diagnoses.append((i, diagnosis))

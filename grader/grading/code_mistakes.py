@@ -266,19 +266,20 @@ def _dims(shape: tuple[int, ...]) -> str:
     return "×".join(map(str, shape)) if shape else "() (a single number)"
 
 
-def hard_coded_size(cases: Sequence[TestCase], passed: Sequence[bool]) -> tuple[str, int] | None:
-    """(size, value) when the function passed only where that size had one value (at least twice) and failed
-    wherever it had another: the tell of a size written into the code (range(3), reshape(3, 4))."""
+def hard_coded_size(cases: Sequence[TestCase], passed: Sequence[bool]) -> dict[str, int] | None:
+    """{size: value} when the function passed only where those sizes had those values (at least twice) and
+    failed wherever one of them had another: the tell of sizes written into the code (range(3), a 3×4 array).
+    The fewest sizes that explain it are named: one if one does, else two."""
     passing = [c for c, ok in zip(cases, passed, strict=True) if ok]
     failing = [c for c, ok in zip(cases, passed, strict=True) if not ok]
     if len(passing) < 2 or not failing:
         return None
-    for name in passing[0].dims:
-        values = {c.dims.get(name) for c in passing}
-        if len(values) == 1:
-            value = values.pop()
-            if all(c.dims.get(name) != value for c in failing):
-                return name, int(value)
+    fixed = {name: passing[0].dims[name] for name in passing[0].dims
+             if all(c.dims.get(name) == passing[0].dims[name] for c in passing)}
+    for size in (1, 2):
+        for names in itertools.combinations(sorted(fixed), size):
+            if all(any(c.dims.get(n) != fixed[n] for n in names) for c in failing):
+                return {n: int(fixed[n]) for n in names}
     return None
 
 
@@ -296,5 +297,6 @@ def summary(diagnoses: Sequence[tuple[int, CaseDiagnosis]], failed: int) -> dict
     if code == "batch_mean":
         message = f"{' and '.join(first.outputs)} is N times too small: did you average over the batch? " \
                   "The loss here is summed, so nothing is divided by N."
-    return {"mistake": code, "message": f"{where}: {message[0].lower() + message[1:]}",
+    said = message[0].upper() + message[1:] if code == "hard_coded_size" else f"{where}: {message}"
+    return {"mistake": code, "message": said,
             "gates": sorted({g for _, d in chosen for g in d.gates}), "tests": [i for i, _ in chosen]}

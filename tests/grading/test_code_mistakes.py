@@ -125,7 +125,7 @@ def test_a_hard_coded_size_is_seen_across_the_cases():
     value = max(set(ns), key=ns.count)
     passed = [n == value for n in ns]
     if sum(passed) >= 2 and not all(passed):
-        assert code_mistakes.hard_coded_size(cases, passed) == ("N", value)
+        assert code_mistakes.hard_coded_size(cases, passed) == {"N": value}
     assert code_mistakes.hard_coded_size(cases, [True] * len(cases)) is None
     assert code_mistakes.hard_coded_size(cases, [i == 0 for i in range(len(cases))]) is None  # one pass is luck
 
