@@ -73,6 +73,7 @@ class DefinitionEditor {
     const contentAttributes = { "aria-label": labelText(textarea) };
     if (describedBy) contentAttributes["aria-describedby"] = describedBy;
 
+    const complete = definitionCompletions(vocabulary); // one source: CodeMirror tracks it by identity
     this.view = new EditorView({
       state: EditorState.create({
         doc: textarea.value,
@@ -81,7 +82,7 @@ class DefinitionEditor {
           keymap.of([indentWithTab]), // Esc then Tab still leaves the editor (CodeMirror's tab focus mode)
           yaml(),
           lintGutter(),
-          EditorState.languageData.of(() => [{ autocomplete: definitionCompletions(vocabulary) }]),
+          EditorState.languageData.of(() => [{ autocomplete: complete }]),
           EditorView.contentAttributes.of(contentAttributes),
           EditorView.updateListener.of((update) => { if (update.docChanged) this.changed(); }),
           EditorView.theme({
