@@ -25,27 +25,36 @@ function opensBlock(value) {
 /**
  * The dotted path of the mapping whose key starts at column `column` of line `lineNumber` (1-based),
  * "" for the top level, or null where no key can be typed (inside a block scalar such as `prompt: |`).
- * List items are transparent: the keys of `ask:`'s items have the parent path "ask".
+ * List items are transparent: the keys of `ask:`'s items have the parent path "ask". `listItem`: the
+ * line is an item (`- ...`) whose dash is at `column`.
  */
-export function parentPath(doc, lineNumber, column) {
+export function parentPath(doc, lineNumber, column, listItem = false) {
   const path = [];
-  let limit = column; // the parent's key starts left of this column
-  for (let n = lineNumber - 1; n >= 1 && limit > 0; n--) {
+  let limit = column; // the parent's key starts left of this column...
+  let list = listItem; // ...or at it, when the lines below are the items of a list (`key:` then `- ...`)
+  for (let n = lineNumber - 1; n >= 1 && (limit > 0 || list); n--) {
     const text = doc.line(n).text;
     if (isBlankOrComment(text)) continue;
     const [, indent, dashes, rest] = KEY_LINE.exec(text);
     const dashColumn = indent.length;
     const keyColumn = dashColumn + dashes.length;
-    if (dashColumn >= limit) continue; // deeper or a sibling: not a parent
     const key = KEY.exec(rest);
+    if (dashColumn > limit) continue; // deeper: not a parent
+    if (dashColumn === limit) {
+      if (!list || dashes) continue; // a sibling, or another item of the same list
+      // YAML lets a list's dashes stand at its key's column: this key holds the list.
+      if (!key || opensBlock(key[2]) !== "block") return null;
+      path.unshift(key[1]);
+      list = false;
+      continue;
+    }
     if (keyColumn < limit) {
-      if (!key) return null; // a scalar (a continued value) holds what is below it
-      const opens = opensBlock(key[2]);
-      if (opens !== "block") return null;
+      if (!key || opensBlock(key[2]) !== "block") return null; // a value or a block scalar holds what is below
       path.unshift(key[1]);
     }
-    // A list item's own keys start at keyColumn; what holds the list is left of its dash.
-    limit = dashes ? dashColumn : keyColumn;
+    // A list item's own keys start at keyColumn; what holds the list is at or left of its dash.
+    list = Boolean(dashes);
+    limit = list ? dashColumn : keyColumn;
   }
   return path.join(".");
 }
@@ -83,7 +92,7 @@ export function definitionCompletions(vocabulary) {
 
     const op = TYPING_OP.exec(before);
     if (op) {
-      if (parentPath(state.doc, line.number, op[1].length) !== "graph") return null;
+      if (parentPath(state.doc, line.number, op[1].length, true) !== "graph") return null;
       const word = op[2] || "";
       if (!word && !context.explicit) return null;
       return { from: pos - word.length, options: ops, validFor: /^\w*$/ };
@@ -95,7 +104,7 @@ export function definitionCompletions(vocabulary) {
     if (!word && !context.explicit) return null;
     // Where the key starts, or for a list item (`  - gr`) its dash: what holds the item is left of it.
     const column = typing[1].length;
-    const path = column === 0 && !typing[2] ? "" : parentPath(state.doc, line.number, column);
+    const path = column === 0 && !typing[2] ? "" : parentPath(state.doc, line.number, column, Boolean(typing[2]));
     if (path === null) return null;
     const keys = keysFor(vocabulary, path);
     if (!keys || keys.length === 0) return null;

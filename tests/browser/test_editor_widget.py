@@ -201,6 +201,14 @@ def put_cursor(page, line: int, column: int = 0) -> None:
     }""", [line, column])
 
 
+def current_line(page) -> str:
+    return page.evaluate("""() => {
+        const state = document.getElementById("definition").editor.view.state;
+        const head = state.selection.main.head, line = state.doc.lineAt(head);
+        return line.text.slice(0, head - line.from) + "|" + line.text.slice(head - line.from);
+    }""")
+
+
 def cursor_line(page) -> int:
     return page.evaluate("""() => {
         const state = document.getElementById("definition").editor.view.state;
@@ -208,8 +216,18 @@ def cursor_line(page) -> int:
     }""")
 
 
+def new_line(page, text: str) -> None:
+    """Enter, then `text` typed at the start of the new line (whatever indentation CodeMirror put there)."""
+    page.keyboard.press("Enter")
+    page.keyboard.press("Shift+Home")
+    page.keyboard.type(text)
+
+
 def completion_labels(page) -> list[str]:
-    page.wait_for_selector(".cm-tooltip-autocomplete li")
+    try:
+        page.wait_for_selector(".cm-tooltip-autocomplete li", timeout=5_000)
+    except Exception as error:  # say where the cursor was, not only that nothing showed
+        raise AssertionError(f"no completions at {current_line(page)!r}") from error
     return page.locator(".cm-tooltip-autocomplete li .cm-completionLabel").all_inner_texts()
 
 
@@ -253,7 +271,11 @@ def test_the_textarea_becomes_an_editor_that_it_follows(editor, fixture_server):
     put_cursor(page, 2, len('title: "Two gates'))
     page.keyboard.type(", renamed")
     assert 'title: "Two gates, renamed"' in textarea_value(page)
-    page.get_by_role("button", name="Save").click()
+    page.wait_for_timeout(300)  # the completion check after the last key is over (an Escape would close it)
+    page.keyboard.press("Escape")  # then Tab leaves the editor: keyboard users are not trapped
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Save"
+    page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"/save$"))
     posted = fixture_server.saved[-1]["definition"].replace("\r\n", "\n")  # forms send CRLF line ends
     assert posted == SOURCE.replace("Two gates", "Two gates, renamed")
@@ -300,11 +322,27 @@ def test_completion_offers_ops_in_graph_lines_and_keys_by_their_parent(editor):
     assert "\n  - h = sigmoid\n" in textarea_value(page)
 
     put_cursor(page, 13, len("  name: f"))  # under `function:`: its own keys
-    page.keyboard.press("Enter")
-    page.keyboard.type("sta")
+    new_line(page, "  sta")
     assert completion_labels(page) == ["starter"]
     accept_completion(page)
     assert "  name: f\n  starter: \n" in textarea_value(page)
+
+    new_line(page, "  wrong:")
+    new_line(page, "  - co")  # YAML lets a list start at its key's column
+    assert completion_labels(page) == ["code"]  # the items of function.wrong
+    accept_completion(page)
+    new_line(page, "  ")
+    page.keyboard.press("Tab")  # Tab indents the line (by two spaces): to the item's keys
+    page.keyboard.type("exp")
+    assert completion_labels(page) == ["expect"]
+    accept_completion(page)
+    assert "\n  starter: \n  wrong:\n  - code: \n    expect: \nask:" in textarea_value(page)
+
+    put_cursor(page, 5, len("  x: {shape: [1, 2], random: {uniform: [0.1, 1.0]}}"))
+    new_line(page, "  y:")
+    new_line(page, "    sh")
+    assert completion_labels(page) == ["shape"]  # inputs.y: the vocabulary's "inputs.*"
+    page.keyboard.press("Escape")
 
     page.keyboard.press("Control+End")  # the empty last line, column 0: top-level keys
     page.keyboard.type("follo")
