@@ -295,6 +295,7 @@ def test_a_validation_error_shows_in_the_gutter_and_the_list_and_leads_to_its_li
     assert item.inner_text() == "line 10, graph[1]: unknown op 'sigmod' (did you mean 'sigmoid'?)"
     assert item.locator("code").inner_text() == "graph[1]"
     assert page.locator("#definition-status").inner_text() == "1 error"
+    assert page.locator("#definition").get_attribute("data-validation") == "errors"  # for pages' own tests
     assert gutter_marker_lines(page) == [10]
     assert underlined_lines(page) == [10]
     assert len(fixture_server.validations) == checks + 1  # one check per pause in typing, not per key
