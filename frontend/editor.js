@@ -68,8 +68,8 @@ class DefinitionEditor {
     this.timer = null;
     this.request = null; // the AbortController of the check in flight
 
-    const describedBy = [textarea.getAttribute("aria-describedby"), this.list && this.list.id]
-      .filter(Boolean).join(" ");
+    const describedBy = [...new Set([...(textarea.getAttribute("aria-describedby") || "").split(/\s+/),
+      this.list && this.list.id].filter(Boolean))].join(" ");
     const contentAttributes = { "aria-label": labelText(textarea) };
     if (describedBy) contentAttributes["aria-describedby"] = describedBy;
 
@@ -163,6 +163,9 @@ class DefinitionEditor {
     });
     this.view.dispatch(setDiagnostics(this.view.state, diagnostics));
     this.textarea.dataset.validation = errors.length ? "errors" : "ok";
+    // Set by hand, not through contentAttributes: CodeMirror keeps attributes it did not set itself.
+    if (errors.length) this.view.contentDOM.setAttribute("aria-invalid", "true");
+    else this.view.contentDOM.removeAttribute("aria-invalid");
     this.setStatus(errors.length ? plural(errors.length, "error") : "No errors");
     if (this.list) this.list.replaceChildren(...errors.map((error) => this.listItem(error)));
   }

@@ -29,14 +29,17 @@ ROOT = Path(__file__).resolve().parents[2]
 BUNDLE = ROOT / "grader" / "static" / "vendor" / "codemirror" / "editor.js"
 FIXTURE = Path(__file__).with_name("fixtures") / "editor.html"
 OPS = sorted(GATES)
-VOCABULARY = {
+VOCABULARY = {  # as grader/exercises/vocabulary.py writes it: "[]" the items of a list, "*" any name
     "keys": {
-        "": ["id", "title", "kind", "version", "prompt", "dims", "inputs", "params", "graph", "upstream", "ask",
-             "follow_through", "allow_zero", "function", "tests"],
-        "function": ["name", "args", "returns", "starter", "solution", "wrong"],
-        "function.wrong": ["code", "expect"],
-        "inputs.*": ["shape", "random", "value"],
+        "": ["allow_zero", "ask", "dims", "follow_through", "function", "graph", "id", "inputs", "kind", "params",
+             "prompt", "tests", "title", "upstream", "version"],
+        "ask[]": ["grad", "index", "label"],
+        "function": ["args", "name", "returns", "solution", "starter", "wrong"],
+        "function.wrong[]": ["code", "expect"],
+        "inputs.*": ["random", "shape", "value"],
+        "inputs.*.random": ["choice", "decimals", "normal", "uniform"],
     },
+    "values": {"kind": ["code", "numeric"]},
     "ops": OPS,
 }
 SOURCE = """id: two-gates
@@ -296,6 +299,8 @@ def test_a_validation_error_shows_in_the_gutter_and_the_list_and_leads_to_its_li
     assert item.locator("code").inner_text() == "graph[1]"
     assert page.locator("#definition-status").inner_text() == "1 error"
     assert page.locator("#definition").get_attribute("data-validation") == "errors"  # for pages' own tests
+    assert page.locator(".cm-content").get_attribute("aria-invalid") == "true"
+    assert page.locator(".cm-content").get_attribute("aria-describedby") == "definition-errors"
     assert gutter_marker_lines(page) == [10]
     assert underlined_lines(page) == [10]
     assert len(fixture_server.validations) == checks + 1  # one check per pause in typing, not per key
@@ -310,6 +315,7 @@ def test_a_validation_error_shows_in_the_gutter_and_the_list_and_leads_to_its_li
     expect(page.locator("#definition-status")).to_have_text("No errors")
     assert page.locator("#definition-errors li").count() == 0
     assert gutter_marker_lines(page) == []
+    assert page.locator(".cm-content").get_attribute("aria-invalid") is None
     assert not editor.errors
 
 
@@ -343,7 +349,19 @@ def test_completion_offers_ops_in_graph_lines_and_keys_by_their_parent(editor):
     new_line(page, "  y:")
     new_line(page, "    sh")
     assert completion_labels(page) == ["shape"]  # inputs.y: the vocabulary's "inputs.*"
+    accept_completion(page)
+    new_line(page, "    random:")
+    new_line(page, "      un")
+    assert completion_labels(page) == ["uniform"]  # inputs.*.random
     page.keyboard.press("Escape")
+
+    put_cursor(page, 3, len("kind: numeric"))
+    for _ in "numeric":
+        page.keyboard.press("Backspace")
+    page.keyboard.type("co")
+    assert completion_labels(page) == ["code"]  # the choices of kind
+    accept_completion(page)
+    assert "\nkind: code\n" in textarea_value(page)
 
     page.keyboard.press("Control+End")  # the empty last line, column 0: top-level keys
     page.keyboard.type("follo")
