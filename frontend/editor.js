@@ -208,5 +208,11 @@ function start() {
   });
 }
 
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-else start();
+// On DOMContentLoaded, not as soon as this deferred script runs: the page's own script (app.js, loaded
+// before this one) typesets $math$ in #main then, and must find the textarea (which it skips), not the
+// editor's lines, whose text KaTeX would otherwise replace inside the document being edited.
+if (document.readyState === "complete") start();
+else {
+  document.addEventListener("DOMContentLoaded", start);
+  window.addEventListener("load", start); // in case this script was added after DOMContentLoaded
+}

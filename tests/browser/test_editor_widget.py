@@ -26,7 +26,8 @@ from grader.headers import CONTENT_SECURITY_POLICY
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _chromium_problem, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLE = ROOT / "grader" / "static" / "vendor" / "codemirror" / "editor.js"
+STATIC = ROOT / "grader" / "static"
+BUNDLE = STATIC / "vendor" / "codemirror" / "editor.js"
 FIXTURE = Path(__file__).with_name("fixtures") / "editor.html"
 OPS = sorted(GATES)
 VOCABULARY = {  # as grader/exercises/vocabulary.py writes it: "[]" the items of a list, "*" any name
@@ -57,6 +58,8 @@ function:
   name: f
 ask:
   - {grad: W, label: "dL/dW"}
+prompt: |
+  The gradient of $L$ with respect to $W$.
 """
 BLANK_GRAPH_LINE = 11  # the empty line after the graph (1-based)
 GATE_LINE = re.compile(r"^(\s*-\s*)(\w+)\s*=\s*(\w+)\(")
@@ -114,8 +117,10 @@ def fixture_server() -> Iterator[FixtureServer]:
                 self.reply(200, page.encode(), "text/html; charset=utf-8")
             elif url.path == "/favicon.ico":
                 self.reply(204, b"", "image/x-icon")
-            elif url.path == "/static/vendor/codemirror/editor.js":
-                self.reply(200, BUNDLE.read_bytes(), "text/javascript; charset=utf-8")
+            elif url.path.startswith("/static/") and (file := STATIC / url.path.removeprefix("/static/")).is_file():
+                assert file.resolve().is_relative_to(STATIC)
+                kind = {".js": "text/javascript", ".css": "text/css", ".woff2": "font/woff2"}.get(file.suffix)
+                self.reply(200, file.read_bytes(), kind or "application/octet-stream")
             else:
                 self.reply(404, b"not found", "text/plain")
 
@@ -264,6 +269,8 @@ def test_the_textarea_becomes_an_editor_that_it_follows(editor, fixture_server):
     content = page.locator(".cm-editor .cm-content")
     assert content.get_attribute("aria-label") == "Definition (YAML)"  # from <label for="definition">
     assert page.locator(".cm-editor .cm-line").first.inner_text() == "id: two-gates"
+    assert page.locator("#typeset .katex").count() == 1  # the page's KaTeX ran, and left the editor alone:
+    assert page.evaluate("document.getElementById('definition').editor.view.state.doc.toString()") == SOURCE
     assert page.locator(".cm-gutter-lint").count() == 1 and page.locator(".cm-lineNumbers").count() == 1
     assert page.locator(".cm-editor .cm-line").first.locator("span").count() > 0  # the key is highlighted
     expect(page.locator("#definition-status")).to_have_text("No errors")
