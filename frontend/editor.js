@@ -94,6 +94,7 @@ class DefinitionEditor {
       }),
     });
     textarea.hidden = true;
+    textarea.style.display = "none"; // also where the page's CSS gives textareas a display of their own
     textarea.insertAdjacentElement("afterend", this.view.dom);
     textarea.dataset.editorReady = "true";
 
