@@ -27,9 +27,11 @@ lint: setup
 bench: setup
 	for b in engine grading sandbox http; do $(BIN)/python -m bench.$$b || exit 1; done
 
-# KaTeX for the student pages, vendored into grader/static (committed, so `make run` needs no npm and the
-# pages work offline). Refresh after changing the pinned version in package.json.
+# KaTeX for the student pages and the CodeMirror definition editor (frontend/, bundled by esbuild into one
+# script), vendored into grader/static (committed, so `make run` needs no npm and the pages work offline).
+# Refresh after changing a pinned version in package.json.
 KATEX_OUT := grader/static/vendor/katex
+EDITOR_OUT := grader/static/vendor/codemirror
 static:
 	npm ci --no-audit --no-fund
 	rm -rf $(KATEX_OUT) && mkdir -p $(KATEX_OUT)/contrib $(KATEX_OUT)/fonts
@@ -37,3 +39,7 @@ static:
 	cp node_modules/katex/dist/contrib/auto-render.min.js $(KATEX_OUT)/contrib/
 	cp node_modules/katex/dist/fonts/*.woff2 $(KATEX_OUT)/fonts/
 	cp node_modules/katex/LICENSE $(KATEX_OUT)/
+	rm -rf $(EDITOR_OUT) && mkdir -p $(EDITOR_OUT)
+	node_modules/.bin/esbuild frontend/editor.js --bundle --minify --format=iife --target=es2020 \
+		--legal-comments=none --metafile=node_modules/.editor-meta.json --outfile=$(EDITOR_OUT)/editor.js
+	node frontend/licenses.mjs node_modules/.editor-meta.json $(EDITOR_OUT)/LICENSES.txt
