@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -61,6 +61,17 @@ def workspace_role(user: Any) -> str | None:
     staff = db.session.scalar(select(Membership.id).where(Membership.user_id == user.id,
                                                           Membership.role.in_(STAFF_ROLES)).limit(1))
     return "ta" if staff is not None else None
+
+
+@bp.app_context_processor
+def _header_link() -> dict[str, Any]:
+    """`staff_workspace()` for the header's link to the workspace (asked only where a page renders it)."""
+    def staff_workspace() -> bool:
+        if "workspace_role" not in g:
+            g.workspace_role = workspace_role(current_user)
+        return g.workspace_role is not None
+
+    return {"staff_workspace": staff_workspace}
 
 
 @bp.before_request
