@@ -39,7 +39,7 @@ class Mistake:
     code: str
     applies: Callable[[Gate], bool]  # at which gates it can happen
     vary: Callable[[Gate], Gate]  # the gate as the student (wrongly) computed it
-    explain: str  # plain words; {gate} is the gate's line
+    explain: str  # plain words; {gate} is the gate, or the gates, as the prompts write them (describe_gate)
     explain_local: str | None = None  # for an ask of the local gradient or Jacobian itself (None: not a slip there)
     # Named even when its answer lies within the rounding band of the exact one: a conceptual slip that hides
     # there (the derivative at the output is often 2% off). False: within the band, rounding gets the benefit.
@@ -143,8 +143,8 @@ MISTAKES: list[Mistake] = [
             "you gave only the diagonal of the softmax Jacobian: its off-diagonal entries are −s_i s_j, not 0 "
             "(every output of softmax depends on every input)", named_in_band=False),
     Mistake("ce_no_mean", lambda gate: gate.name == "softmax_cross_entropy", _loss_gate(_batch_rows, flip=False),
-            "the loss gradient at {gate} is N times too large, N the number of rows in the batch: the loss is "
-            "averaged over the rows, so its gradient is (softmax − y)/N, not softmax − y", named_in_band=False),
+            "the loss gradient at {gate} is N times too large: the loss averages over the N rows of the batch, "
+            "so its gradient is (s − y)/N, with s the softmax of each row", named_in_band=False),
     Mistake("sign_error", lambda gate: gate.name in ("half_sse", "mse", "softmax_cross_entropy"),
             _loss_gate(lambda p: 1.0, flip=True),
             "the loss gradient at {gate} has the wrong sign: it is the prediction minus the target, not the "
