@@ -200,7 +200,9 @@ ANSWER_MISTAKES: dict[str, Callable[[Variant, Ask], Iterator[Candidate]]] = {
     "stopped_early": _stopped_early,
     "negated": _negated,
 }
-_NOT_IN_BAND = frozenset({m.code for m in MISTAKES if not m.named_in_band} | set(ANSWER_MISTAKES))
+# An answer of these within ROUNDING_BAND × the tolerance of the exact one is credited as rounding, not named
+# (a table of how often each mistake is named skips those answers: they are not wrong).
+NOT_NAMED_IN_BAND = frozenset({m.code for m in MISTAKES if not m.named_in_band} | set(ANSWER_MISTAKES))
 
 
 @dataclass
@@ -247,7 +249,7 @@ def _replayed(variant: Variant, ask: Ask) -> _Replayed:
     shapes = {answer.shape for *_, answer in found}
     answers = np.stack([answer for *_, answer in found]) if len(shapes) == 1 else None
     early = _frozen(_replay_rounded(variant, ask)) if ask.kind == "grad" else None
-    not_in_band = np.array([code in _NOT_IN_BAND for code, *_ in found], dtype=bool)
+    not_in_band = np.array([code in NOT_NAMED_IN_BAND for code, *_ in found], dtype=bool)
     entry = _Replayed(exercise, variant.leaves, variant.upstream, found, answers, not_in_band, early)
     with _lock:
         _cache[key] = entry

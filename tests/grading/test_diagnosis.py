@@ -14,14 +14,19 @@ import numpy as np
 import pytest
 
 from grader.exercises import load_catalogue, make_variant
-from grader.grading.mistakes import ANSWER_MISTAKES, MISTAKES, ROUNDING_BAND, candidates, rounded_early
+from grader.grading.mistakes import (
+    ANSWER_MISTAKES,
+    MISTAKES,
+    NOT_NAMED_IN_BAND,
+    ROUNDING_BAND,
+    candidates,
+    rounded_early,
+)
 from grader.grading.numeric import grade_answers
 from grader.grading.result import CORRECT, INCORRECT
 from grader.grading.tolerance import Tolerance
 
 ROOT = Path(__file__).resolve().parents[2]
-# Mistakes that give way to the rounding band: an answer of theirs within it is accepted, not named.
-NOT_IN_BAND = {m.code for m in MISTAKES if not m.named_in_band} | set(ANSWER_MISTAKES)
 SEEDS = range(100)
 MISTAKE_MIN = 0.95  # per mistake, over every exercise
 CELL_MIN = 0.90  # per exercise × mistake, where there are at least CELL_CASES cases
@@ -249,11 +254,11 @@ def test_new_candidates_within_the_band_are_never_named(catalogue):
             for i, ask in enumerate(exercise.asks):
                 exact = v.expected(ask)
                 for code, _, _, answer in candidates(v, ask):
-                    if code in NOT_IN_BAND and np.all(tolerance.close(answer, exact)):
+                    if code in NOT_NAMED_IN_BAND and np.all(tolerance.close(answer, exact)):
                         band_cases += 1
                         part = grade_answers(v, {i: answer.tolist()}).parts[i]
                         named = part.diagnosis and not part.diagnosis["accepted"] and part.diagnosis["mistake"]
-                        assert named not in NOT_IN_BAND, (exercise.id, seed, code)
+                        assert named not in NOT_NAMED_IN_BAND, (exercise.id, seed, code)
                         if not named:  # (an older mistake that gives the same answer is still named in the band)
                             assert (part.status, part.score) == (CORRECT, 1.0), (exercise.id, seed, code)
     assert band_cases > 100  # mostly answers a mistake leaves unchanged (an add gate passes dL/dz on as it is)
@@ -331,7 +336,7 @@ def table(catalogue) -> Table:
                 for code, answer in replays:
                     if answer.shape != exact[i].shape or np.all(tolerance.close(answer, exact[i])):
                         continue  # this mistake does not change the answer here: nothing to diagnose
-                    if code in NOT_IN_BAND and np.all(band.close(answer, exact[i])):
+                    if code in NOT_NAMED_IN_BAND and np.all(band.close(answer, exact[i])):
                         continue  # accepted as rounding (test_new_mistakes_give_way_to_the_rounding_band)
                     part = grade_answers(v, {**typed, i: answer.tolist()}).parts[i]
                     cell = table.cells[(exercise.id, code)]
