@@ -268,7 +268,8 @@ def _frozen(answer: Array) -> Array:
 
 def candidates(variant: Variant, ask: Ask) -> tuple[Candidate, ...]:
     """(mistake code, gates, message, the answer under that mistake) for every mistake that could apply,
-    each at one gate and then at every such gate at once. Local-gradient and value asks have their own.
+    each at one gate and then at every such gate at once, then ANSWER_MISTAKES. Local-gradient and Jacobian
+    asks replay the local-gradient slips (explain_local) at their own gate.
     Computed once per variant and ask and kept in a small LRU cache: they take up to ~25 backward passes."""
     return _replayed(variant, ask).found
 
