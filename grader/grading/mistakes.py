@@ -162,7 +162,7 @@ def describe_gate(step: Step) -> str:
     return step.gate.notation.format(*step.args, out=step.name, **{**step.gate.options, **step.options})
 
 
-def _gates_phrase(group: list[Step]) -> str:
+def describe_gates(group: list[Step]) -> str:
     """One gate, or every gate a mistake was replayed at together: "both h1 = σ(z1) and out = σ(z2)"."""
     names = [describe_gate(step) for step in group]
     if len(names) == 1:
@@ -334,7 +334,7 @@ def _replay_gates(variant: Variant, ask: Ask) -> Iterator[Candidate]:
             except ValueError:
                 continue  # the mistake cannot produce an answer of this shape
             gates = [s.name for s in group]
-            yield mistake.code, gates, mistake.explain.format(gate=_gates_phrase(group)), _at(grads[ask.node], ask)
+            yield mistake.code, gates, mistake.explain.format(gate=describe_gates(group)), _at(grads[ask.node], ask)
 
 
 # (mistake code, id(gate)) -> (gate, the gate as varied by the mistake): a gate's variation is a pure function of
