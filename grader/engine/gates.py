@@ -41,29 +41,32 @@ class Gate:
     kind: str  # "elementwise", "matmul", "activation", "reduce" or "loss": how pages and diagnosis treat it
     local_grad: Callable[..., Array] | None = None  # activations only: g'(z) from (out, z)
     options: dict[str, float] = field(default_factory=dict)  # keyword options and their defaults
+    # How the prompts write the gate, for students: {out} is the node, {0}, {1} its inputs, options by name.
+    notation: str = ""
 
 
 GATES: dict[str, Gate] = {}
 
 
-def _gate(name: str, arity: int, kind: str, forward, backward, local_grad=None, **options) -> None:
-    GATES[name] = Gate(name, arity, forward, backward, kind, local_grad, options)
+def _gate(name: str, arity: int, kind: str, forward, backward, local_grad=None, *, notation: str,
+          **options) -> None:
+    GATES[name] = Gate(name, arity, forward, backward, kind, local_grad, options, notation)
 
 
 # --- the add, multiply and matrix-multiply gates ------------------------------------------------------
 
 # add: passes the incoming gradient on to both inputs unchanged.
 _gate("add", 2, "elementwise", lambda a, b: a + b,
-      lambda g, out, a, b: (unbroadcast(g, a.shape), unbroadcast(g, b.shape)))
+      lambda g, out, a, b: (unbroadcast(g, a.shape), unbroadcast(g, b.shape)), notation="{out} = {0} + {1}")
 _gate("sub", 2, "elementwise", lambda a, b: a - b,
-      lambda g, out, a, b: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)))
+      lambda g, out, a, b: (unbroadcast(g, a.shape), unbroadcast(-g, b.shape)), notation="{out} = {0} − {1}")
 # mul: each input's gradient is the incoming gradient times the *other* input (the inputs swap).
 _gate("mul", 2, "elementwise", lambda a, b: a * b,
-      lambda g, out, a, b: (unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)))
+      lambda g, out, a, b: (unbroadcast(g * b, a.shape), unbroadcast(g * a, b.shape)), notation="{out} = {0}·{1}")
 # matmul: the matrix form of the swap, dA = G @ B.T and dB = A.T @ G (written with .dot as in the notes:
 # for the small matrices of exercises it is about twice as fast as the @ operator).
 _gate("matmul", 2, "matmul", lambda a, b: a.dot(b),
-      lambda g, out, a, b: (g.dot(b.T), a.T.dot(g)))
+      lambda g, out, a, b: (g.dot(b.T), a.T.dot(g)), notation="{out} = {0} {1}")
 
 
 # --- activation gates: forward and local gradient ------------------------------------------------------
@@ -75,21 +78,23 @@ def _sigmoid(z: Array) -> Array:
     return 1.0 / (1.0 + np.exp(np.minimum(-z, 700.0)))
 
 
-def _activation(name: str, forward, local_grad, **options) -> None:
+def _activation(name: str, forward, local_grad, *, notation: str, **options) -> None:
     def backward(g, out, z, **opts):
         return (g * local_grad(out, z, **opts),)
 
-    _gate(name, 1, "activation", forward, backward, local_grad, **options)
+    _gate(name, 1, "activation", forward, backward, local_grad, notation=notation, **options)
 
 
-_activation("sigmoid", _sigmoid, lambda out, z: out * (1.0 - out))
-_activation("tanh", np.tanh, lambda out, z: 1.0 - out * out)
+_activation("sigmoid", _sigmoid, lambda out, z: out * (1.0 - out), notation="{out} = σ({0})")
+_activation("tanh", np.tanh, lambda out, z: 1.0 - out * out, notation="{out} = tanh({0})")
 # relu's derivative is the step function, taken as 0 at exactly zero (the subgradient frameworks use).
-_activation("relu", lambda z: np.maximum(z, 0.0), lambda out, z: np.heaviside(z, 0.0))
+_activation("relu", lambda z: np.maximum(z, 0.0), lambda out, z: np.heaviside(z, 0.0),
+            notation="{out} = relu({0})")
 _activation("leaky_relu", lambda z, alpha=0.01: np.where(z > 0, z, alpha * z),
-            lambda out, z, alpha=0.01: np.where(z > 0, 1.0, alpha), alpha=0.01)
-_activation("identity", lambda z: z * 1.0, lambda out, z: np.ones_like(z))
-_activation("exp", np.exp, lambda out, z: out)
+            lambda out, z, alpha=0.01: np.where(z > 0, 1.0, alpha), alpha=0.01,
+            notation="{out} = leaky_relu({0})")
+_activation("identity", lambda z: z * 1.0, lambda out, z: np.ones_like(z), notation="{out} = {0}")
+_activation("exp", np.exp, lambda out, z: out, notation="{out} = exp({0})")
 
 
 # --- softmax, reductions and losses --------------------------------------------------------------------
@@ -110,18 +115,21 @@ def _rows(a: Array) -> int:
 
 # softmax: row-wise; its Jacobian is diag(s) - s s^T, applied to g without forming it.
 _gate("softmax", 1, "activation", _softmax,
-      lambda g, out, z: (out * (g - (g * out).sum(axis=-1, keepdims=True)),))
+      lambda g, out, z: (out * (g - (g * out).sum(axis=-1, keepdims=True)),), notation="{out} = softmax({0})")
 # (the .sum() method rather than np.sum: the same result with a third of the call overhead)
-_gate("sum", 1, "reduce", lambda a: a.sum(), lambda g, out, a: (np.broadcast_to(g, a.shape) * 1.0,))
-_gate("mean", 1, "reduce", lambda a: a.mean(), lambda g, out, a: (np.broadcast_to(g / a.size, a.shape) * 1.0,))
+_gate("sum", 1, "reduce", lambda a: a.sum(), lambda g, out, a: (np.broadcast_to(g, a.shape) * 1.0,),
+      notation="{out} = Σ {0}")
+_gate("mean", 1, "reduce", lambda a: a.mean(), lambda g, out, a: (np.broadcast_to(g / a.size, a.shape) * 1.0,),
+      notation="{out} = mean({0})")
 _gate("half_sse", 2, "loss", lambda p, t: 0.5 * ((p - t) ** 2).sum(),
-      lambda g, out, p, t: _half_sse_backward(g, p, t))
+      lambda g, out, p, t: _half_sse_backward(g, p, t), notation="{out} = ½Σ({0} − {1})²")
 _gate("mse", 2, "loss", lambda p, t: np.mean((p - t) ** 2),
-      lambda g, out, p, t: _mse_backward(g, p, t))
+      lambda g, out, p, t: _mse_backward(g, p, t), notation="{out} = mean(({0} − {1})²)")
 _gate("softmax_cross_entropy", 2, "loss",
       lambda z, y: -np.sum(y * _log_softmax(z)) / _rows(z),
       lambda g, out, z, y: (g * (_softmax(z) * y.sum(axis=-1, keepdims=True) - y) / _rows(z),
-                            g * -_log_softmax(z) / _rows(z)))
+                            g * -_log_softmax(z) / _rows(z)),
+      notation="{out} = −(1/N)Σ {1}·log softmax({0})")
 
 
 def _half_sse_backward(g: Array, p: Array, t: Array) -> tuple[Array, Array]:

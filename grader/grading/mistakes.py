@@ -5,6 +5,10 @@ the wrong sign, a product gate that forgot to swap its inputs...). The engine's 
 that gate swapped in, once at each gate where the mistake can happen and once at every such gate at the
 same time, and the asked answer is recomputed. The first mistake whose answer matches the student's names
 the mistake and the gate(s) where it happened, so the page can highlight them. There is no second engine.
+
+A few mistakes are not a different gate but a different *answer* taken from the engine's own gradients
+(ANSWER_MISTAKES): the gradient one gate too early, or the whole answer negated. Messages name gates as the
+prompts write them (`describe_gate`: "L = ½Σ(out − y)²", not "half_sse(out, y)").
 """
 
 from __future__ import annotations
@@ -17,13 +21,17 @@ from typing import Any
 
 import numpy as np
 
-from grader.engine import Array, Gate, unbroadcast
+from grader.engine import Array, Gate, Step, unbroadcast
 from grader.exercises import Ask, Variant
 from grader.exercises.variants import expected_answer
 from grader.grading.tolerance import Tolerance
 
 ROUNDING_FIGURES = 2  # the notes round to two significant figures at each step (−0.31, −0.066, −0.053)
+ROUNDING_BAND = 5.0  # an answer within 5× the tolerance is accepted as rounded too early (rounding_band)
 CACHE_SIZE = 1024  # variants × asks whose candidate answers are kept (a few kB each)
+
+
+Candidate = tuple[str, list[str], str, Array]  # (mistake code, gates, message, the answer under it)
 
 
 @dataclass(frozen=True)
@@ -31,8 +39,11 @@ class Mistake:
     code: str
     applies: Callable[[Gate], bool]  # at which gates it can happen
     vary: Callable[[Gate], Gate]  # the gate as the student (wrongly) computed it
-    explain: str  # plain words; {gate} is the gate's line
-    explain_local: str | None = None  # for an ask of the local gradient itself (None: not a local-gradient slip)
+    explain: str  # plain words; {gate} is the gate, or the gates, as the prompts write them (describe_gate)
+    explain_local: str | None = None  # for an ask of the local gradient or Jacobian itself (None: not a slip there)
+    # Named even when its answer lies within the rounding band of the exact one: a conceptual slip that hides
+    # there (the derivative at the output is often 2% off). False: within the band, rounding gets the benefit.
+    named_in_band: bool = True
 
 
 def _local(fn: Callable[..., Array]) -> Callable[[Gate], Gate]:
@@ -81,11 +92,20 @@ def _transposed(g: Array, out: Array, a: Array, b: Array) -> tuple[Array, Array]
     return (da.T if square[0] else da), (db.T if square[1] else db)
 
 
-def _loss_gate(scale: float, flip: bool) -> Callable[[Gate], Gate]:
+def _softmax_diagonal(gate: Gate) -> Gate:
+    """Softmax treated as if it acted entry by entry: only the diagonal s(1 − s) of its Jacobian."""
+    return replace(gate, backward=lambda g, out, z: (g * out * (1.0 - out),))
+
+
+def _batch_rows(p: Array) -> float:
+    return float(p.shape[0]) if p.ndim > 1 else 1.0  # what softmax_cross_entropy averages over
+
+
+def _loss_gate(scale: Callable[[Array], float], flip: bool) -> Callable[[Gate], Gate]:
     def vary(gate: Gate) -> Gate:
         def backward(g: Array, out: Array, p: Array, t: Array, **options: Any) -> tuple[Array, ...]:
             dp, dt = gate.backward(g, out, p, t, **options)
-            return (-dp if flip else dp) * scale, dt
+            return (-dp if flip else dp) * scale(p), dt
 
         return replace(gate, backward=backward)
 
@@ -94,7 +114,7 @@ def _loss_gate(scale: float, flip: bool) -> Callable[[Gate], Gate]:
 
 MISTAKES: list[Mistake] = [
     Mistake("forgot_local_grad", _is_activation, _local(lambda out, z, **o: np.ones_like(z)),
-            "you passed the gradient through {gate} without multiplying by its local gradient"),
+            "you passed the gradient through {gate} without multiplying by the local gradient"),
     Mistake("used_output", _is_activation, _local(lambda out, z, **o: out),
             "at {gate} you multiplied by the activation's output instead of its derivative",
             "you gave the activation's output h where its derivative g'(z) belongs"),
@@ -117,12 +137,72 @@ MISTAKES: list[Mistake] = [
             "at {gate} you multiplied by the input itself instead of the other input (the gate swaps them)"),
     Mistake("transposed", lambda gate: gate.name == "matmul", _backward(_transposed),
             "at {gate} the gradient came out transposed (dW = X.T @ G, dX = G @ W.T)"),
+    Mistake("softmax_diagonal", lambda gate: gate.name == "softmax", _softmax_diagonal,
+            "at {gate} you used only the diagonal s_i(1 − s_i) of the softmax Jacobian, as if softmax acted "
+            "entry by entry: every output depends on every input, so the off-diagonal terms −s_i s_j count too",
+            "you gave only the diagonal of the softmax Jacobian: its off-diagonal entries are −s_i s_j, not 0 "
+            "(every output of softmax depends on every input)", named_in_band=False),
+    Mistake("ce_no_mean", lambda gate: gate.name == "softmax_cross_entropy", _loss_gate(_batch_rows, flip=False),
+            "the loss gradient at {gate} is N times too large: the loss averages over the N rows of the batch, "
+            "so its gradient is (s − y)/N, with s the softmax of each row", named_in_band=False),
     Mistake("sign_error", lambda gate: gate.name in ("half_sse", "mse", "softmax_cross_entropy"),
-            _loss_gate(1.0, flip=True),
-            "the loss gradient at {gate} has the wrong sign: it is (out − y), not (y − out)"),
-    Mistake("factor_two", lambda gate: gate.name == "half_sse", _loss_gate(2.0, flip=False),
-            "the loss gradient at {gate} is off by a factor 2: the ½ in ½(out − y)² cancels the 2"),
+            _loss_gate(lambda p: 1.0, flip=True),
+            "the loss gradient at {gate} has the wrong sign: it is the prediction minus the target, not the "
+            "target minus the prediction"),
+    Mistake("factor_two", lambda gate: gate.name == "half_sse", _loss_gate(lambda p: 2.0, flip=False),
+            "the loss gradient at {gate} is off by a factor 2: the ½ cancels the 2 that the square brings down"),
 ]
+
+
+def describe_gate(step: Step) -> str:
+    """A gate as the prompts write it, with the step's own node names: "L = ½Σ(out − y)²", "z1 = x W1",
+    "h = σ(z)". A gate without a notation falls back to its gate line ("z = op(a, b)")."""
+    if not step.gate.notation:
+        return str(step)
+    return step.gate.notation.format(*step.args, out=step.name, **{**step.gate.options, **step.options})
+
+
+def describe_gates(group: list[Step]) -> str:
+    """One gate, or every gate a mistake was replayed at together: "both h1 = σ(z1) and out = σ(z2)"."""
+    names = [describe_gate(step) for step in group]
+    if len(names) == 1:
+        return names[0]
+    listed = ", ".join(names[:-1]) + " and " + names[-1]
+    return ("both " if len(names) == 2 else "every one of ") + listed
+
+
+_STOPPED_EARLY = ("you stopped one gate early: this is dL/d{out}, the gradient arriving at {gate}; one more step "
+                  "back through that gate gives dL/d{node}")
+_NEGATED = ("your answer has the opposite sign of the right one: the gradient given from above ({upstream}) "
+            "is used as it is, so look for the step where a minus sign slipped in")
+
+
+def _stopped_early(variant: Variant, ask: Ask) -> Iterator[Candidate]:
+    """dL/dz given for dL/dw, z the output of a gate that consumes w (w1 in z = w1·x): where the shapes match."""
+    grads = variant.solution.grads
+    for step in variant.exercise.graph.steps:
+        if ask.node in step.args and grads[step.name].shape == grads[ask.node].shape:
+            message = _STOPPED_EARLY.format(out=step.name, gate=describe_gate(step), node=ask.node)
+            yield "stopped_early", [step.name], message, _at(grads[step.name], ask)
+
+
+def _negated(variant: Variant, ask: Ask) -> Iterator[Candidate]:
+    """The whole answer negated, on an exercise with no loss gate (the upstream gradient is given), where no
+    loss gradient can have the wrong sign (sign_error)."""
+    if variant.upstream and not any(step.gate.kind == "loss" for step in variant.exercise.graph.steps):
+        upstream = ", ".join(f"dL/d{node}" for node in variant.upstream)
+        yield "negated", [], _NEGATED.format(upstream=upstream), -_at(variant.solution.grads[ask.node], ask)
+
+
+# Answer-level mistakes (grad asks): candidates computed from the engine's own gradients, not gate variations,
+# so not replayable at a gate. Never named within the rounding band (see Mistake.named_in_band).
+ANSWER_MISTAKES: dict[str, Callable[[Variant, Ask], Iterator[Candidate]]] = {
+    "stopped_early": _stopped_early,
+    "negated": _negated,
+}
+# An answer of these within ROUNDING_BAND × the tolerance of the exact one is credited as rounding, not named
+# (a table of how often each mistake is named skips those answers: they are not wrong).
+NOT_NAMED_IN_BAND = frozenset({m.code for m in MISTAKES if not m.named_in_band} | set(ANSWER_MISTAKES))
 
 
 @dataclass
@@ -136,9 +216,6 @@ class Diagnosis:
         return {"mistake": self.mistake, "gates": self.gates, "message": self.message, "accepted": self.accepted}
 
 
-Candidate = tuple[str, list[str], str, Array]  # (mistake code, gates, message, the answer under it)
-
-
 @dataclass(frozen=True)
 class _Replayed:
     """The candidates of one variant and ask, kept for the next wrong answer to the same ask."""
@@ -148,6 +225,7 @@ class _Replayed:
     upstream: dict[str, Array] | None
     found: tuple[Candidate, ...]
     answers: Array | None  # every candidate's answer stacked along axis 0 (they share the ask's shape)
+    not_in_band: Array  # per candidate: not named when its answer is within the rounding band of the exact one
     early: Array | None  # the answer with intermediate results rounded too early (grad asks)
 
 
@@ -171,7 +249,8 @@ def _replayed(variant: Variant, ask: Ask) -> _Replayed:
     shapes = {answer.shape for *_, answer in found}
     answers = np.stack([answer for *_, answer in found]) if len(shapes) == 1 else None
     early = _frozen(_replay_rounded(variant, ask)) if ask.kind == "grad" else None
-    entry = _Replayed(exercise, variant.leaves, variant.upstream, found, answers, early)
+    not_in_band = np.array([code in NOT_NAMED_IN_BAND for code, *_ in found], dtype=bool)
+    entry = _Replayed(exercise, variant.leaves, variant.upstream, found, answers, not_in_band, early)
     with _lock:
         _cache[key] = entry
         if len(_cache) > CACHE_SIZE:
@@ -189,7 +268,8 @@ def _frozen(answer: Array) -> Array:
 
 def candidates(variant: Variant, ask: Ask) -> tuple[Candidate, ...]:
     """(mistake code, gates, message, the answer under that mistake) for every mistake that could apply,
-    each at one gate and then at every such gate at once. Local-gradient and value asks have their own.
+    each at one gate and then at every such gate at once, then ANSWER_MISTAKES. Local-gradient and Jacobian
+    asks replay the local-gradient slips (explain_local) at their own gate.
     Computed once per variant and ask and kept in a small LRU cache: they take up to ~25 backward passes."""
     return _replayed(variant, ask).found
 
@@ -205,16 +285,44 @@ def _same_numbers(a: dict[str, Array] | None, b: dict[str, Array] | None) -> boo
 def _replay(variant: Variant, ask: Ask) -> Iterator[Candidate]:
     exercise, solution = variant.exercise, variant.solution
     graph = exercise.graph
-    if ask.kind == "local_grad":
+    if ask.kind in ("local_grad", "jacobian"):
         step = graph.step_by_name[ask.node]
         z = solution.values[step.args[0]]
         for mistake in MISTAKES:
             if mistake.explain_local and mistake.applies(step.gate):
-                local = mistake.vary(step.gate).local_grad(solution.values[ask.node], z, **step.options)
-                yield mistake.code, [ask.node], mistake.explain_local, _at(local, ask)
+                gate = _varied(mistake, step.gate)
+                if ask.kind == "jacobian":
+                    answer = _jacobian(variant, step, gate)
+                elif gate.local_grad is not None:
+                    answer = _at(gate.local_grad(solution.values[ask.node], z, **step.options), ask)
+                else:
+                    continue
+                yield mistake.code, [ask.node], mistake.explain_local, answer
         return
     if ask.kind != "grad":
         return
+    yield from _replay_gates(variant, ask)
+    for answer_mistake in ANSWER_MISTAKES.values():
+        yield from answer_mistake(variant, ask)
+
+
+def _jacobian(variant: Variant, step: Step, gate: Gate) -> Array:
+    """d step / d its input with the step's gate replaced: row i is the engine's backward pass of the unit
+    vector e_i arriving at the step (as variants.jacobian computes the exact one)."""
+    solution, out = variant.solution, variant.solution.values[step.name]
+    rows = []
+    for i in range(out.size):
+        unit = np.zeros(out.size)
+        unit[i] = 1.0
+        grads, _ = variant.exercise.graph.backward(solution.values, solution.local_grads,
+                                                   {step.name: unit.reshape(out.shape)}, variations={step.name: gate})
+        rows.append(np.ravel(grads[step.args[0]]))
+    return np.array(rows)
+
+
+def _replay_gates(variant: Variant, ask: Ask) -> Iterator[Candidate]:
+    """Every gate mistake at each gate where it can happen, then at all of them at once."""
+    solution, graph = variant.solution, variant.exercise.graph
     for mistake in MISTAKES:
         steps = [s for s in graph.steps if mistake.applies(s.gate)]
         groups = [[s] for s in steps] + ([steps] if len(steps) > 1 else [])
@@ -226,8 +334,7 @@ def _replay(variant: Variant, ask: Ask) -> Iterator[Candidate]:
             except ValueError:
                 continue  # the mistake cannot produce an answer of this shape
             gates = [s.name for s in group]
-            where = str(group[0]) if len(group) == 1 else "every " + group[0].gate.name + " gate"
-            yield mistake.code, gates, mistake.explain.format(gate=where), _at(grads[ask.node], ask)
+            yield mistake.code, gates, mistake.explain.format(gate=describe_gates(group)), _at(grads[ask.node], ask)
 
 
 # (mistake code, id(gate)) -> (gate, the gate as varied by the mistake): a gate's variation is a pure function of
@@ -279,10 +386,16 @@ def diagnose(variant: Variant, ask: Ask, given: Array, expected: Array, toleranc
     if answers is None or answers.shape[1:] != expected.shape:
         return None  # no mistake gives an answer of this shape
     axes = tuple(range(1, answers.ndim))
-    changes = ~np.all(tolerance.close(answers, np.broadcast_to(expected, answers.shape)), axis=axes)
+    exact = np.broadcast_to(expected, answers.shape)
+    changes = ~np.all(tolerance.close(answers, exact), axis=axes)
     matches = changes & np.all(tolerance.close(np.broadcast_to(given, answers.shape), answers), axis=axes)
     if not matches.any():
         return None
+    shy = matches & replayed.not_in_band
+    if shy.any():  # within the rounding band these give way to rounding_band (accepted, and said)
+        matches &= ~(shy & np.all(tolerance.widened(ROUNDING_BAND).close(answers, exact), axis=axes))
+        if not matches.any():
+            return None
     distance = _distance(given, answers, tolerance, axes)
     best = int(np.argmin(np.where(matches, distance, np.inf)))
     early = replayed.early
@@ -305,7 +418,7 @@ def _distance(given: Array, answers: Array, tolerance: Tolerance, axes: tuple[in
 
 
 def rounding_band(variant: Variant, ask: Ask, given: Array, expected: Array, tolerance: Tolerance,
-                  factor: float = 5.0) -> Diagnosis | None:
+                  factor: float = ROUNDING_BAND) -> Diagnosis | None:
     """Intermediate results rounded too early: accepted within a band `factor` times wider, and said;
     beyond the band, diagnosed when the answer matches the early-rounded chain."""
     if ask.kind == "value" and _from_given_numbers(variant, ask.node):
