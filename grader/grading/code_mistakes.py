@@ -23,7 +23,7 @@ import numpy as np
 
 from grader.engine import Array
 from grader.exercises import Exercise, TestCase
-from grader.grading.mistakes import MISTAKES
+from grader.grading.mistakes import MISTAKES, describe_gates
 from grader.grading.tolerance import Tolerance
 
 # A mistake said once at the top of the feedback when it explains at least this share of the failed tests.
@@ -148,9 +148,7 @@ def _gate_mistakes(exercise: Exercise, backward: Any) -> Iterator[tuple[str, tup
                 grads = backward({s.name: vary(s.gate) for s in group})
             except ValueError:
                 continue  # the mistake cannot give arrays of these shapes
-            kinds = {s.gate.name for s in group}
-            gate = str(group[0]) if len(group) == 1 else f"every {kinds.pop() if len(kinds) == 1 else 'such'} gate"
-            yield code, tuple(s.name for s in group), explain.format(gate=gate), grads
+            yield code, tuple(s.name for s in group), explain.format(gate=describe_gates(group)), grads
 
 
 def _changed(candidate: Candidate, expected: Sequence[Array]) -> int:

@@ -21,7 +21,7 @@ import numpy as np
 
 from grader.exercises import DegenerateVariantError, Exercise, make_variant
 from grader.exercises.variants import degeneracy, draw, generator, overflowed
-from grader.grading.mistakes import candidates, rounded_early
+from grader.grading.mistakes import NOT_NAMED_IN_BAND, ROUNDING_BAND, candidates, rounded_early
 from grader.grading.numeric import grade_answers
 from grader.grading.result import CORRECT
 from grader.grading.tolerance import Tolerance
@@ -135,6 +135,7 @@ def _first_draw_degenerate(exercise: Exercise, seed: int) -> bool:
 def _check_seed(variant: Any, seed: int, report: QuestionReport, rows: dict[str, MistakeRow]) -> None:
     exercise = variant.exercise
     tolerance = Tolerance.from_spec(exercise.tolerance, "numeric")
+    band = tolerance.widened(ROUNDING_BAND)
     exact = {i: variant.expected(ask) for i, ask in enumerate(exercise.asks)}
     typed = {i: e.tolist() for i, e in exact.items()}
     result = grade_answers(variant, typed)
@@ -150,6 +151,8 @@ def _check_seed(variant: Any, seed: int, report: QuestionReport, rows: dict[str,
             if answer.shape != exact[i].shape or not np.all(np.isfinite(answer)) or np.all(
                     tolerance.close(answer, exact[i])):
                 continue  # the mistake does not change the answer here: nothing to diagnose
+            if code in NOT_NAMED_IN_BAND and np.all(band.close(answer, exact[i])):
+                continue  # so close to the answer that it is credited as rounding, not wrong
             row = rows[code]
             row.mistake = code
             row.cases += 1
