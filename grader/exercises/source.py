@@ -235,15 +235,18 @@ def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> SourceReport:
     if mark is None:
         return _fail(1, None, f"not valid YAML: {exc.problem or exc}")
     lines = text.split("\n")
-    line_text = lines[mark.line] if mark.line < len(lines) else ""
-    if "\t" in line_text[: mark.column + 1] and not line_text[: mark.column].strip(" \t"):
-        return _fail(mark.line + 1, mark.column + 1, "a tab in the indentation: YAML indents with spaces only")
+    line, column = min(mark.line, len(lines) - 1), mark.column  # libyaml may mark past the last line
+    if line < mark.line:
+        column = len(lines[line])
+    line_text = lines[line]
+    if "\t" in line_text[: column + 1] and not line_text[:column].strip(" \t"):
+        return _fail(line + 1, column + 1, "a tab in the indentation: YAML indents with spaces only")
     message = f"not valid YAML: {exc.problem or 'cannot read this'}"
-    if exc.context and exc.context_mark is not None and exc.context_mark.line != mark.line:
+    if exc.context and exc.context_mark is not None and exc.context_mark.line < line:
         message += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"
     elif exc.context:
         message += f" ({exc.context})"
-    return _fail(mark.line + 1, mark.column + 1, message)
+    return _fail(line + 1, column + 1, message)
 
 
 def _fail(line: int, column: int | None, message: str, path: str = TOP) -> SourceReport:
