@@ -73,8 +73,8 @@ def definition_body(view: Callable[..., Any]) -> Callable[..., Any]:
             return from_json(*args, **kwargs)
         return view(*args, _yaml_body(), **kwargs)
 
-    yaml_content = {"schema": {"type": "string", "maxLength": MAX_SOURCE_CHARS,
-                               "description": "the definition's YAML text (docs/exercise-format.md)"}}
+    yaml_content = {"schema": {"type": "string", "description": "the definition's YAML text "
+                               f"(docs/exercise-format.md), at most {MAX_SOURCE_CHARS} bytes (413 above)"}}
     return blp.doc(requestBody={"content": {
         kind: {**yaml_content, "example": YAML_EXAMPLE} if kind == YAML_TYPES[0] else yaml_content
         for kind in YAML_TYPES}})(wrapper)
