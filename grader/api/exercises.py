@@ -6,6 +6,7 @@ Create and edit take the definition as JSON (`{"definition": {...}}`) or as its 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -27,6 +28,7 @@ from grader.service import ServiceError
 
 blp = blueprint("exercises", "Exercise definitions and the authoring preview (instructors)")
 
+_INDEX = re.compile(r"\.(\d+)(?=\.|$)")  # JSON's 'graph.0' as the definition's 'graph[0]'
 YAML_TYPES = ("application/yaml", "text/yaml", "application/x-yaml")
 YAML_EXAMPLE = """id: my-add-gate
 title: "The add gate"
@@ -92,8 +94,9 @@ def _yaml_body() -> dict[str, Any]:
                            {"body": ["not UTF-8 text"]}) from None
     report = check_source(text)
     if report.ok:  # what no database stores (NUL, lone surrogates), as for JSON bodies
-        report.errors = [SourceError(*report.locate(path), path, problem)
+        report.errors = [SourceError(*report.locate(path), _INDEX.sub(r"[\1]", path), problem)
                          for path, problem in _bad_values(report.document).items()]
+        report.exercise = report.exercise if report.ok else None
     errors.remember_source(report)
     if not report.ok:
         messages: dict[str, list[str]] = {}

@@ -142,6 +142,10 @@ def test_text_no_database_stores_is_refused_at_its_line(client, world):
     response = client.post("/api/v1/exercises", data=text, headers={**bearer("teacher"), **YAML})
     assert response.status_code == 422
     assert [(e["path"], e["line"]) for e in response.get_json()["lines"]] == [("definition.title", 2)]
+    text = source().replace('{grad: a, label: "dL/da"}', '{grad: a, label: "dL/d\\ud800a"}')
+    body = client.post("/api/v1/exercises", data=text, headers={**bearer("teacher"), **YAML}).get_json()
+    assert list(body["errors"]) == ["definition.ask[0].label"]
+    assert [e["line"] for e in body["lines"]] == [line_with(text, "ud800")]
     assert count(Exercise) == 21
 
 
