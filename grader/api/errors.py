@@ -2,18 +2,21 @@
 
 `code` is a short machine-readable word (not_found, validation_error, no_attempts_left, ...); `errors` maps a
 field path (dotted, e.g. `answers.0`, `definition.graph[2]`) to its messages and is `{}` when no field is to
-blame. Pages outside /api keep Flask's own error pages.
+blame. A 422 about an exercise definition (paths under `definition`) also has `lines`: each message with its
+path and, when the definition was sent as YAML text, its line and column there (null for JSON bodies). Pages
+outside /api keep Flask's own error pages.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, has_request_context, jsonify, request
 from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 
 from grader.exercises import DefinitionError
+from grader.exercises.source import TOP, SourceReport
 from grader.service import ServiceError
 
 CODES = {
@@ -23,6 +26,14 @@ CODES = {
 }
 
 
+class ErrorLineSchema(Schema):
+    path = fields.String(required=True, metadata={"description": "the field path, as a key of `errors`"})
+    line = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "1-based line in the YAML text sent (null: the definition was sent as JSON)"})
+    column = fields.Integer(required=True, allow_none=True, metadata={"description": "1-based column, or null"})
+    message = fields.String(required=True)
+
+
 class ErrorSchema(Schema):
     """The error body of every /api response with a 4xx or 5xx status."""
 
@@ -30,6 +41,8 @@ class ErrorSchema(Schema):
     message = fields.String(required=True, metadata={"description": "what went wrong, in words"})
     errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), required=True,
                          metadata={"description": "messages per field path (empty when no field is to blame)"})
+    lines = fields.List(fields.Nested(ErrorLineSchema), metadata={
+        "description": "only for an invalid exercise definition: every message of `errors` with its line"})
 
 
 def in_api() -> bool:
@@ -66,21 +79,65 @@ def webargs_errors(messages: Any) -> dict[str, list[str]]:
     return out
 
 
+def definition_key(path: str, prefix: str = "definition") -> str:
+    """A definition path ('graph[1]', '(top level)') as a key of `errors` ('definition.graph[1]', 'definition')."""
+    return prefix if path == TOP else prefix + path if path.startswith("[") else f"{prefix}.{path}"
+
+
 def definition_errors(exc: DefinitionError, prefix: str = "definition") -> dict[str, list[str]]:
     """DefinitionError's 'path: message' lines as {prefix.path: [messages]}."""
     out: dict[str, list[str]] = {}
     for line in exc.errors:
         path, sep, message = line.partition(": ")
         if not sep:
-            path, message = "(top level)", line
-        key = prefix if path == "(top level)" else f"{prefix}.{path}" if not path.startswith("[") else prefix + path
-        out.setdefault(key, []).append(message)
+            path, message = TOP, line
+        out.setdefault(definition_key(path, prefix), []).append(message)
     return out
+
+
+_SOURCE = "gradgate.definition_source"  # in the request's environ: g outlives a request inside a test's app context
+
+
+def remember_source(report: SourceReport) -> None:
+    """The YAML text this request's definition came from: the error handlers put each error at its line."""
+    request.environ[_SOURCE] = report
+
+
+def definition_lines(errors: dict[str, list[str]]) -> list[dict[str, Any]] | None:
+    """`lines` for errors about a definition (None when no path is under `definition`): the YAML report's
+    own errors as they are, or else each path located in the YAML text (line null for a JSON body)."""
+    if not any(_definition_path(key) is not None for key in errors):
+        return None
+    source: SourceReport | None = request.environ.get(_SOURCE) if has_request_context() else None
+    if source is not None and source.errors:  # the text itself was refused: its errors are these
+        return [{"path": definition_key(e.path), "line": e.line, "column": e.column, "message": e.message}
+                for e in source.errors]
+    lines = []
+    for key, messages in errors.items():
+        path = _definition_path(key)
+        for message in messages:
+            line, column = (None, None)
+            if source is not None and path is not None:
+                line, column = source.locate(path, at_key=message.startswith("unknown key"))
+            lines.append({"path": key, "line": line, "column": column, "message": message})
+    return lines
+
+
+def _definition_path(key: str) -> str | None:
+    if key == "definition":
+        return TOP
+    if key.startswith(("definition.", "definition[")):
+        return key.removeprefix("definition").removeprefix(".")
+    return None
 
 
 def error_response(status: int, code: str, message: str, errors: dict[str, list[str]] | None = None,
                    headers: dict[str, str] | None = None) -> Response:
-    response = jsonify(code=code, message=message, errors=errors or {})
+    body: dict[str, Any] = {"code": code, "message": message, "errors": errors or {}}
+    lines = definition_lines(errors or {}) if status == 422 else None
+    if lines is not None:
+        body["lines"] = lines
+    response = jsonify(body)
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="gradgate"'

@@ -1,22 +1,50 @@
-"""Exercise definitions (instructors): list, create, read, edit (a new version), delete; the solve preview."""
+"""Exercise definitions (instructors): list, create, read, edit (a new version), delete; the solve preview.
+
+Create and edit take the definition as JSON (`{"definition": {...}}`) or as its YAML text itself
+(`Content-Type: application/yaml`); an invalid YAML definition's errors each carry their line.
+"""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from grader import authoring
 from grader import exercises as definitions
+from grader.api import _bad_values, errors
 from grader.api.auth import INSTRUCTORS, current_user, require
 from grader.api.common import blueprint, check_size, not_found, page_of
 from grader.api.schemas import DefinitionIn, ExerciseOut, ExerciseSummary, SolveIn, SolveOut
+from grader.exercises.source import MAX_SOURCE_CHARS, SourceError, check_source
 from grader.models import Exercise, db
 from grader.service import ServiceError
 
 blp = blueprint("exercises", "Exercise definitions and the authoring preview (instructors)")
+
+_INDEX = re.compile(r"\.(\d+)(?=\.|$)")  # JSON's 'graph.0' as the definition's 'graph[0]'
+YAML_TYPES = ("application/yaml", "text/yaml", "application/x-yaml")
+YAML_EXAMPLE = """id: my-add-gate
+title: "The add gate"
+kind: numeric
+prompt: Give $\\partial L/\\partial a$ for $z = a + b$.
+inputs:
+  a: {shape: [1, 3], random: {uniform: [-2.0, 2.0], decimals: 1}}
+params:
+  b: {shape: [1, 3], random: {uniform: [-2.0, 2.0], decimals: 1}}
+graph:
+  - z = add(a, b)
+upstream:
+  z: {shape: [1, 3], random: {uniform: [-3.0, 3.0], decimals: 1, nonzero: true}}
+ask:
+  - {grad: a, label: "dL/da"}
+"""
 
 
 def _live(slug: str) -> Exercise:
@@ -33,6 +61,50 @@ def _out(exercise: Exercise) -> dict[str, Any]:
             "editable": authoring.may_change(current_user(), exercise),
             "created_at": exercise.created_at, "versions": [v.version for v in exercise.versions],
             "definition": exercise.current.definition}
+
+
+def definition_body(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view's `body` from JSON (DefinitionIn, parsed and documented by flask-smorest as before) or from
+    the definition's YAML text (a Content-Type of YAML_TYPES): then `{"definition": document, "source": text}`,
+    the text refused here with its errors' lines when it is not a valid definition."""
+    from_json = blp.arguments(DefinitionIn)(view)
+
+    @wraps(from_json)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.mimetype not in YAML_TYPES:
+            return from_json(*args, **kwargs)
+        return view(*args, _yaml_body(), **kwargs)
+
+    yaml_content = {"schema": {"type": "string", "description": "the definition's YAML text "
+                               f"(docs/exercise-format.md), at most {MAX_SOURCE_CHARS} bytes (413 above)"}}
+    return blp.doc(requestBody={"content": {
+        kind: {**yaml_content, "example": YAML_EXAMPLE} if kind == YAML_TYPES[0] else yaml_content
+        for kind in YAML_TYPES}})(wrapper)
+
+
+def _yaml_body() -> dict[str, Any]:
+    raw = request.get_data(cache=True)  # 413 above MAX_CONTENT_LENGTH
+    if len(raw) > MAX_SOURCE_CHARS:  # parsing YAML is slow: a definition is a few thousand characters
+        raise ServiceError(413, "too_large", f"the YAML text is too long: at most {MAX_SOURCE_CHARS} bytes",
+                           {"body": [f"at most {MAX_SOURCE_CHARS} bytes"]})
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ServiceError(400, "bad_request", f"the body is not UTF-8 text (byte {exc.start})",
+                           {"body": ["not UTF-8 text"]}) from None
+    report = check_source(text)
+    if report.ok:  # what no database stores (NUL, lone surrogates), as for JSON bodies
+        report.errors = [SourceError(*report.locate(path), _INDEX.sub(r"[\1]", path), problem)
+                         for path, problem in _bad_values(report.document).items()]
+        report.exercise = report.exercise if report.ok else None
+    errors.remember_source(report)
+    if not report.ok:
+        messages: dict[str, list[str]] = {}
+        for error in report.errors:
+            messages.setdefault(errors.definition_key(error.path), []).append(error.message)
+        raise ServiceError(422, "invalid_definition", f"the exercise definition is invalid ({report.errors[0]})",
+                           messages)
+    return {"definition": report.document, "source": text}
 
 
 def _validated(document: dict[str, Any], *, stored: bool = True) -> definitions.Exercise:
@@ -69,7 +141,7 @@ class Exercises(MethodView):
         return db.session.scalars(page_of(query.order_by(Exercise.slug), pagination_parameters)).all()
 
     @require("exercises:write", roles=INSTRUCTORS)
-    @blp.arguments(DefinitionIn)
+    @definition_body
     @blp.response(201, ExerciseOut)
     def post(self, body):
         """Create an exercise from a definition; you own it (409 if the slug is taken). A deleted exercise's
@@ -93,7 +165,7 @@ class ExerciseItem(MethodView):
         return _out(_live(slug))
 
     @require("exercises:write", roles=INSTRUCTORS)
-    @blp.arguments(DefinitionIn)
+    @definition_body
     @blp.response(200, ExerciseOut)
     def put(self, body, slug: str):
         """Edit: a changed definition becomes a new version (submissions keep the version they were graded
