@@ -67,9 +67,11 @@ def workspace_role(user: Any) -> str | None:
 def _header_link() -> dict[str, Any]:
     """`staff_workspace()` for the header's link to the workspace (asked only where a page renders it)."""
     def staff_workspace() -> bool:
-        if "workspace_role" not in g:
-            g.workspace_role = workspace_role(current_user)
-        return g.workspace_role is not None
+        key = getattr(current_user, "id", None)  # keyed by user: tests share one app context between users
+        cached = g.get("workspace_role")
+        if cached is None or cached[0] != key:
+            cached = g.workspace_role = (key, workspace_role(current_user))
+        return cached[1] is not None
 
     return {"staff_workspace": staff_workspace}
 

@@ -1,0 +1,206 @@
+"""The instructor workspace: who may open it, the library, the editor (errors at their lines, the seed-stability
+guard), versions and diffs, question tests and drafts, copies and deletes. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from grader import authoring
+from grader.models import Course, Exercise, Membership, User, db
+from grader.service import ServiceError, variant_for
+from tests.service.conftest import make_user
+from tests.web.conftest import login
+
+ROOT = Path(__file__).resolve().parents[2]
+GATE_MUL = (ROOT / "exercises" / "gate-multiply.yaml").read_text()
+
+
+@pytest.fixture
+def staff(app):
+    """The catalogue, a course with an instructor (ada), a TA (tom) and two students (alice, bob)."""
+    authoring.import_catalogue(app.config["EXERCISES_DIR"])
+    course = Course(code="bp101", title="Backprop 101")
+    db.session.add(course)
+    ada, tom = make_user("ada", role="instructor"), make_user("tom")
+    alice, bob = make_user("alice"), make_user("bob")
+    db.session.add_all([Membership(user=ada, course=course, role="instructor"),
+                        Membership(user=tom, course=course, role="ta"),
+                        Membership(user=alice, course=course), Membership(user=bob, course=course)])
+    db.session.commit()
+    return course
+
+
+def own_exercise(client, slug="my-mul", source=None):
+    source = source or GATE_MUL.replace("id: gate-multiply", f"id: {slug}")
+    response = client.post("/instructor/exercises/new", data={"definition": source})
+    assert response.status_code == 302, response.text
+    return db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+
+
+@pytest.mark.parametrize("path", ["/instructor/", "/instructor/exercises/new", "/instructor/exercises/gate-add/edit",
+                                  "/instructor/exercises/gate-add/preview?seed=0", "/instructor/exercises/gate-add/check",
+                                  "/instructor/exercises/gate-add/versions"])
+def test_students_get_404_for_every_workspace_page(client, staff, path):
+    login(client, "alice")
+    assert client.get(path).status_code == 404
+    assert client.post("/instructor/exercises/validate", json={"source": "id: x"}).status_code == 404
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, staff):
+    response = client.get("/instructor/")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_the_header_links_staff_to_the_workspace_and_not_students(client, staff):
+    login(client, "ada")
+    assert 'href="/instructor/"' in client.get("/", follow_redirects=True).text
+    client.post("/logout")
+    login(client, "alice")
+    assert 'href="/instructor/"' not in client.get("/", follow_redirects=True).text
+
+
+def test_the_library_lists_the_catalogue_and_searches_by_title_kind_and_op(client, staff):
+    login(client, "ada")
+    page = client.get("/instructor/").text
+    assert "gate-multiply" in page and "code-relu-backward" in page
+    page = client.get("/instructor/?kind=code").text
+    assert "code-relu-backward" in page and "gate-multiply" not in page
+    page = client.get("/instructor/?op=softmax").text
+    assert "jacobian-softmax" in page and "gate-add" not in page
+    page = client.get("/instructor/?q=multiply").text
+    assert "gate-multiply" in page and "gate-add" not in page
+
+
+def test_another_instructors_exercise_is_hidden_unless_used_in_my_course(client, staff):
+    login(client, "ada")
+    own_exercise(client, "adas-own")
+    client.post("/logout")
+    make_user("eve", role="instructor")
+    db.session.commit()
+    login(client, "eve")
+    assert "adas-own" not in client.get("/instructor/").text
+    assert client.get("/instructor/exercises/adas-own/edit").status_code == 404
+
+
+def test_a_yaml_error_and_a_schema_error_are_shown_at_their_lines(client, staff):
+    login(client, "ada")
+    broken = GATE_MUL.replace("id: gate-multiply", "id: broken").replace("graph:", "graph: [")
+    response = client.post("/instructor/exercises/new", data={"definition": broken})
+    assert response.status_code == 422
+    line = broken.splitlines().index("graph: [") + 1
+    assert f"line {line}" in response.text or f"line {line + 1}" in response.text
+    lines = GATE_MUL.replace("id: gate-multiply", "id: broken").splitlines()
+    op_line = next(i for i, text in enumerate(lines) if "mul(" in text)
+    lines[op_line] = lines[op_line].replace("mul(", "mull(")
+    response = client.post("/instructor/exercises/new", data={"definition": "\n".join(lines)})
+    assert response.status_code == 422
+    assert f"line {op_line + 1}" in response.text and "unknown op" in response.text
+    assert db.session.scalar(select(Exercise).where(Exercise.slug == "broken")) is None  # nothing stored
+
+
+def test_validate_answers_the_editor_with_lines(client, staff):
+    login(client, "ada")
+    answer = client.post("/instructor/exercises/validate", json={"source": "id: x\nkind: numric\n"}).get_json()
+    assert answer["ok"] is False and all("line" in e and "message" in e for e in answer["errors"])
+    assert client.post("/instructor/exercises/validate", json={"source": GATE_MUL}).get_json() == {
+        "ok": True, "errors": []}
+    assert client.post("/instructor/exercises/validate", json={"nope": 1}).status_code == 400
+
+
+def test_saving_makes_a_version_with_its_source_and_its_question_tests(client, staff):
+    login(client, "ada")
+    exercise = own_exercise(client)
+    version = exercise.current
+    assert version.source.startswith("id: my-mul") and version.author.username == "ada"
+    assert version.checks["passed"] is True and version.checks["seeds"] == authoring.CHECK_SEEDS_ON_SAVE
+    edited = version.source.replace("title:", "title: Edited", 1).replace("Edited \"", "\"Edited ")
+    response = client.post(f"/instructor/exercises/{exercise.slug}/edit", data={"definition": edited})
+    assert response.status_code == 302
+    db.session.refresh(exercise)
+    assert exercise.current_version == 2
+    diff = client.get(f"/instructor/exercises/{exercise.slug}/versions?a=1&b=2").text
+    assert "Edited" in diff and "version 1" in diff
+
+
+def test_restore_brings_an_old_version_back_as_a_new_one(client, staff):
+    login(client, "ada")
+    exercise = own_exercise(client)
+    first = exercise.current.source
+    edited = client.post(f"/instructor/exercises/{exercise.slug}/edit",
+                         data={"definition": first.replace("A single multiply gate", "One multiply gate", 1)})
+    assert edited.status_code == 302
+    assert client.post(f"/instructor/exercises/{exercise.slug}/versions/1/restore").status_code == 302
+    db.session.refresh(exercise)
+    assert exercise.current_version == 3 and exercise.current.source == first
+
+
+def test_an_edit_that_changes_opened_variants_asks_to_confirm(client, staff):
+    login(client, "ada")
+    exercise = own_exercise(client)
+    for name in ("alice", "bob"):
+        variant_for(db.session.scalar(select(User).where(User.username == name)), exercise)
+    # a wider range for x: everyone who opened it gets other numbers
+    changed = exercise.current.source.replace("uniform: [-2.0, 2.0], decimals: 1", "uniform: [-5.0, 5.0], decimals: 1", 1)
+    assert changed != exercise.current.source
+    response = client.post(f"/instructor/exercises/{exercise.slug}/edit", data={"definition": changed})
+    assert response.status_code == 409
+    assert "2 of 2 students who opened it would get other numbers" in response.text
+    db.session.refresh(exercise)
+    assert exercise.current_version == 1  # nothing saved yet
+    token = authoring.seed_stability(exercise, yaml.safe_load(changed)).token
+    stale = client.post(f"/instructor/exercises/{exercise.slug}/edit", data={"definition": changed.replace("-5.0, 5.0", "-6.0, 6.0"),
+                                                                           "confirm": token})
+    assert stale.status_code == 409  # a confirmation is for the very edit it was asked about
+    response = client.post(f"/instructor/exercises/{exercise.slug}/edit", data={"definition": changed, "confirm": token})
+    assert response.status_code == 302
+    db.session.refresh(exercise)
+    assert exercise.current_version == 2
+
+
+def test_an_edit_of_the_prompt_alone_saves_without_asking(client, staff):
+    login(client, "ada")
+    exercise = own_exercise(client)
+    variant_for(db.session.scalar(select(User).where(User.username == "alice")), exercise)
+    changed = exercise.current.source.replace("A single multiply gate", "One multiply gate", 1)
+    assert client.post(f"/instructor/exercises/{exercise.slug}/edit", data={"definition": changed}).status_code == 302
+
+
+def test_tas_see_but_do_not_change_exercises(client, staff):
+    login(client, "tom")
+    assert client.get("/instructor/").status_code == 200
+    assert client.get("/instructor/exercises/gate-add/edit").status_code == 200
+    assert client.get("/instructor/exercises/new").status_code == 403
+    assert client.post("/instructor/exercises/gate-add/copy").status_code == 403
+    assert client.post("/instructor/exercises/gate-add/edit", data={"definition": GATE_MUL}).status_code == 403
+
+
+def test_make_my_own_copy_and_delete_it(client, staff):
+    login(client, "ada")
+    response = client.post("/instructor/exercises/gate-add/copy", data={"new_id": "ada-add"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/instructor/exercises/ada-add/edit")
+    copy = db.session.scalar(select(Exercise).where(Exercise.slug == "ada-add"))
+    assert copy.owner.username == "ada" and copy.current.definition["id"] == "ada-add"
+    assert client.post("/instructor/exercises/gate-add/delete").status_code == 403  # the catalogue is not hers
+    assert client.post("/instructor/exercises/ada-add/delete").status_code == 302
+    db.session.refresh(copy)
+    assert copy.deleted
+
+
+def test_question_tests_run_on_demand_and_show_the_table(client, staff):
+    login(client, "ada")
+    page = client.post("/instructor/exercises/seed-two-layer-w1-22/check", data={"seeds": "20"}).text
+    assert "passed" in page and "sign_error" in page and "forgot_local_grad" in page
+    assert client.post("/instructor/exercises/gate-add/check", data={"seeds": "7"}).status_code == 422
+
+
+def test_a_draft_whose_tests_fail_cannot_be_assigned(app, staff):
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == "gate-add"))
+    exercise.current.checks = {"passed": False, "failures": ["mistake sign_error named on only 10% of 20 cases"]}
+    db.session.commit()
+    with pytest.raises(ServiceError) as refused:
+        authoring.require_assignable(exercise)
+    assert refused.value.status == 409 and "sign_error" in refused.value.message
