@@ -35,7 +35,9 @@ def _collect(schema: type[Schema], path: str, keys: dict, required: dict, values
     required[path] = sorted(f.data_key or name for name, f in declared.items() if f.required)
     for name, field in declared.items():
         here = f"{path}.{name}" if path else name
+        # A OneOf validator, or a field of a few words of its own (`choices`, as schema.Word has).
         choices = [v.choices for v in field.validators if isinstance(v, validate.OneOf)]
+        choices += [field.choices] if isinstance(getattr(field, "choices", None), tuple | list) else []
         if choices:
             values[here] = sorted(str(c) for c in choices[0])
         for child_path, child in _children(here, field):
