@@ -202,3 +202,67 @@ def test_the_leaky_relu_exercise_needs_several_zero_cases():
     plan = case_plan(LEAKY)
     assert plan.count(RELU_ZERO) >= 3  # 3 rows of 3 columns at most: a few zeros per case
     assert "ReLU inputs at exactly 0" in LEAKY.code_rules
+
+
+# --- the same, run in the sandbox ------------------------------------------------------------------------
+
+RELU_CODE = """
+import numpy as np
+
+def relu_backward(dout, z):
+    return dout * MASK
+"""
+THREE_LAYER_CODE = """
+import numpy as np
+
+def relu_grad(z):
+    return MASK
+
+def three_layer_backward(x, y, W1, W2, W3):
+    z1 = x @ W1; h1 = np.maximum(z1, 0)
+    z2 = h1 @ W2; h2 = np.maximum(z2, 0)
+    z3 = h2 @ W3; out = 1 / (1 + np.exp(-z3))
+    g = (out - y) * out * (1 - out)
+    dW3 = h2.T @ g
+    g = (g @ W3.T) * relu_grad(z2)
+    dW2 = h1.T @ g
+    g = (g @ W2.T) * relu_grad(z1)
+    return x.T @ g, dW2, dW3
+"""
+MASKS = {"right": "(z > 0)", "one at zero": "(z >= 0)",
+         "coin at zero": "np.where(z == 0, np.random.default_rng().random(z.shape) < 0.5, z > 0)"}
+
+
+@pytest.fixture(scope="module")
+def pool():
+    import os
+
+    from grader.sandbox import SandboxPool, check_capabilities
+
+    if os.geteuid() != 0 and os.environ.get("CI") != "true":
+        pytest.skip("full isolation needs root (CI runs as root)")
+    assert check_capabilities() is not None
+    pool = SandboxPool(size=2)
+    yield pool
+    pool.close()
+
+
+@pytest.mark.parametrize(("exercise_id", "code"), [("code-relu-backward", RELU_CODE),
+                                                   ("code-three-layer-backward", THREE_LAYER_CODE)])
+def test_in_the_sandbox_only_the_zero_cases_catch_a_guess_at_zero(pool, exercise_id, code):
+    from grader.grading.code import grade_code
+
+    exercise = CATALOGUE[exercise_id]
+    for attempt in range(1, 5):
+        zero = [i for i, c in enumerate(code_test_cases(exercise, 11, attempt)) if c.kind == RELU_ZERO]
+        scores = {}
+        for name, mask in MASKS.items():
+            result = grade_code(exercise, 11, code.replace("MASK", mask), pool=pool, attempt=attempt)
+            assert result.status == "graded", result.message
+            scores[name] = result.score
+            failed = [i for i, part in enumerate(result.parts) if part.status != "correct"]
+            if name == "one at zero":
+                assert failed == zero, [p.message for p in result.parts]  # every zero case, nothing else
+            elif name == "coin at zero":
+                assert failed and set(failed) <= set(zero)
+        assert scores["right"] == 1.0 and scores["one at zero"] < 1.0 and scores["coin at zero"] < 1.0, scores
