@@ -196,7 +196,7 @@ def code_rules(exercise: Exercise) -> str:
     rules = (f"**How your function is tested.** It is called on {text}, {limit} s each, with numpy and the "
              "Python standard library available.")
     if exercise.function.in_place == "forbidden":
-        first = next(iter(exercise.function.args))
+        example = f", e.g. `{next(iter(exercise.function.args))}.copy()`" if exercise.function.args else ""
         return rules + (" Do not change the input arrays in place: the caller still needs them (work on a "
-                        f"copy, e.g. `{first}.copy()`).")
+                        f"copy{example}).")
     return rules + " You may change the input arrays in place."

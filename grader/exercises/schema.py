@@ -181,13 +181,13 @@ class Word(fields.Field):
     """One of a few words. YAML reads `no`, `off` or `false` as a boolean, so say what was read and expected."""
 
     def __init__(self, choices: tuple[str, ...], **kwargs: Any):
-        super().__init__(**kwargs)
-        self.choices = choices
+        self.choices, self.expected = choices, " or ".join(repr(c) for c in choices)
+        super().__init__(error_messages={"null": f"expected {self.expected}, got null"}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, str) and value in self.choices:
             return value
-        expected = " or ".join(repr(c) for c in self.choices)
+        expected = self.expected
         hint = " (YAML reads yes/no/true/false as a boolean: write the word)" if isinstance(value, bool) else ""
         raise ValidationError(f"expected {expected}, got {value!r}{hint}")
 

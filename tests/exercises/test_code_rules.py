@@ -96,6 +96,7 @@ def test_in_place_is_an_option_of_the_function():
     ("never", "function.in_place: expected 'allowed' or 'forbidden', got 'never'"),
     ("Forbidden", "function.in_place: expected 'allowed' or 'forbidden', got 'Forbidden'"),
     (3, "function.in_place: expected 'allowed' or 'forbidden', got 3"),
+    (None, "function.in_place: expected 'allowed' or 'forbidden', got null"),
 ])
 def test_a_bad_in_place_rule_names_its_path_and_the_choices(value, message):
     with pytest.raises(DefinitionError) as info:
