@@ -12,13 +12,13 @@ this module to write the paragraph when it loads an exercise.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from grader.engine import Array, Gate
+from grader.engine import Array
 
 if TYPE_CHECKING:
     from grader.engine import Graph, Solution, Step
@@ -33,7 +33,7 @@ KINKED = ("relu", "leaky_relu")  # the gates whose derivative at exactly 0 is a 
 # k zeros that each change the answer. 2**-20 < 1e-6; the rest is a margin for a draw that hides a few.
 MIN_ZEROS = 24
 MAX_ZERO_CASES = 6
-ZERO_DRAWS = 20  # draws tried for a zero case in which every zero changes the answer
+ZERO_DRAWS = 20  # draws tried for a zero case in which enough zeros change the answer
 # A zero counts only when taking relu'(0) = 1 there changes an expected return by far more than any code
 # tolerance (float32 results included), so the grader is sure to see it.
 VISIBLE_RTOL, VISIBLE_ATOL = 1e-4, 1e-7
@@ -60,21 +60,26 @@ def case_plan(exercise: Exercise) -> list[str]:
     plan = [RANDOM] * exercise.tests["count"]
     if exercise.dims:
         plan.append(SMALLEST)
-    return plan + [RELU_ZERO] * zero_case_count(exercise)
+    return plan + [RELU_ZERO] * len(zero_case_sizes(exercise))
 
 
-def zero_case_count(exercise: Exercise) -> int:
-    """How many zero cases put at least MIN_ZEROS exact zeros into ReLU inputs (they are drawn at the
-    largest sizes, and alternate the columns they zero); 0 when no ReLU input can be made exactly zero."""
-    dims, zeros = largest_dims(exercise.dims), 0
+def zero_case_sizes(exercise: Exercise) -> list[int]:
+    """How many exact zeros each zero case puts into ReLU inputs (drawn at the largest sizes, alternating the
+    columns they zero): as many cases as it takes to reach MIN_ZEROS, at most MAX_ZERO_CASES; none when no
+    ReLU input can be made exactly zero."""
+    dims = largest_dims(exercise.dims)
     shapes = [_rows_and_width(exercise.graph.shapes[s.args[0]], dims) for s in zeroable_steps(exercise.graph)]
-    for case in range(MAX_ZERO_CASES):
-        zeros += sum(rows * len(zero_columns(width, case)) for rows, width in shapes)
-        if zeros == 0:
-            return 0
-        if zeros >= MIN_ZEROS:
-            return case + 1
-    return MAX_ZERO_CASES
+    sizes: list[int] = []
+    while shapes and sum(sizes) < MIN_ZEROS and len(sizes) < MAX_ZERO_CASES:
+        sizes.append(sum(rows * len(zero_columns(width, len(sizes))) for rows, width in shapes))
+    return sizes
+
+
+def deciding_needed(exercise: Exercise, case: int) -> int:
+    """How many zeros of zero case `case` must decide the answer (see `deciding_zeros`): its share of
+    MIN_ZEROS, so that an attempt has at least MIN_ZEROS (or every zero, if there are fewer)."""
+    sizes = zero_case_sizes(exercise)
+    return min(sizes[case], math.ceil(MIN_ZEROS * sizes[case] / sum(sizes)))
 
 
 def _rows_and_width(shape: Sequence[int | str], dims: Mapping[str, int]) -> tuple[int, int]:
@@ -139,39 +144,43 @@ def zero_counts(exercise: Exercise, solution: Solution) -> dict[str, int]:
             for s in exercise.graph.steps if s.gate.name in KINKED}
 
 
-def one_at(gate: Gate, where: Array) -> Gate:
-    """The gate with its local gradient taken as 1 at `where` (relu'(0) = 1 there, as `z >= 0` gives)."""
-    return replace(gate, local_grad=lambda out, z, **o: np.where(where, 1.0, gate.local_grad(out, z, **o)))
-
-
 def resolve(refs: Sequence[Ref], values: Mapping[str, Array], grads: Mapping[str, Array]) -> list[Array]:
     """The arrays that function arguments or returns name: a node's value, or grad(node)."""
     return [(grads if ref.grad else values)[ref.node] for ref in refs]
 
 
-def differs(a: Sequence[Array], b: Sequence[Array]) -> bool:
-    """Whether two lists of returns differ visibly (beyond VISIBLE_RTOL / VISIBLE_ATOL) somewhere."""
-    return any(bool(np.any(np.abs(x - y) > VISIBLE_ATOL + VISIBLE_RTOL * np.abs(y))) for x, y in zip(a, b, strict=True))
+def gradient_at_zeros(exercise: Exercise, solution: Solution) -> bool:
+    """Whether the gradient arriving at every ReLU is non-zero wherever its input is exactly 0 (where it is
+    zero, no convention at zero can change anything)."""
+    return all(np.all(solution.grads[s.name][solution.values[s.args[0]] == 0] != 0)
+               for s in exercise.graph.steps if s.gate.name in KINKED)
 
 
-def live_zeros(exercise: Exercise, solution: Solution, upstream: Mapping[str, Array] | None) -> int:
+def deciding_zeros(exercise: Exercise, solution: Solution, enough: int | None = None) -> int:
     """How many exact zeros of ReLU inputs change an expected return when the local gradient there alone is
     taken as 1 instead of the engine's 0 (α for a leaky ReLU): the zeros that catch a wrong convention or a
-    guess. One backward pass of the engine per zero."""
+    guess. Counting stops at `enough`.
+
+    The change is the gradient that one entry lets through in addition, carried down by the engine's backward
+    pass from the ReLU's input (the pass is linear in the gradient it starts from, so this is exactly the
+    difference, and only the gates below the ReLU do any work)."""
     assert exercise.function is not None
     graph, returns = exercise.graph, exercise.function.returns
-    expected, count = resolve(returns, solution.values, solution.grads), 0
+    visible = [VISIBLE_ATOL + VISIBLE_RTOL * np.abs(r) for r in resolve(returns, solution.values, solution.grads)]
+    count = 0
     for step in graph.steps:
         if step.gate.name not in KINKED:
             continue
         z = solution.values[step.args[0]]
-        where = np.zeros(z.shape, dtype=bool)
-        varied = {step.name: one_at(step.gate, where)}  # one gate for every zero: `where` moves
-        for index in map(tuple, np.argwhere(z == 0)):
-            where[index] = True
-            grads, _ = graph.backward(solution.values, solution.local_grads, upstream, variations=varied)
-            where[index] = False
-            count += differs(resolve(returns, solution.values, grads), expected)
+        extra = solution.grads[step.name] * (1.0 - solution.local_grads[step.name])  # relu'(0) = 1 lets through
+        for index in map(tuple, np.argwhere((z == 0) & (extra != 0))):
+            if enough is not None and count >= enough:
+                return count
+            start = np.zeros_like(z)
+            start[index] = extra[index]
+            change, _ = graph.backward(solution.values, solution.local_grads, {step.args[0]: start})
+            count += any(ref.grad and bool(np.any(np.abs(change[ref.node]) > limit))
+                         for ref, limit in zip(returns, visible, strict=True))
     return count
 
 

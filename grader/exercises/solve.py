@@ -61,18 +61,20 @@ def test_cases(exercise: Exercise, seed: int, attempt: int = 0) -> list[TestCase
 def _zero_case(exercise: Exercise, rng: np.random.Generator, case: int
                ) -> tuple[dict[str, int], dict[str, Array], dict[str, Array] | None, Solution, dict[str, int]]:
     """A draw at the largest sizes with exact zeros in its ReLU inputs, drawn again (from the same stream)
-    until every zero changes the expected returns under relu'(0) = 1; else the draw where most do."""
+    until the gradient reaching each zero is non-zero and enough zeros decide the expected returns (see
+    `cases.deciding_zeros`); else the first draw where most do."""
     dims = cases.largest_dims(exercise.dims)
+    needed = cases.deciding_needed(exercise, case)
     best: tuple[int, Any] | None = None
     for _ in range(cases.ZERO_DRAWS):
         _, leaves, upstream, _ = draw(exercise, rng, dims)
         leaves = cases.zero_relu_inputs(exercise, leaves, dims, case)
         solution = exercise.graph.solve(leaves, upstream)
-        zeros = cases.zero_counts(exercise, solution)
-        live = cases.live_zeros(exercise, solution, upstream)
-        if best is None or live > best[0]:
-            best = (live, (dims, leaves, upstream, solution, zeros))
-        if live == sum(zeros.values()):
+        deciding = (cases.deciding_zeros(exercise, solution, enough=needed)
+                    if cases.gradient_at_zeros(exercise, solution) else -1)  # -1: not worth counting
+        if best is None or deciding > best[0]:
+            best = (deciding, (dims, leaves, upstream, solution, cases.zero_counts(exercise, solution)))
+        if deciding >= needed:
             break
     assert best is not None
     return best[1]

@@ -266,3 +266,16 @@ def test_in_the_sandbox_only_the_zero_cases_catch_a_guess_at_zero(pool, exercise
             elif name == "coin at zero":
                 assert failed and set(failed) <= set(zero)
         assert scores["right"] == 1.0 and scores["one at zero"] < 1.0 and scores["coin at zero"] < 1.0, scores
+
+
+@pytest.mark.parametrize("exercise_id", sorted(EXERCISES))
+def test_the_graders_count_of_deciding_zeros_is_the_full_replays(exercise_id):
+    """cases.deciding_zeros carries only the extra gradient down from the ReLU (the backward pass is linear);
+    replaying the whole backward pass with the varied gate, as above, counts the same zeros."""
+    from grader.exercises.cases import deciding_zeros as graders_count
+
+    exercise = EXERCISES[exercise_id]
+    for seed in range(3):
+        for case in zero_cases(exercise, seed, 1):
+            solution, _ = rebuilt(exercise, case)
+            assert graders_count(exercise, solution) == deciding_zeros(exercise, case)
