@@ -30,7 +30,7 @@ _EDGE_TEXT = {SMALLEST: "every size at its smallest", RELU_ZERO: "ReLU inputs at
 KINKED = ("relu", "leaky_relu")  # the gates whose derivative at exactly 0 is a convention
 
 # A function that flips a coin at exactly zero passes only if every coin falls the engine's way: 2**-k for
-# k zeros that each change the answer. 2**-20 < 1e-6; the rest is a margin for a draw that hides a few.
+# k zeros that each change the answer. 2**-24 is about 6e-8, well below the one in a million aimed at.
 MIN_ZEROS = 24
 MAX_ZERO_CASES = 6
 ZERO_DRAWS = 20  # draws tried for a zero case in which enough zeros change the answer
