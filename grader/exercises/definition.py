@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 
 from grader.engine import Graph, GraphError
 from grader.engine.graph import Shape, suggest
+from grader.exercises.cases import code_rules
 from grader.exercises.schema import ASK_KINDS, ExerciseSchema, flatten_errors
 
 _GRAD_REF = re.compile(r"^grad\(\s*([A-Za-z_]\w*)\s*\)$")
@@ -62,6 +63,7 @@ class FunctionSpec:
     args: dict[str, Ref]
     returns: tuple[Ref, ...]
     starter: str
+    in_place: str = "allowed"  # "forbidden": the function must leave its input arrays as they were
 
 
 @dataclass
@@ -70,7 +72,7 @@ class Exercise:
     version: int
     title: str
     kind: str
-    prompt: str
+    prompt: str  # as shown: the definition's prompt, then for a code exercise the paragraph `code_rules`
     dims: dict[str, Any]
     inputs: dict[str, dict]
     params: dict[str, dict]
@@ -85,6 +87,7 @@ class Exercise:
     tolerance: dict[str, Any] | None
     points: float
     attempts: int | None
+    code_rules: str = ""  # code exercises: how the function is tested, generated (cases.code_rules)
     document: dict[str, Any] = field(repr=False, default_factory=dict)  # as written, for storage and the API
 
     @property
@@ -132,6 +135,9 @@ def parse_exercise(document: Any, source: str | None = None) -> Exercise:
     exercise = _build(data, document, errors)
     if errors:
         raise DefinitionError(errors, source)
+    if exercise.kind == "code":  # the rules of the run, stated with the prompt wherever it is shown
+        exercise.code_rules = code_rules(exercise)
+        exercise.prompt = f"{exercise.prompt.rstrip()}\n\n{exercise.code_rules}\n"
     return exercise
 
 
@@ -268,4 +274,4 @@ def _function(spec: dict | None, graph: Graph, errors: list[str]) -> FunctionSpe
     returns = tuple(ref(f"function.returns[{i}]", text) for i, text in enumerate(spec["returns"]))
     if f"def {spec['name']}(" not in spec["starter"]:
         errors.append(f"function.starter: should define `def {spec['name']}(...)`")
-    return FunctionSpec(spec["name"], args, returns, spec["starter"])
+    return FunctionSpec(spec["name"], args, returns, spec["starter"], spec["in_place"])

@@ -20,6 +20,7 @@ ACTIVATIONS = sorted(name for name, gate in GATES.items() if gate.kind == "activ
 LOSSES = sorted(name for name, gate in GATES.items() if gate.kind == "loss")
 DISTRIBUTIONS = ("uniform", "normal", "integers", "choice")
 ASK_KINDS = ("grad", "value", "local_grad", "jacobian")
+IN_PLACE_RULES = ("allowed", "forbidden")
 
 
 class Strict(Schema):
@@ -176,11 +177,27 @@ class AskSchema(Strict):
             raise ValidationError("a jacobian ask is the whole matrix; drop index", "index")
 
 
+class Word(fields.Field):
+    """One of a few words. YAML reads `no`, `off` or `false` as a boolean, so say what was read and expected."""
+
+    def __init__(self, choices: tuple[str, ...], **kwargs: Any):
+        self.choices, self.expected = choices, " or ".join(repr(c) for c in choices)
+        super().__init__(error_messages={"null": f"expected {self.expected}, got null"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and value in self.choices:
+            return value
+        expected = self.expected
+        hint = " (YAML reads yes/no/true/false as a boolean: write the word)" if isinstance(value, bool) else ""
+        raise ValidationError(f"expected {expected}, got {value!r}{hint}")
+
+
 class FunctionSchema(Strict):
     name = fields.String(required=True, validate=NAME)
     args = fields.Dict(keys=fields.String(validate=NAME), values=fields.String(), required=True)
     returns = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     starter = fields.String(required=True)
+    in_place = Word(IN_PLACE_RULES, load_default="allowed")  # may the function change its input arrays?
 
 
 class TestsSchema(Strict):

@@ -2,82 +2,82 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from grader.engine import Array, to_json
+from grader.engine import Array, Solution, to_json
+from grader.exercises import cases
 from grader.exercises.definition import Exercise
 from grader.exercises.variants import Variant, draw, generator, make_variant
 
 
 @dataclass
 class TestCase:
-    """One code-exercise test: the function's arguments and the returns the engine expects."""
+    """One code-exercise test: the function's arguments, the returns the engine expects, and what kind of case
+    it is, for feedback ("test 12 (ReLU inputs at exactly 0) failed")."""
 
     dims: dict[str, int]
     args: dict[str, Array]
     returns: list[Array]
+    kind: str = cases.RANDOM  # "random", "smallest" or "relu_zero" (cases.RANDOM, SMALLEST, RELU_ZERO)
+    label: str = cases.LABELS[cases.RANDOM]  # the kind in a student's words: "random", "smallest sizes", ...
+    zeros: dict[str, int] = field(default_factory=dict)  # "relu_zero": entries exactly 0, by ReLU input node
 
 
 def function_io(exercise: Exercise, variant: Variant) -> tuple[dict[str, Array], list[Array]]:
     """The code exercise's arguments and expected returns for one draw."""
     assert exercise.function is not None
-    solution = variant.solution
-
-    def resolve(ref) -> Array:
-        return (solution.grads if ref.grad else solution.values)[ref.node]
-
-    args = {name: resolve(ref) for name, ref in exercise.function.args.items()}
-    return args, [resolve(ref) for ref in exercise.function.returns]
+    values, grads = variant.solution.values, variant.solution.grads
+    args = dict(zip(exercise.function.args, cases.resolve(list(exercise.function.args.values()), values, grads),
+                    strict=True))
+    return args, cases.resolve(exercise.function.returns, values, grads)
 
 
 CASE_STREAMS = 1000  # random streams reserved per attempt: count + edge cases must stay below
 
 
 def test_cases(exercise: Exercise, seed: int, attempt: int = 0) -> list[TestCase]:
-    """`tests.count` fresh draws, each with its own dims and random stream, then the edge cases: every
-    dimension at its smallest (N = 1), and ReLU inputs at exactly zero (where the gradient convention shows).
-    Each attempt gets new draws, so outputs printed on one attempt cannot be looked up on the next."""
-    count = exercise.tests["count"]
+    """The cases of `case_plan`, each drawn from its own random stream: `tests.count` fresh draws, every
+    dimension at its smallest, and the ReLU zero cases. Each attempt gets new draws, so outputs printed on one
+    attempt cannot be looked up on the next; the same (exercise, seed, attempt) always gives the same cases."""
     base = 1 + attempt * CASE_STREAMS
-    draws = [draw(exercise, generator(exercise, seed, stream=base + i)) for i in range(count)]
-    if exercise.dims:
-        smallest = {name: _smallest(spec) for name, spec in exercise.dims.items()}
-        draws.append(draw(exercise, generator(exercise, seed, stream=base + count), smallest))
-    if any(step.gate.name in ("relu", "leaky_relu") for step in exercise.graph.steps):
-        dims, leaves, upstream, _ = draw(exercise, generator(exercise, seed, stream=base + count + 1))
-        leaves = _zero_relu_inputs(exercise, leaves)
-        draws.append((dims, leaves, upstream, exercise.graph.solve(leaves, upstream)))
-    cases = []
-    for dims, leaves, upstream, solution in draws:
+    drawn, zero_cases = [], 0
+    for i, kind in enumerate(cases.case_plan(exercise)):
+        rng = generator(exercise, seed, stream=base + i)
+        zeros: dict[str, int] = {}
+        if kind == cases.RELU_ZERO:
+            dims, leaves, upstream, solution, zeros = _zero_case(exercise, rng, zero_cases)
+            zero_cases += 1
+        else:
+            smallest = cases.smallest_dims(exercise.dims) if kind == cases.SMALLEST else None
+            dims, leaves, upstream, solution = draw(exercise, rng, smallest)
         args, returns = function_io(exercise, Variant(exercise, seed, dims, leaves, upstream, solution))
-        cases.append(TestCase(dims, args, returns))
-    return cases
+        drawn.append(TestCase(dims, args, returns, kind, cases.LABELS[kind], zeros))
+    return drawn
 
 
-def _smallest(spec: Any) -> int:
-    if isinstance(spec, int):
-        return spec
-    return int(spec["integers"][0]) if "integers" in spec else int(min(spec["choice"]))
-
-
-def _zero_relu_inputs(exercise: Exercise, leaves: dict[str, Array]) -> dict[str, Array]:
-    """Put exact zeros where ReLU gates look: every third entry of a leaf fed to a ReLU, or the first row of
-    the data that a matmul feeds to one (a zero row times W is exactly zero)."""
-    leaves = {name: value.copy() for name, value in leaves.items()}
-    for step in exercise.graph.steps:
-        if step.gate.name not in ("relu", "leaky_relu"):
-            continue
-        source = step.args[0]
-        if source in leaves:
-            leaves[source].reshape(-1)[::3] = 0.0
-            continue
-        producer = exercise.graph.step_by_name[source]
-        if producer.gate.name == "matmul" and producer.args[0] in leaves:
-            leaves[producer.args[0]][0] = 0.0
-    return leaves
+def _zero_case(exercise: Exercise, rng: np.random.Generator, case: int
+               ) -> tuple[dict[str, int], dict[str, Array], dict[str, Array] | None, Solution, dict[str, int]]:
+    """A draw at the largest sizes with exact zeros in its ReLU inputs, drawn again (from the same stream)
+    until the gradient reaching each zero is non-zero and enough zeros decide the expected returns (see
+    `cases.deciding_zeros`); else the first draw where most do."""
+    dims = cases.largest_dims(exercise.dims)
+    needed = cases.deciding_needed(exercise, case)
+    best: tuple[int, Any] | None = None
+    for _ in range(cases.ZERO_DRAWS):
+        _, leaves, upstream, _ = draw(exercise, rng, dims)
+        leaves = cases.zero_relu_inputs(exercise, leaves, dims, case)
+        solution = exercise.graph.solve(leaves, upstream)
+        deciding = (cases.deciding_zeros(exercise, solution, enough=needed)
+                    if cases.gradient_at_zeros(exercise, solution) else -1)  # -1: not worth counting
+        if best is None or deciding > best[0]:
+            best = (deciding, (dims, leaves, upstream, solution, cases.zero_counts(exercise, solution)))
+        if deciding >= needed:
+            break
+    assert best is not None
+    return best[1]
 
 
 def solve(exercise: Exercise, seed: int) -> dict[str, Any]:
@@ -86,8 +86,9 @@ def solve(exercise: Exercise, seed: int) -> dict[str, Any]:
     variant = make_variant(exercise, seed)
     solution = variant.solution
     if exercise.kind == "code":
-        answers = [{"test": i, "dims": c.dims, "args": {k: to_json(v) for k, v in c.args.items()},
-                    "returns": [to_json(r) for r in c.returns]} for i, c in enumerate(test_cases(exercise, seed))]
+        answers = [{"test": i, "kind": c.kind, "label": c.label, "zeros": c.zeros, "dims": c.dims,
+                    "args": {k: to_json(v) for k, v in c.args.items()}, "returns": [to_json(r) for r in c.returns]}
+                   for i, c in enumerate(test_cases(exercise, seed))]
     else:
         answers = [{**ask.to_dict(), "expected": to_json(variant.expected(ask)),
                     "shape": list(np.shape(variant.expected(ask)))} for ask in exercise.asks]
@@ -101,6 +102,7 @@ def solve(exercise: Exercise, seed: int) -> dict[str, Any]:
         "grads": {k: to_json(v) for k, v in solution.grads.items()},
         "local_grads": {k: to_json(v) for k, v in solution.local_grads.items()},
         "answers": answers,
+        "rules": exercise.code_rules or None,
         "trace": [step.to_dict() for step in solution.trace],
     }
 
@@ -130,6 +132,9 @@ def worked_text(exercise: Exercise, seed: int) -> str:
         for ask in exercise.asks:
             lines.append(f"  {ask.label} = {_fmt(variant.expected(ask))}")
     else:
+        lines.append("  " + exercise.code_rules.replace("**", ""))
         for i, case in enumerate(test_cases(exercise, seed)):
-            lines.append(f"  test {i}: dims {case.dims}, returns shapes {[list(r.shape) for r in case.returns]}")
+            zeros = "".join(f", {n} zeros in {node}" for node, n in case.zeros.items())
+            lines.append(f"  test {i} ({case.label}{zeros}): dims {case.dims}, "
+                         f"returns shapes {[list(r.shape) for r in case.returns]}")
     return "\n".join(lines)
