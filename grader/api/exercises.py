@@ -14,13 +14,12 @@ from typing import Any
 from flask import request
 from flask.views import MethodView
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from grader import authoring
 from grader import exercises as definitions
 from grader.api import _bad_values, errors
 from grader.api.auth import INSTRUCTORS, current_user, require
-from grader.api.common import blueprint, check_size, not_found, page_of
+from grader.api.common import blueprint, not_found, page_of
 from grader.api.schemas import DefinitionIn, ExerciseOut, ExerciseSummary, SolveIn, SolveOut
 from grader.exercises.source import MAX_SOURCE_CHARS, SourceError, check_source
 from grader.models import Exercise, db
@@ -60,7 +59,7 @@ def _out(exercise: Exercise) -> dict[str, Any]:
             "owner": exercise.owner.username if exercise.owner else None,
             "editable": authoring.may_change(current_user(), exercise),
             "created_at": exercise.created_at, "versions": [v.version for v in exercise.versions],
-            "definition": exercise.current.definition}
+            "definition": exercise.current.definition, "checks": exercise.current.checks}
 
 
 def definition_body(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -107,29 +106,6 @@ def _yaml_body() -> dict[str, Any]:
     return {"definition": report.document, "source": text}
 
 
-def _validated(document: dict[str, Any], *, stored: bool = True) -> definitions.Exercise:
-    """Parse (DefinitionError -> 422 with the paths) and check the size; a definition to be `stored` must
-    also draw variants (degenerate or overflowing numbers are the author's to fix, not a student's 500)."""
-    parsed = definitions.parse_exercise(document)
-    check_size(parsed)
-    if stored:
-        definitions.check_drawable(parsed)
-    return parsed
-
-
-def _save(document: dict[str, Any]) -> Exercise:
-    """Store a definition; two saves of one slug racing (the same new slug, or the next version number) let
-    one win and answer the other 409, rather than the database's error."""
-    try:
-        exercise, _ = authoring.save_exercise(document, current_user())
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise ServiceError(409, "conflict", "the exercise was changed by someone else at the same moment: read it "
-                           "again and retry", {"definition.id": ["changed concurrently"]}) from None
-    return exercise
-
-
 @blp.route("/exercises")
 class Exercises(MethodView):
     @require("exercises:read", roles=INSTRUCTORS)
@@ -145,15 +121,10 @@ class Exercises(MethodView):
     @blp.response(201, ExerciseOut)
     def post(self, body):
         """Create an exercise from a definition; you own it (409 if the slug is taken). A deleted exercise's
-        slug comes back to life only for its owner or an administrator (403 otherwise)."""
-        parsed = _validated(body["definition"])
-        existing = db.session.scalar(select(Exercise).where(Exercise.slug == parsed.id))
-        if existing is not None and not existing.deleted:
-            raise ServiceError(409, "exists", f"exercise {parsed.id} exists: PUT /api/v1/exercises/{parsed.id}",
-                               {"definition.id": ["taken"]})
-        if existing is not None:
-            authoring.require_may_change(current_user(), existing)
-        return _out(_save(body["definition"]))
+        slug comes back to life only for its owner or an administrator (403 otherwise). Its question tests run
+        on save: a failing exercise is stored as a draft that cannot be assigned (see `checks`)."""
+        exercise, _ = authoring.save_checked(body["definition"], current_user(), source=body.get("source"))
+        return _out(exercise)
 
 
 @blp.route("/exercises/<slug>")
@@ -170,23 +141,16 @@ class ExerciseItem(MethodView):
     def put(self, body, slug: str):
         """Edit: a changed definition becomes a new version (submissions keep the version they were graded
         against); an unchanged one changes nothing. Only its owner or an administrator (403 otherwise)."""
-        exercise = _live(slug)
-        authoring.require_may_change(current_user(), exercise)
-        parsed = _validated(body["definition"])
-        if parsed.id != exercise.slug:
-            raise ServiceError(422, "invalid_definition", "the definition's id must be the slug in the URL",
-                               {"definition.id": [f"must be {exercise.slug}"]})
-        return _out(_save(body["definition"]))
+        exercise, _ = authoring.save_checked(body["definition"], current_user(), source=body.get("source"),
+                                             existing=_live(slug))
+        return _out(exercise)
 
     @require("exercises:write", roles=INSTRUCTORS)
     @blp.response(204)
     def delete(self, slug: str):
         """Mark deleted: hidden from the list; its versions and submissions stay. Only its owner or an
         administrator (403 otherwise)."""
-        exercise = _live(slug)
-        authoring.require_may_change(current_user(), exercise)
-        exercise.deleted = True
-        db.session.commit()
+        authoring.delete_exercise(_live(slug), current_user())
 
 
 @blp.route("/solve")
@@ -196,7 +160,7 @@ class Solve(MethodView):
     @blp.response(200, SolveOut)
     def post(self, body):
         """The authoring preview: one variant's values, gradients, step trace and answers. Nothing stored."""
-        parsed = _validated(body["definition"], stored=False)  # the preview names the seed that fails
+        parsed = authoring.validated(body["definition"], stored=False)  # the preview names the seed that fails
         try:
             return definitions.solve(parsed, body["seed"])
         except definitions.DegenerateVariantError as exc:

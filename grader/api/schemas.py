@@ -156,6 +156,9 @@ class ExerciseOut(ExerciseSummary):
     editable = fields.Boolean(required=True, metadata={"description": "whether you may edit or delete it"})
     versions = fields.List(fields.Integer(), required=True)
     definition = fields.Dict(required=True)
+    checks = fields.Dict(allow_none=True, required=True, metadata={
+        "description": "the current version's question-test report ({passed, failures, ...}; null: not run). "
+                       "passed false: a draft, which cannot be assigned until its tests pass"})
 
 
 class SolveOut(Schema):

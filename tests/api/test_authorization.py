@@ -28,6 +28,14 @@ MATRIX = [
     ("PUT", "/exercises/{slug}", "edit_exercise", "exercises:write", "teacher",  401, 403, 403, 200, 200, 403),
     ("DELETE", "/exercises/gate-add", None, "exercises:write", "teacher",        401, 403, 403, 204, 204, 403),
     ("POST", "/solve", "solve", "exercises:read", "teacher",                     401, 403, 403, 200, 200, 403),
+    ("GET", "/exercises/{slug}/preview?seed=4", None, "exercises:read", "teacher", 401, 403, 403, 200, 200, 403),
+    ("POST", "/exercises/{slug}/check", "check", "exercises:write", "teacher",   401, 403, 403, 200, 200, 403),
+    ("GET", "/exercises/{slug}/versions", None, "exercises:read", "teacher",     401, 403, 403, 200, 200, 403),
+    ("GET", "/exercises/{slug}/versions/1", None, "exercises:read", "teacher",   401, 403, 403, 200, 200, 403),
+    ("POST", "/exercises/{slug}/versions/1/restore", None, "exercises:write", "teacher",
+                                                                                 401, 403, 403, 200, 200, 403),
+    ("GET", "/exercises/{slug}/diff?from=1&to=1", None, "exercises:read", "teacher",
+                                                                                 401, 403, 403, 200, 200, 403),
     ("GET", "/courses", None, "courses:read", "alice",                           401, 200, 200, 200, 200, 403),
     ("GET", "/courses/{course}", None, "courses:read", "alice",                  401, 200, 404, 200, 200, 403),
     ("GET", "/courses/{course}/gradebook", None, "gradebook:read", "teacher",    401, 403, 404, 200, 200, 403),
@@ -62,7 +70,7 @@ def bodies(app) -> dict:
         "new_exercise": {"definition": new}, "edit_exercise": {"definition": edit},
         "solve": {"definition": edit, "seed": 3}, "enroll": {"username": "loner"},
         "assignment": {"exercise": "gate-add"}, "patch": {"points": 3}, "submit": {"answers": RIGHT},
-        "token": {"name": "x", "scopes": []},
+        "token": {"name": "x", "scopes": []}, "check": {"seeds": 3},
     }
 
 
@@ -81,13 +89,13 @@ def test_every_documented_operation_is_in_the_matrix(client):
     documented = {(m.upper(), p.removeprefix("/api/v1")) for p, ops in paths.items() for m in ops
                   if m != "parameters"}
     names = {"{slug}": "{slug}", "{course_id}": "{course}", "{assignment_id}": "{assignment}",
-             "{submission_id}": "{submission}", "{token_id}": "{token}"}
+             "{submission_id}": "{submission}", "{token_id}": "{token}", "{number}": "1"}
     normalised = set()
     for method, path in documented:
         for k, v in names.items():
             path = path.replace(k, v)
         normalised.add((method, path))
-    in_matrix = {(m, p.replace("gate-add", "{slug}")) for m, p, *_ in MATRIX}
+    in_matrix = {(m, p.replace("gate-add", "{slug}").split("?")[0]) for m, p, *_ in MATRIX}
     assert normalised == in_matrix
 
 
