@@ -64,6 +64,8 @@ class FunctionSpec:
     returns: tuple[Ref, ...]
     starter: str
     in_place: str = "allowed"  # "forbidden": the function must leave its input arrays as they were
+    solution: str | None = None  # question tests: a reference solution (never shown to students)
+    wrong: tuple[dict[str, str], ...] = ()  # question tests: known wrong solutions, {code, expect}
 
 
 @dataclass
@@ -274,4 +276,5 @@ def _function(spec: dict | None, graph: Graph, errors: list[str]) -> FunctionSpe
     returns = tuple(ref(f"function.returns[{i}]", text) for i, text in enumerate(spec["returns"]))
     if f"def {spec['name']}(" not in spec["starter"]:
         errors.append(f"function.starter: should define `def {spec['name']}(...)`")
-    return FunctionSpec(spec["name"], args, returns, spec["starter"], spec["in_place"])
+    return FunctionSpec(spec["name"], args, returns, spec["starter"], spec["in_place"], spec.get("solution"),
+                        tuple(dict(w) for w in spec.get("wrong", ())))

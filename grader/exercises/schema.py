@@ -198,6 +198,15 @@ class FunctionSchema(Strict):
     returns = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     starter = fields.String(required=True)
     in_place = Word(IN_PLACE_RULES, load_default="allowed")  # may the function change its input arrays?
+    # For the question tests (never shown to students): a reference solution that must pass every test, and
+    # known wrong solutions with the mistake each must be named as (or none: it must only fail).
+    solution = fields.String(validate=validate.Length(min=1, max=20_000))
+    wrong = fields.List(fields.Nested(lambda: WrongSolutionSchema()), validate=validate.Length(max=20))
+
+
+class WrongSolutionSchema(Strict):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    expect = fields.String(validate=validate.Regexp(r"^[a-z_]+$", error="a mistake's code, e.g. sign_error"))
 
 
 class TestsSchema(Strict):
