@@ -61,6 +61,7 @@ class Zygote:
         # fork instead, which costs every run ~20 page faults more.
         self.check_state = not limits.isolation.seccomp
         self.expected_state = isolate.process_state()  # set again once isolated (become_zygote)
+        self.keep = isolate.slot_entries(workdir)
 
     def spawn(self) -> tuple[int, list[int]]:
         """Fork one child; returns its pid and (job_w, res_r, out_r) for the pool."""
@@ -103,7 +104,7 @@ class Zygote:
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
         while True:
-            isolate.empty_directory(self.workdir)
+            isolate.empty_directory(self.workdir, self.keep)
             if self.check_state and isolate.process_state() != self.expected_state:
                 return  # a run changed what every later run would inherit: start the slot afresh
             pid, fds = self.spawn()

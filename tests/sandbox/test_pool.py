@@ -57,9 +57,11 @@ def test_syntax_error_is_reported_before_running(pool):
     assert result.cases == []
 
 
-def test_missing_function(pool):
-    case = pool.run("def g(x):\n    return x\n", "f", correct_cases(1)).cases[0]
-    assert (case.status, case.error_type) == ("error", "NameError")
+def test_missing_function_is_a_load_error(pool):
+    result = pool.run("def g(x):\n    return x\n", "f", correct_cases(2))
+    assert result.status == "load_error" and result.cases == []
+    assert (result.load_error.status, result.load_error.error_type) == ("error", "NameError")
+    assert "does not define a function named f()" in result.load_error.error_message
 
 
 def test_concurrent_callers_get_their_own_results(pool):
