@@ -34,21 +34,28 @@ class OutputCapture:
     def feed(self, data: bytes | bytearray, n: int | None = None) -> None:
         """Add `data[:n]` (a reused read buffer: nothing of it is kept by reference)."""
         end = len(data) if n is None else n
-        marker, size = self.marker, len(self.marker)
+        size = len(self.marker)
         pos = 0
         if self.tail:
-            # A marker may span the previous chunk and this one; one that starts in the tail ends within
-            # `joined`, since the tail is shorter than a marker.
-            joined = self.tail + bytes(data[: min(end, size - 1)])
-            at = joined.find(marker)
+            # A marker may span the previous chunk and this one. Joined with a marker's length of the new
+            # chunk, the tail (shorter than a marker) holds any marker that starts in it.
+            head = min(end, size - 1)
+            joined = self.tail + bytes(data[:head])
             self.tail = b""
+            if head < size - 1:  # a short read: all of it is in `joined`
+                self._scan(joined, 0, len(joined))
+                return
+            at = joined.find(self.marker)
             if at >= 0:
                 self._add(joined, 0, at)
                 self._next()
-                pos = at + size - (len(joined) - min(end, size - 1))
+                pos = at + size - (len(joined) - head)
             else:
-                keep = len(joined) - min(end, size - 1)
-                self._add(joined, 0, keep)
+                self._add(joined, 0, len(joined) - head)
+        self._scan(data, pos, end)
+
+    def _scan(self, data: bytes | bytearray, pos: int, end: int) -> None:
+        marker, size = self.marker, len(self.marker)
         while True:
             at = data.find(marker, pos, end)
             if at < 0:
@@ -56,7 +63,7 @@ class OutputCapture:
             self._add(data, pos, at)
             self._next()
             pos = at + size
-        hold = max(pos, end - (size - 1))
+        hold = max(pos, end - (size - 1))  # may be the start of a marker: decided with the next chunk
         self._add(data, pos, hold)
         self.tail = bytes(data[hold:end])
 

@@ -85,7 +85,7 @@ def student_traceback(exc: BaseException) -> list[str]:
 def error_frame(exc: BaseException, seconds: float = 0.0) -> bytes:
     name = type(exc).__name__
     if isinstance(exc, SystemExit):
-        message = f"sys.exit({_text(exc.code)}) was called; return the gradients instead of exiting."
+        message = f"Your code called sys.exit({_text(exc.code)}); return the gradients instead of exiting."
     elif isinstance(exc, KeyboardInterrupt):
         message = "KeyboardInterrupt was raised."
     else:

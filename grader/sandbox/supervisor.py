@@ -4,7 +4,7 @@ The child's frames are read as they come and checked for order: READY (before an
 LOADED (empty, or the module's load error), then one frame per case with the case's index in the run. A
 frame out of that order (a duplicate, one ahead of its case, one for no case, bytes that are no frame) was
 written by a second process (a fork of the function writing to the result pipe): it is recorded against
-the case that was running and the case it names, and never taken as a result.
+the case it names (or the running case), which fails, and it is never taken as a result.
 """
 
 from __future__ import annotations
@@ -235,8 +235,8 @@ class Supervisor:
             self._stray(None, "a result for a test that does not exist arrived")
 
     def _stray(self, index: int | None, what: str) -> None:
-        """A frame no honest runner sends: held against the running case and the case it names."""
-        running = min(self.expected, self.end - 1)
-        for case in {running, index} - {None}:
-            if self.raw.first <= case < self.end:  # type: ignore[operator]
-                self.raw.conflicts.setdefault(case, what)  # type: ignore[arg-type]
+        """A frame no honest runner sends: held against the case it names (its first frame, taken or still
+        to come, cannot be trusted), or, when it names none of this child's cases, the running one."""
+        case = index if index is not None and self.raw.first <= index < self.end else min(self.expected,
+                                                                                            self.end - 1)
+        self.raw.conflicts.setdefault(case, what)
