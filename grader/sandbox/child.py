@@ -16,7 +16,7 @@ import os
 import sys
 import traceback
 
-from grader.sandbox import isolate, job, libc, runner
+from grader.sandbox import isolate, job, runner
 from grader.sandbox.limits import Limits
 
 SETUP_FAILED = 3  # exit code when isolation could not be set up (only meaningful before READY)
@@ -60,10 +60,6 @@ def main(limits: Limits, job_r: int, res_w: int, out_w: int) -> None:
         n_returns, first = header["n_returns"], header["first"]
         del header
         contain = limits.isolation.namespaces
-        if contain:
-            # What the submission forks, and what those fork, comes back to this process when orphaned,
-            # so the runner can reap it after each case (runner._end_forks).
-            libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
     except BaseException:
         try:
             os.write(ERR_FD, traceback.format_exc().encode(errors="replace")[-4000:])
