@@ -1,8 +1,9 @@
 """Parent side: turn what a child left behind (frames, output, how it ended) into CaseOutcomes.
 
 Every byte here came from a process that ran student code; it is parsed strictly, size-capped, and
-never unpickled. Statuses that depend on *how the child ended* (time-out, output limit, crash) come from
-the pool's own observations, not from anything the child said.
+never unpickled. Statuses that depend on *how the child ended* (time-out, crash, exit, a kill for memory)
+come from the pool's own observations, not from anything the child said. Every message is a whole
+sentence for the student with the sandbox's own reason.
 """
 
 from __future__ import annotations

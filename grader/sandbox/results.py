@@ -67,5 +67,6 @@ class RunResult:
     message: str = ""
     seconds: float = 0.0
     # status "load_error": what went wrong while the module loaded, once (status "error", "timeout",
-    # "memory" or "killed", with error_type, error_message and the student's traceback lines).
+    # "memory", "killed" or, for a hostile result pipe, "bad_return"; with error_type, error_message, the
+    # student's traceback lines, stdout and missing_module).
     load_error: CaseOutcome | None = None
