@@ -133,7 +133,10 @@ class Supervisor:
         # case something that escaped the kill in weak mode keeps writing).
         self._drain(time.monotonic())
         if self.raw.acked and not self.done:
-            self.raw.case_seconds[self.expected] = time.monotonic() - self.case_start
+            if self.raw.loaded:
+                self.raw.case_seconds[self.expected] = time.monotonic() - self.case_start
+            else:
+                self.raw.load_seconds = time.monotonic() - self.case_start
         self.raw.running = self.expected
         return self.raw
 
@@ -215,6 +218,8 @@ class Supervisor:
             return
         if not raw.loaded:
             self._stray(index, "a result arrived before the code had loaded")
+        elif self.killed and raw.stopped is not None:
+            return  # it was stopped (a time-out, say) before this was read: the case stays stopped
         elif index == self.expected and self.expected < self.end:
             raw.frames[index] = body
             raw.case_seconds[index] = now - self.case_start
