@@ -42,7 +42,8 @@ def test_a_little_output_is_kept_whole(pool):
 
 def test_a_flood_costs_the_parent_little(pool):
     # The child writes as fast as it can for its whole time limit; the parent reads in large chunks and
-    # keeps only the capped prefix. Its CPU time (this process) stays a fraction of the child's.
+    # keeps only the capped prefix. Its CPU time (this process) is bounded by the time limit, and per byte
+    # it is about one copy (measured 0.2-0.3 s per GB here, with 1 MiB reads).
     code = "import os\ndef f(x):\n    block = b'z' * (1 << 20)\n    while True:\n        os.write(1, block)\n"
     before = os.times()
     started = time.monotonic()
@@ -54,7 +55,8 @@ def test_a_flood_costs_the_parent_little(pool):
     dropped = int(outcome.stdout.splitlines()[-1].split()[1].strip("[").replace(",", ""))
     assert dropped > 50 << 20  # it really flooded (tens of MiB at least)
     assert time.monotonic() - started < 3
-    assert parent_cpu < 0.6, parent_cpu
+    assert parent_cpu < 1.0, parent_cpu  # less than the child's own second
+    assert parent_cpu / (dropped / 1e9) < 0.6, (parent_cpu, dropped)  # seconds of parent CPU per GB drained
 
 
 def test_markers_are_found_across_reads_of_any_size():
