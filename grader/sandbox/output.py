@@ -72,6 +72,16 @@ class OutputCapture:
             self._add(self.tail, 0, len(self.tail))
             self.tail = b""
 
+    def merge_into(self, texts: dict[int, CaseText]) -> None:
+        """Add this child's texts to the run's (a case appears in two children only after forged markers;
+        the bytes kept were counted against the run's room either way)."""
+        for case, text in self.texts.items():
+            if case in texts:
+                texts[case].kept += text.kept
+                texts[case].total += text.total
+            else:
+                texts[case] = text
+
     def _add(self, data: bytes | bytearray, start: int, stop: int) -> None:
         if stop <= start:
             return

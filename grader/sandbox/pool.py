@@ -313,7 +313,7 @@ class SandboxPool:
         texts: dict[int, CaseText] = {}
         room = self.limits.output_bytes
         first = 0
-        while first < n or (n == 0 and run_deadline is None):
+        while first < n or run_deadline is None:  # (even with no cases, the code is loaded once)
             if run_deadline is not None and time.monotonic() >= run_deadline:
                 for i in range(first, n):
                     outcomes[i] = not_run_outcome(budget_s)
@@ -341,12 +341,7 @@ class SandboxPool:
                     log.exception("sandbox slot %d could not be restarted", slot.index)
                 return RunResult("infrastructure_error", [], f"sandbox failure: {exc}")
             room = capture.room
-            for i, text in capture.texts.items():
-                if i in texts:  # (only after forged markers) kept bytes were counted against `room` already
-                    texts[i].kept += text.kept
-                    texts[i].total += text.total
-                else:
-                    texts[i] = text
+            capture.merge_into(texts)
             if not raw.acked:
                 detail = case_text(texts.get(first), 2000)[0]
                 log.error("sandbox child failed before running the code (stopped=%s, exit=%s/%s): %s",
