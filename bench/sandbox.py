@@ -4,12 +4,14 @@ against a naive baseline of a fresh `python -c` (importing numpy) per submission
     .venv/bin/python -m bench.sandbox [--seconds 6] [--rounds 6] [--baseline 30]
 
 Needs root (uids, namespaces). Prints figures and ratios; asserts nothing (timings vary with the machine).
+A layer row that cannot run here (the machine lacks the layer) or whose submissions fail says why instead.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import multiprocessing
 import os
 import statistics
@@ -95,11 +97,33 @@ def grade(outputs_per_case: list[list[np.ndarray] | None], cases: list[dict[str,
     return True
 
 
+_failure: list[str] = []  # why the first failed submission of this process failed
+
+
 def sandbox_submission(pool: SandboxPool, cases: list[dict[str, np.ndarray]]) -> tuple[float, bool]:
     started = time.perf_counter()
-    result = pool.run(STUDENT, FUNCTION, cases, time_limit_s=TIME_LIMIT_S)
+    result = pool.run(STUDENT, FUNCTION, cases, time_limit_s=TIME_LIMIT_S, n_returns=3)
     ok = result.status == "ok" and grade([c.outputs for c in result.cases], cases)
+    if not ok and not _failure:
+        bad = [c for c in result.cases if c.status != "ok"]
+        _failure.append(f"run {result.status}: {result.message}" if result.status != "ok" else
+                        f"case {bad[0].status}: {bad[0].error_message}" if bad else "wrong outputs")
     return time.perf_counter() - started, ok
+
+
+class _SandboxLog(logging.Handler):
+    """What the sandbox logs during the bench, kept as one line each (no tracebacks on the terminal): a row
+    whose slots failed reports the first message instead."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+_LOG = _SandboxLog()
 
 
 def baseline_submission(cases: list[dict[str, np.ndarray]]) -> tuple[float, bool]:
@@ -260,7 +284,10 @@ def measure_pool(limits: Limits | None, workers: int, seconds: float, sequential
                 sys.exit("a client process failed to start its pool")
     with SandboxPool(limits=limits) as pool:
         if pool.refusal:
-            sys.exit(f"sandbox refused: {pool.refusal}")
+            for process, conn in clients:
+                conn.send(None)
+                process.join(30)
+            return {"refused": pool.refusal}
         sandbox_submission(pool, make_cases(np.random.default_rng(2)))  # warm-up
         started = os.times(), servers_cpu(pool)
         seq = sequential_latency(pool, sequential)
@@ -322,6 +349,9 @@ def _combine(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def main() -> None:
+    sandbox_log = logging.getLogger("grader.sandbox")
+    sandbox_log.addHandler(_LOG)
+    sandbox_log.propagate = False
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="duration of the full-isolation runs")
     parser.add_argument("--rounds", type=int, default=6,
@@ -344,6 +374,8 @@ def main() -> None:
     startup_ms = cpu_seconds(before, os.times()) * 1000  # the fork servers' CPU counts once they are reaped
     full = measure_pool(None, workers, args.seconds, 100, paced_rate=args.paced_rate, baseline=args.baseline,
                         rounds=args.rounds, web_workers=cpus)
+    if "refused" in full:
+        sys.exit(f"sandbox refused: {full['refused']}")
     base, web = full["baseline"], full["web"]
 
     print(f"pool: {full['size']} fork servers, {full['isolation']}")
@@ -382,11 +414,23 @@ def main() -> None:
     print(f"{'layers':66s} {'subm/s':>7s} {'p50 ms':>7s} {'p50 seq':>7s} {'CPU ms/subm':>12s}")
     previous = None
     for label, isolation in LAYERS:
+        _failure.clear()
+        logged = len(_LOG.messages)
         stats = measure_pool(Limits(isolation=isolation), workers, args.layer_seconds, 40)
+        if "refused" in stats:
+            print(f"{label:66s} skipped: this machine cannot apply the layer ({stats['refused']})")
+            continue
         delta = f" ({stats['cpu_ms'] - previous:+.2f})" if previous is not None else ""
         previous = stats["cpu_ms"]
         print(f"{label:66s} {stats['per_s']:7.1f} {stats['p50_ms']:7.1f} {stats['seq_p50_ms']:7.1f} "
               f"{stats['cpu_ms']:8.2f}{delta}")
+        problems = _LOG.messages[logged:]
+        if stats["failures"] or problems:
+            print(f"{'':4s}NOT a valid measurement: {stats['failures']} of {stats['n']} submissions failed"
+                  + (f" (first: {_failure[0]})" if _failure else "")
+                  + (f"; the sandbox logged {len(problems)} problems (first: {problems[0]})" if problems else ""))
+    if _LOG.messages:
+        print(f"\nthe sandbox logged {len(_LOG.messages)} warnings or errors in all; first: {_LOG.messages[0]}")
     print(f"\nload average after the run {os.getloadavg()[0]:.2f}. CPU per submission counts this process "
           "(client threads and grading included), the zygotes and their children; kernel threads "
           "(kworkers) are not counted.")

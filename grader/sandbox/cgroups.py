@@ -65,3 +65,17 @@ def remove(name: str) -> None:
     for directory in (f"{ROOT}/{GROUP}/{name}", f"{ROOT}/memory/{GROUP}/{name}", f"{ROOT}/pids/{GROUP}/{name}"):
         with contextlib.suppress(OSError):
             os.rmdir(directory)
+
+
+def oom_kills(procs_files: list[str]) -> int:
+    """How many processes the slot's memory cgroup has killed for memory so far (0 where it is not known:
+    v2 memory.events, v1 memory.oom_control since Linux 4.13)."""
+    for procs in procs_files:
+        directory = os.path.dirname(procs)
+        for name in ("memory.events", "memory.oom_control"):
+            with contextlib.suppress(OSError, ValueError), open(f"{directory}/{name}") as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+    return 0

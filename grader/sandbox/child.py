@@ -57,14 +57,17 @@ def main(limits: Limits, job_r: int, res_w: int, out_w: int) -> None:
             isolate.set_cpu_limit(float(header["time_limit"]) * max(1, len(cases)) + 1.0)
         marker = header["marker"]
         code, function_name = header["code"], header["function"]
+        n_returns, first = header["n_returns"], header["first"]
         del header
+        contain = limits.isolation.namespaces
     except BaseException:
         try:
             os.write(ERR_FD, traceback.format_exc().encode(errors="replace")[-4000:])
         finally:
             os._exit(SETUP_FAILED)
     with contextlib.suppress(BaseException):
-        runner.run(code, compiled, function_name, cases, marker, limits.result_bytes)
+        runner.run(code, compiled, function_name, cases, marker, limits.result_bytes, n_returns=n_returns,
+                   first=first, contain=contain)
     with contextlib.suppress(BaseException):
         sys.stdout.flush()
     os._exit(0)

@@ -81,18 +81,30 @@ def coerce_value(value: Any) -> np.ndarray:
     return np.array(plain, dtype=np.float64, subok=False)
 
 
-def split_outputs(returned: Any) -> list[Any]:
-    """A tuple is several outputs; so is a list whose items are all arrays; anything else is one output."""
+def split_outputs(returned: Any, n_returns: int | None = None) -> list[Any]:
+    """The outputs in what a function returned, knowing (when given) how many it is supposed to return.
+
+    n_returns > 1: a list or tuple of exactly that many items is that many outputs, whatever the items are
+    (arrays, nested lists, numbers), so `[dx.tolist(), dW.tolist()]` is two outputs, not one ragged array.
+    n_returns == 1: a tuple is a tuple of outputs (so a 1-tuple is one output); a list, nested or not, is
+    ONE array (a matrix given as lists). Anything else, and n_returns None: a tuple is several outputs, so
+    is a list whose items are all arrays, anything else is one output. A count that does not match is
+    left for the grader to report ("returned 3 values, expected 2")."""
     if isinstance(returned, tuple):
         return list(returned)
-    if isinstance(returned, list) and returned and all(isinstance(x, _ndarray) for x in returned):
-        return list(returned)
+    if isinstance(returned, list):
+        if n_returns is not None and n_returns > 1 and len(returned) == n_returns:
+            return list(returned)
+        if n_returns == 1:
+            return [returned]
+        if returned and all(isinstance(x, _ndarray) for x in returned):
+            return list(returned)
     return [returned]
 
 
-def coerce_outputs(returned: Any) -> list[np.ndarray]:
+def coerce_outputs(returned: Any, n_returns: int | None = None) -> list[np.ndarray]:
     """What a function returned → list of float64 arrays; BadReturn names the offending output."""
-    items = split_outputs(returned)
+    items = split_outputs(returned, n_returns)
     out = []
     for i, item in enumerate(items):
         try:

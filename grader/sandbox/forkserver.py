@@ -61,6 +61,7 @@ class Zygote:
         # fork instead, which costs every run ~20 page faults more.
         self.check_state = not limits.isolation.seccomp
         self.expected_state = isolate.process_state()  # set again once isolated (become_zygote)
+        self.keep = isolate.slot_entries(workdir)
 
     def spawn(self) -> tuple[int, list[int]]:
         """Fork one child; returns its pid and (job_w, res_r, out_r) for the pool."""
@@ -103,7 +104,7 @@ class Zygote:
         poller = select.poll()
         poller.register(self.sock, select.POLLIN)
         while True:
-            isolate.empty_directory(self.workdir)
+            isolate.empty_directory(self.workdir, self.keep)
             if self.check_state and isolate.process_state() != self.expected_state:
                 return  # a run changed what every later run would inherit: start the slot afresh
             pid, fds = self.spawn()
@@ -169,6 +170,8 @@ def become_zygote(sock: socket.socket, limits: Limits, uid: int | None, workdir:
         send(sock, {"op": "error", "message": f"{type(exc).__name__}: {exc}"})
         os._exit(1)
     runner.warm_up()
+    if iso.namespaces:
+        runner.install_fork_hook()
     gc.collect()
     # Children then allocate on fresh pages rather than on free blocks scattered over shared ones.
     heap.fill_pymalloc()
@@ -216,7 +219,7 @@ def main(sock_fd: int) -> None:
     pid = os.fork()
     if pid == 0:
         if not iso.namespaces:
-            libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)  # orphans of a run come to the zygote, not to init
+            libc.set_child_subreaper()  # orphans of a run come to the zygote, not to init
         become_zygote(sock, limits, config["uid"], workdir, bytes.fromhex(config["seccomp_bpf"]),
                       base_address_space, server_pidfd)
     # The server's part is done: the zygote talks to the pool. Keep no copy of the socket, so the pool

@@ -161,12 +161,19 @@ def load_seccomp(program: libc.SeccompProgram) -> None:
     program.install()
 
 
-def empty_directory(path: str) -> None:
+def slot_entries(path: str) -> frozenset[tuple[str, int]]:
+    """What `path` holds before any run (name, inode): the slot's own, left alone by empty_directory."""
+    with os.scandir(path) as entries:
+        return frozenset((entry.name, entry.inode()) for entry in entries)
+
+
+def empty_directory(path: str, keep: frozenset[tuple[str, int]] = frozenset()) -> None:
     """Remove what the last run left in `path` (the zygote, between two runs, when no process of it is left).
 
     The run's files are the zygote's uid's own, so modes set to keep us out are simply reset; symlinks are
-    removed, never followed; at the top, what is not ours (root's library views when the service lives
-    under /tmp) stays, and below a directory of the run's everything is the run's. It walks down and back
+    removed, never followed; at the top, what is not ours and what was there before any run (`keep`:
+    root's library views when the service lives under /tmp, which a zygote that runs as root would
+    otherwise try to remove) stays, and below a directory of the run's everything is the run's. It walks down and back
     up with directory descriptors (two open at a time, no path longer than one name) and reads each
     directory once, so neither the depth, the breadth nor the names of a tree matter. Whatever still cannot
     be removed raises, which ends the zygote, and the pool restarts the slot."""
@@ -175,7 +182,7 @@ def empty_directory(path: str) -> None:
         os.chmod(path, 0o700)
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        todo = [_clear_files(fd, only_owner=me)]  # per level: the subdirectories still to remove
+        todo = [_clear_files(fd, only_owner=me, keep=keep)]  # per level: the subdirectories still to remove
         while todo:
             if todo[-1]:
                 name = todo[-1][-1]
@@ -195,11 +202,14 @@ def empty_directory(path: str) -> None:
         os.close(fd)
 
 
-def _clear_files(fd: int, only_owner: int | None = None) -> list[str]:
+def _clear_files(fd: int, only_owner: int | None = None,
+                 keep: frozenset[tuple[str, int]] = frozenset()) -> list[str]:
     """Unlink everything but directories in the directory `fd`; return the subdirectories' names."""
     directories = []
     with os.scandir(fd) as entries:
         for entry in entries:
+            if keep and (entry.name, entry.inode()) in keep:
+                continue
             if only_owner is not None and entry.stat(follow_symlinks=False).st_uid != only_owner:
                 continue
             if entry.is_dir(follow_symlinks=False):

@@ -19,7 +19,9 @@ import numpy as np
 
 
 def encode(code: str, compiled: types.CodeType, function_name: str, cases: list[dict[str, np.ndarray]],
-           time_limit_s: float, marker: bytes) -> bytes:
+           time_limit_s: float, marker: bytes, *, n_returns: int | None = None, first: int = 0) -> bytes:
+    """`cases` are the run's cases from index `first` on (a fresh child after a failed case gets the rest);
+    frames name cases by their index in the whole run."""
     names: dict[str, int] = {}
     dtypes: dict[str, int] = {}
     table: list[int] = []
@@ -35,8 +37,8 @@ def encode(code: str, compiled: types.CodeType, function_name: str, cases: list[
                       array.ndim, *array.shape]
             data.append(array.tobytes(order="C"))
     header = {"code": code, "function": function_name, "time_limit": float(time_limit_s), "marker": marker,
-              "names": list(names), "dtypes": list(dtypes), "counts": [len(case) for case in cases],
-              "table": table}
+              "n_returns": n_returns, "first": first, "names": list(names), "dtypes": list(dtypes),
+              "counts": [len(case) for case in cases], "table": table}
     return marshal.dumps((header, b"".join(data), compiled))
 
 

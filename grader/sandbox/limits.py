@@ -33,8 +33,8 @@ class Limits:
     max_open_files: int = 64
     max_file_bytes: int = 4 * 1024 * 1024      # any single file the code writes (RLIMIT_FSIZE)
     workdir_bytes: int = 16 * 1024 * 1024      # the private tmpfs working directory
-    output_bytes: int = 64 * 1024              # stdout+stderr for the whole run; more kills the run
-    stdout_chars_per_case: int = 4000          # what a CaseOutcome keeps of its output
+    output_bytes: int = 64 * 1024              # stdout+stderr kept for the whole run; the rest is dropped
+    stdout_chars_per_case: int = 4000          # what a CaseOutcome keeps of its output (the rest is dropped)
     result_bytes: int = 32 * 1024 * 1024       # all returned arrays together
     setup_timeout_s: float = 10.0              # fork + isolation before the student's code starts
     uid_base: int = 61000                      # slot uids/gids are claimed from [uid_base, uid_base+uid_count)

@@ -2,20 +2,20 @@
 
 Per run: take an idle slot, receive its pre-forked, already isolated child (pipe ends and a pidfd, passed
 by the slot's zygote), write the job into the child's pipe, then watch the result and output pipes against
-the wall clock, killing the child (pidfd, so never the wrong process) on a time-out or too much output.
+the wall clock (supervisor.py), killing the child (pidfd, so never the wrong process) on a time-out. A case
+that ends its child (time-out, crash, exit) fails alone: the remaining cases go to the slot's next
+pre-forked child, within an overall time budget for the run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import io
 import json
 import logging
 import os
 import queue
 import secrets
-import select
 import shutil
 import signal
 import socket
@@ -24,28 +24,24 @@ import tempfile
 import threading
 import time
 import weakref
+from typing import Any
 
 import numpy as np
 
-from grader.sandbox import bootstrap, cgroups, isolate, runner, wire
+from grader.sandbox import bootstrap, cgroups, isolate, runner
 from grader.sandbox.capabilities import Capabilities, check_capabilities
 from grader.sandbox.child import SETUP_FAILED
 from grader.sandbox.job import encode as encode_job
 from grader.sandbox.limits import Limits
-from grader.sandbox.report import RawRun, build_outcomes
-from grader.sandbox.results import RunResult
+from grader.sandbox.output import CaseText, OutputCapture
+from grader.sandbox.report import RawRun, build_outcomes, case_text, load_outcome, not_run_outcome
+from grader.sandbox.results import CaseOutcome, RunResult
+from grader.sandbox.supervisor import KILL_WAIT_S, READ_BYTES, SlotBroken, Supervisor
 
 log = logging.getLogger(__name__)
 
 MSG_MAX = 1 << 16
-KILL_WAIT_S = 5.0     # a SIGKILLed child that still has not ended means the slot is broken
-TICK_S = 0.02         # how often a running child's pipes are read (see _Supervisor.run)
-STREAMING_BYTES = 32 * 1024  # read at one wake-up: watch the pipes themselves until the flow stops
 SERVER_START_S = 60.0
-
-
-class SlotBroken(RuntimeError):
-    """The fork server or its child misbehaved in a way only restarting the slot fixes."""
 
 
 class _Slot:
@@ -56,6 +52,8 @@ class _Slot:
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.pending_exit = False  # the last child's "exited" message has not been read yet
+        self.buffer = bytearray(READ_BYTES)  # the supervisor's reads (one run at a time per slot)
+        self.oom_kills = cgroups.oom_kills(cgroup_procs)
 
     # -- fork server lifecycle --------------------------------------------------------------------------
 
@@ -123,22 +121,31 @@ class _Slot:
             raise SlotBroken(f"unexpected message from fork server: {ready.get('op')}")
         return ready["fds"]
 
-    def execute(self, fds: list[int], job: bytes, n_cases: int, time_limit_s: float) -> RawRun:
+    def execute(self, fds: list[int], job: bytes, first: int, count: int, time_limit_s: float,
+                run_deadline: float, capture: OutputCapture) -> RawRun:
         job_w, res_r, out_r, pidfd = fds
         # Each descriptor is closed exactly once: other threads receive new descriptors all the time, and a
         # second close of a reused number would close one of theirs.
         job_file = os.fdopen(job_w, "wb", buffering=0)
         try:
-            raw = _Supervisor(self.limits, pidfd, res_r, out_r, n_cases, time_limit_s).run(job_file, job)
+            supervisor = Supervisor(self.limits, pidfd, res_r, out_r, first, count, time_limit_s, run_deadline,
+                                    capture, self.buffer)
+            raw = supervisor.run(job_file, job)
         finally:
             job_file.close()
             for fd in (res_r, out_r, pidfd):
                 os.close(fd)
+        capture.finish()
         self.pending_exit = True
-        if len(raw.frames) < n_cases:
+        if not supervisor.done:
             # It ended early: how it ended decides the running case's status, so wait for the exit status.
             raw.exit_code, raw.exit_signal = self._consume_exit()
-        # Otherwise every case reported and the child was killed; its exit status is collected later.
+            if raw.exit_signal == signal.SIGKILL and raw.stopped is None and self.cgroup_procs:
+                # Not killed by us: the cgroup's out-of-memory killer, if it counted one meanwhile.
+                kills = cgroups.oom_kills(self.cgroup_procs)
+                raw.oom_killed = kills > self.oom_kills
+                self.oom_kills = kills
+        # Otherwise everything was reported and the child was killed; its exit status is collected later.
         return raw
 
     def _consume_exit(self) -> tuple[int | None, int | None]:
@@ -151,162 +158,6 @@ class _Slot:
             assert self.sock is not None
             self.sock.send(b'{"op": "next"}')
         return code, exited.get("signal")
-
-
-class _Supervisor:
-    """Feeds one child its job and watches it: per-case wall clock, output and result caps."""
-
-    def __init__(self, limits: Limits, pidfd: int, res_r: int, out_r: int, n_cases: int,
-                 time_limit_s: float) -> None:
-        self.limits, self.pidfd, self.res_r, self.out_r = limits, pidfd, res_r, out_r
-        self.n, self.time_limit = n_cases, time_limit_s
-        self.raw = RawRun()
-        self.buf = bytearray()
-        self.result_total = 0
-        self.out = bytearray()
-        self.out_total = 0
-        self.killed = False
-        self.exited = False
-        self.case_start = 0.0
-        self.deadline = 0.0
-        self.done = False  # every case reported: nothing more is needed from the child
-
-    def kill(self, reason: str | None) -> None:
-        if self.killed:
-            return
-        self.killed = True
-        if reason and self.raw.stopped is None:
-            self.raw.stopped = reason
-        with contextlib.suppress(ProcessLookupError):
-            signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-        self.deadline = time.monotonic() + KILL_WAIT_S
-
-    def write_job(self, job_file: io.FileIO, job: bytes) -> None:
-        """Hand the child its job, then close our end (end of file tells it the job is complete)."""
-        job_w = job_file.fileno()
-        os.set_blocking(job_w, False)
-        view = memoryview(job)
-        deadline = time.monotonic() + self.limits.setup_timeout_s
-        poller = select.poll()
-        poller.register(job_w, select.POLLOUT)
-        try:
-            while view:
-                try:
-                    view = view[os.write(job_w, view) :]  # a job usually fits the pipe: one write
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise SlotBroken("child did not read its job") from None
-                    poller.poll(100)
-        except BrokenPipeError:
-            pass  # the child died during setup; the supervision loop reports it
-        finally:
-            job_file.close()
-
-    def run(self, job_file: io.FileIO, job: bytes) -> RawRun:
-        """Watch the child until it exits, is killed, or has reported every case.
-
-        The pipes are not watched between ticks: a typical run is over in a few milliseconds and wakes us
-        once, when the child exits, instead of once per case. What the child wrote is read at each wake-up
-        (a tick, a deadline, its exit); a case's start is when the previous frame was seen, so the per-case
-        time limit is kept to within a tick. While the child streams a lot of data (the pipes were found
-        full), the pipes are watched too, so it is not held up."""
-        now = time.monotonic()
-        self.deadline = now + self.limits.setup_timeout_s
-        self.write_job(job_file, job)
-        for fd in (self.res_r, self.out_r):
-            os.set_blocking(fd, False)
-        poller = select.poll()
-        poller.register(self.pidfd, select.POLLIN)
-        streaming = False
-        while not self.exited and not self.done:
-            wait = min(TICK_S, max(0.0, self.deadline - time.monotonic()))
-            events = poller.poll(wait * 1000)
-            now = time.monotonic()
-            if any(fd == self.pidfd for fd, _ in events):
-                self.exited = True
-            busy = self._drain(now)
-            if busy != streaming:
-                streaming = busy
-                for fd in (self.res_r, self.out_r):
-                    if busy:
-                        poller.register(fd, select.POLLIN)
-                    else:
-                        poller.unregister(fd)
-            if not self.exited and not self.done and now >= self.deadline:
-                if self.killed:
-                    raise SlotBroken("killed child did not end")
-                self.kill("timeout" if self.raw.acked else "setup_timeout")
-        # The child is gone or finished: whatever it wrote is in the pipes; read what is there (bounded, in
-        # case something that escaped the kill in weak mode keeps writing).
-        self._drain(time.monotonic())
-        if self.raw.acked and len(self.raw.frames) < self.n:
-            self.raw.case_seconds.append(time.monotonic() - self.case_start)
-        self.raw.output = bytes(self.out)
-        return self.raw
-
-    def _drain(self, now: float) -> bool:
-        """Read what both pipes hold; True if there was a lot (the child is streaming data)."""
-        total = 0
-        for fd in (self.out_r, self.res_r):  # output first: a case's output is written before its frame
-            for _ in range(64):
-                read = self._read(fd, now)
-                if not read:
-                    break
-                total += read
-        return total >= STREAMING_BYTES
-
-    def _read(self, fd: int, now: float) -> int:
-        """Read what is there; how many bytes (0 at end of file or when nothing is available)."""
-        try:
-            data = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            return 0
-        if fd == self.out_r:
-            self._on_output(data)
-        else:
-            self._on_result(data, now)
-        return len(data)
-
-    def _on_output(self, data: bytes) -> None:
-        self.out_total += len(data)
-        room = self.limits.output_bytes - len(self.out)
-        if room > 0:
-            self.out += data[:room]
-        if self.out_total > self.limits.output_bytes and len(self.raw.frames) < self.n:
-            self.kill("output_limit")
-
-    def _on_result(self, data: bytes, now: float) -> None:
-        self.result_total += len(data)
-        if self.result_total > self.limits.result_bytes + 64 * 1024 * (self.n + 1):
-            self.kill("result_limit")
-            return
-        self.buf += data
-        frames, used = wire.split_frames(self.buf)
-        del self.buf[:used]
-        if len(self.buf) >= wire.LENGTH.size and wire.LENGTH.unpack_from(self.buf)[0] > self.limits.result_bytes:
-            self.kill("result_limit")  # announces a frame larger than anything it may send
-        for payload in frames:
-            if not self.raw.acked:
-                if payload != runner.READY:
-                    self.kill("setup_failed")
-                    return
-                self.raw.acked = True
-                self.case_start = now
-                self.deadline = now + self.time_limit
-                continue
-            if len(self.raw.frames) >= self.n:
-                continue  # extra frames: hostile or confused; ignore
-            self.raw.frames.append(payload)
-            self.raw.case_seconds.append(now - self.case_start)
-            self.case_start = now
-            if len(self.raw.frames) == self.n:
-                # The runner writes each case's output marker before its frame, so the output that
-                # matters is already in the pipe. Kill rather than wait for a clean exit: the child is
-                # about to exit anyway, and a submission that forged frames gets no extra time.
-                self.done = True
-                self.kill(None)
-            elif not self.killed:
-                self.deadline = now + self.time_limit
 
 
 def _syntax_message(exc: SyntaxError) -> str:
@@ -418,8 +269,12 @@ class SandboxPool:
         return [s.uid for s in self._slots if s.uid is not None]
 
     def run(self, code: str, function_name: str, cases: list[dict[str, np.ndarray]], *,
-            time_limit_s: float = 2.0) -> RunResult:
-        """Run `function_name(**case)` for each case in a fresh isolated process; see RunResult."""
+            time_limit_s: float = 2.0, n_returns: int | None = None) -> RunResult:
+        """Run `function_name(**case)` for each case in a fresh isolated process; see RunResult.
+
+        `time_limit_s` is per case (the module's loading gets one too). `n_returns`: how many outputs the
+        function is meant to return, so that a list of nested lists is read as that many outputs
+        (coerce.split_outputs); None reads returns without knowing."""
         started = time.perf_counter()
 
         def elapsed() -> float:
@@ -437,10 +292,37 @@ class SandboxPool:
             return RunResult("syntax_error", [], str(exc), elapsed())
         if not function_name.isidentifier():
             raise ValueError(f"bad function name {function_name!r}")
-        marker = b"\n\x00--case-end-" + secrets.token_hex(8).encode() + b"--\x00\n"
-        job = encode_job(code, compiled, function_name, cases, time_limit_s, marker)
+        if n_returns is not None and (type(n_returns) is not int or n_returns < 1):
+            raise ValueError(f"bad n_returns {n_returns!r}")
         slot = self._idle.get()
         try:
+            result = self._run_cases(slot, code, compiled, function_name, cases, time_limit_s, n_returns)
+        finally:
+            self._idle.put(slot)
+        result.seconds = elapsed()
+        return result
+
+    def _run_cases(self, slot: _Slot, code: str, compiled: Any, function_name: str,
+                   cases: list[dict[str, np.ndarray]], time_limit_s: float, n_returns: int | None) -> RunResult:
+        """The cases in as many children of `slot` as it takes: each failure that ends a child ends only
+        its case. The run's budget bounds the whole: the per-case limits, plus one for loading."""
+        n = len(cases)
+        budget_s = n * time_limit_s + max(1.0, time_limit_s)
+        run_deadline: float | None = None
+        outcomes: dict[int, CaseOutcome] = {}
+        texts: dict[int, CaseText] = {}
+        room = self.limits.output_bytes
+        first = 0
+        while first < n or run_deadline is None:  # (even with no cases, the code is loaded once)
+            if run_deadline is not None and time.monotonic() >= run_deadline:
+                for i in range(first, n):
+                    outcomes[i] = not_run_outcome(budget_s)
+                break
+            marker = b"\n\x00--case-end-" + secrets.token_hex(8).encode() + b"--\x00\n"
+            job = encode_job(code, compiled, function_name, cases[first:], time_limit_s, marker,
+                             n_returns=n_returns, first=first)
+            capture = OutputCapture(marker, first, max(first, n - 1), 4 * self.limits.stdout_chars_per_case,
+                                    room)
             try:
                 try:
                     fds = slot.take_child()
@@ -448,26 +330,44 @@ class SandboxPool:
                     log.warning("sandbox slot %d was broken before its run (%s); restarting it", slot.index, exc)
                     slot.restart()
                     fds = slot.take_child()
-                raw = slot.execute(fds, job, len(cases), time_limit_s)
+                if run_deadline is None:
+                    run_deadline = time.monotonic() + budget_s
+                raw = slot.execute(fds, job, first, n - first, time_limit_s, run_deadline, capture)
             except (SlotBroken, OSError, ValueError) as exc:
                 log.exception("sandbox slot %d failed; restarting it", slot.index)
                 try:
                     slot.restart()
                 except Exception:
                     log.exception("sandbox slot %d could not be restarted", slot.index)
-                return RunResult("infrastructure_error", [], f"sandbox failure: {exc}", elapsed())
+                return RunResult("infrastructure_error", [], f"sandbox failure: {exc}")
+            room = capture.room
+            capture.merge_into(texts)
             if not raw.acked:
-                detail = raw.output.decode("utf-8", errors="replace")[-2000:]
+                detail = case_text(texts.get(first), 2000)[0]
                 log.error("sandbox child failed before running the code (stopped=%s, exit=%s/%s): %s",
                           raw.stopped, raw.exit_code, raw.exit_signal, detail)
                 # Its zygote may be what is wrong: start the slot afresh rather than fail the next run too.
                 with contextlib.suppress(Exception):
                     slot.restart()
-                return RunResult("infrastructure_error", [], "the sandbox could not start the code", elapsed())
-        finally:
-            self._idle.put(slot)
-        outcomes = build_outcomes(raw, cases, marker, time_limit_s, self.limits)
-        return RunResult("ok", outcomes, "", elapsed())
+                return RunResult("infrastructure_error", [], "the sandbox could not start the code")
+            if not raw.loaded:
+                load = load_outcome(raw, time_limit_s, self.limits, budget_s)
+                if first == 0:
+                    load.stdout, load.stdout_truncated = case_text(texts.get(0), self.limits.stdout_chars_per_case)
+                    return RunResult("load_error", [], f"Your code could not be loaded: {load.error_message}",
+                                     load_error=load)
+                for i in range(first, n):  # it loaded before, in the earlier child: say so on each case left
+                    outcomes[i] = dataclasses.replace(
+                        load, traceback=list(load.traceback),
+                        error_message="Your code failed to load again in the fresh process that ran the "
+                                      f"remaining tests: {load.error_message}")
+                break
+            outcomes.update(build_outcomes(raw, cases, time_limit_s, self.limits, budget_s))
+            first = min(raw.running + 1, n)
+        result_cases = [outcomes[i] for i in range(n)]
+        for i, outcome in enumerate(result_cases):
+            outcome.stdout, outcome.stdout_truncated = case_text(texts.get(i), self.limits.stdout_chars_per_case)
+        return RunResult("ok", result_cases, "")
 
     def close(self) -> None:
         """Stop the fork servers, kill anything left running as a slot uid, release uids and cgroups."""

@@ -12,6 +12,8 @@ import contextlib
 import io
 import linecache
 import os
+import signal
+import struct
 import sys
 import time
 import traceback
@@ -20,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from grader.sandbox import job, wire
+from grader.sandbox import job, libc, wire
 from grader.sandbox.coerce import split_outputs, to_plain
 
 FILENAME = "<submission>"
@@ -28,10 +30,18 @@ RESULT_FD = 3
 READY = b"ready"
 MAX_MESSAGE = 2000
 MAX_TRACEBACK = 30
+# Every frame after READY starts with the index (in the whole run) of the case it reports, or LOADED for
+# the module's loading (empty when it loaded, an error frame when it did not). The parent checks the order:
+# a frame out of place was written by a second process.
+INDEX = struct.Struct(">i")
+LOADED = -1
 
 # Captured before the submission runs, so reassigning these names from student code changes nothing here.
 _write = os.write
 _exit = os._exit
+_getpid = os.getpid
+_kill = os.kill
+_waitpid = os.waitpid
 _ndarray = np.ndarray
 _perf = time.perf_counter
 
@@ -40,6 +50,10 @@ def send(fd: int, payload: bytes) -> None:
     data = memoryview(wire.frame(payload))
     while data:
         data = data[_write(fd, data) :]
+
+
+def send_indexed(index: int, payload: bytes) -> None:
+    send(RESULT_FD, INDEX.pack(index) + payload)
 
 
 def _text(value: Any, limit: int = MAX_MESSAGE) -> str:
@@ -71,13 +85,17 @@ def student_traceback(exc: BaseException) -> list[str]:
 def error_frame(exc: BaseException, seconds: float = 0.0) -> bytes:
     name = type(exc).__name__
     if isinstance(exc, SystemExit):
-        message = f"sys.exit({_text(exc.code)}) was called; return the gradients instead"
+        message = f"Your code called sys.exit({_text(exc.code)}); return the gradients instead of exiting."
     elif isinstance(exc, KeyboardInterrupt):
-        message = "KeyboardInterrupt was raised"
+        message = "KeyboardInterrupt was raised."
     else:
         message = _text(exc)
     header = {"status": "error", "error_type": name, "error_message": message,
               "traceback": student_traceback(exc), "seconds": seconds}
+    if isinstance(exc, MemoryError):  # numpy raises a subclass of its own
+        header["memory"] = True
+    if isinstance(exc, ModuleNotFoundError) and isinstance(exc.name, str):
+        header["module"] = exc.name
     return wire.pack(header)
 
 
@@ -91,10 +109,10 @@ def _same(after: Any, before: np.ndarray) -> bool:
 
 
 def result_frame(returned: Any, args: dict[str, np.ndarray], originals: dict[str, np.ndarray],
-                 max_bytes: int, seconds: float = 0.0) -> bytes:
+                 max_bytes: int, seconds: float = 0.0, n_returns: int | None = None) -> bytes:
     outputs: list[dict[str, Any]] = []
     blobs: list[bytes] = []
-    for item in split_outputs(returned):
+    for item in split_outputs(returned, n_returns):
         plain = to_plain(item)
         if isinstance(plain, str):
             outputs.append({"unsupported": plain})
@@ -120,39 +138,96 @@ def _flush() -> None:
             stream.flush()
 
 
+def _end_forks(me: int, contain: bool) -> None:
+    """After each call: a forked copy of this process (it returned too) ends here without writing a thing;
+    in the real one, whatever the call forked is killed and reaped before its results are sent, so nothing
+    of one case runs on into the next. `contain`: in the child's own pid namespace, where kill(-1) reaches
+    only the run's processes (not pid 1, the zygote, nor this process); a child that forked is their
+    subreaper (_before_fork), so even setsid'd grandchildren are its to reap."""
+    if _getpid() != me:
+        _exit(0)
+    try:
+        _waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return  # no child, so (orphans being ours) no process of the call is left: the usual case
+    if contain:
+        for _ in range(3):  # a few rounds: a process being forked as the signal goes out is caught by the next
+            try:
+                _kill(-1, signal.SIGKILL)
+            except OSError:
+                break  # nothing left to signal
+            _reap(block=True)
+    _reap(block=False)
+
+
+_zygote = [0]  # the zygote's pid (install_fork_hook)
+
+
+def _before_fork() -> None:
+    # A run's process that forks becomes the subreaper of what it forks: orphans (a setsid'd grandchild
+    # whose parent exited) come back to it, for _end_forks to wait for and reap, rather than staying the
+    # zygote's zombies until the run ends. Only when it forks: the prctl would cost every child some
+    # twenty page faults. (A fork behind Python's back skips this; its processes are still killed, by
+    # kill(-1) after the case and by the zygote after the run.)
+    if _getpid() != _zygote[0]:
+        with contextlib.suppress(OSError):
+            libc.set_child_subreaper()
+
+
+def install_fork_hook() -> None:
+    """Called once by the zygote (with a pid namespace of its own): see _before_fork."""
+    _zygote[0] = os.getpid()
+    os.register_at_fork(before=_before_fork)
+
+
+def _reap(block: bool) -> None:
+    with contextlib.suppress(OSError):
+        while _waitpid(-1, 0 if block else os.WNOHANG)[0]:
+            pass
+
+
 def run(code: str, compiled: types.CodeType, function_name: str, cases: list[dict[str, np.ndarray]],
-        marker: bytes, max_result_bytes: int) -> None:
-    """Execute `compiled` (the pool's compilation of `code`), call `function_name(**case)` for each case;
-    one frame per case on RESULT_FD, with the call's duration (the pool shows it, clamped to the time
-    limit; it enforces the limit by its own clock)."""
+        marker: bytes, max_result_bytes: int, *, n_returns: int | None = None, first: int = 0,
+        contain: bool = False) -> None:
+    """Execute `compiled` (the pool's compilation of `code`), then call `function_name(**case)` for each
+    case: a LOADED frame once the module has loaded (or its error, and nothing more), then one frame per
+    case on RESULT_FD, indexed from `first`, with the call's duration (the pool shows it, clamped to the
+    time limit; it enforces the limit by its own clock)."""
     _source[0] = code
+    me = _getpid()
     namespace: dict[str, Any] = {"__name__": "submission", "__builtins__": builtins}
     send(RESULT_FD, READY)
-    setup_error: bytes | None = None
+    load_error: bytes | None = None
+    function = None
     try:
         exec(compiled, namespace)  # noqa: S102 - this is the sandbox
         function = namespace.get(function_name)
         if not callable(function):
-            setup_error = wire.pack({"status": "error", "error_type": "NameError",
-                                     "error_message": f"the code does not define a function {function_name}()",
-                                     "traceback": []})
+            load_error = wire.pack({
+                "status": "error", "error_type": "NameError", "traceback": [],
+                "error_message": f"Your code does not define a function named {function_name}()."
+                if function is None else f"{function_name} is not a function in your code."})
     except BaseException as exc:
-        setup_error = error_frame(exc)
-    for case in cases:
-        if setup_error is not None:
-            payload = setup_error
-        else:
-            args = {name: value.copy() for name, value in case.items()}
-            started = _perf()
-            try:
-                returned = function(**args)
-                payload = result_frame(returned, args, case, max_result_bytes, _perf() - started)
-            except BaseException as exc:
-                payload = error_frame(exc, _perf() - started)
+        load_error = error_frame(exc)
+    _end_forks(me, contain)
+    _flush()
+    send_indexed(LOADED, load_error or b"")
+    if load_error is not None:
+        return
+    for i, case in enumerate(cases):
+        args = {name: value.copy() for name, value in case.items()}
+        started = _perf()
+        try:
+            returned = function(**args)
+            _end_forks(me, contain)
+            payload = result_frame(returned, args, case, max_result_bytes, _perf() - started, n_returns)
+        except BaseException as exc:
+            _end_forks(me, contain)
+            payload = error_frame(exc, _perf() - started)
         _flush()
         with contextlib.suppress(BaseException):
             _write(1, marker)
-        send(RESULT_FD, payload)
+        send_indexed(first + i, payload)
 
 
 def setup_streams() -> None:
@@ -188,11 +263,13 @@ def rehearse() -> None:
     """One small job through the child's hot paths: decoding, calling, encoding the results (see warm_up)."""
     a = np.arange(6.0).reshape(2, 3) / 6.0
     compiled = compile(_REHEARSAL_CODE, "<rehearsal>", "exec")
-    _, cases, code = job.decode(job.encode(_REHEARSAL_CODE, compiled, "f", [{"x": a}], 1.0, b""))
+    _, cases, code = job.decode(job.encode(_REHEARSAL_CODE, compiled, "f", [{"x": a}], 1.0, b"", n_returns=6))
     namespace: dict[str, Any] = {"__name__": "rehearsal", "__builtins__": builtins}
     exec(code, namespace)  # noqa: S102
     args = {"x": cases[0]["x"].copy()}
-    result_frame(namespace["f"](**args), args, cases[0], 1 << 20)
+    returned = namespace["f"](**args)
+    _end_forks(_getpid(), contain=False)  # (the zygote has no children yet: nothing to reap)
+    INDEX.pack(0) + result_frame(returned, args, cases[0], 1 << 20, 0.0, 6)
 
 
 def warm_up(times: int = 12) -> None:

@@ -26,6 +26,7 @@ _DTYPE_RE = re.compile(r"^[<>|=][biufc][0-9]{1,2}$")
 _tobytes = np.ndarray.tobytes
 _frombuffer = np.frombuffer
 _quote = encode_basestring_ascii
+_len = len
 
 
 class WireError(ValueError):
@@ -33,7 +34,7 @@ class WireError(ValueError):
 
 
 def frame(payload: bytes) -> bytes:
-    return LENGTH.pack(len(payload)) + payload
+    return LENGTH.pack(_len(payload)) + payload
 
 
 def split_frames(buf: bytes | bytearray) -> tuple[list[bytes], int]:
@@ -72,8 +73,8 @@ def to_json(value: Any) -> str:
 
 
 def pack(header: dict[str, Any], blobs: list[bytes] | tuple[bytes, ...] = ()) -> bytes:
-    head = to_json({**header, "blobs": [len(b) for b in blobs]}).encode()
-    return LENGTH.pack(len(head)) + head + b"".join(blobs)
+    head = to_json({**header, "blobs": [_len(b) for b in blobs]}).encode()
+    return LENGTH.pack(_len(head)) + head + b"".join(blobs)
 
 
 def unpack(payload: bytes) -> tuple[dict[str, Any], list[memoryview]]:

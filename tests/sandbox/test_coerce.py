@@ -187,3 +187,49 @@ def test_split_frames_keeps_the_incomplete_tail():
     frames, used = wire.split_frames(stream)
     assert frames == [b"one", b"two"]
     assert stream[used:] == wire.frame(b"three")[:5]
+
+
+# -- split_outputs knowing how many outputs the function returns ----------------------------------------------
+
+DX, DW = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
+
+
+@pytest.mark.parametrize("returned", [
+    [DX.tolist(), DW.tolist()],          # a list of nested lists: graded as one ragged array without n_returns
+    (DX.tolist(), DW.tolist()),
+    [DX, DW],
+    (DX, DW.tolist()),
+    [DX.astype(np.float32), DW],
+])
+def test_two_outputs_in_any_container(returned):
+    outputs = coerce_outputs(returned, n_returns=2)
+    assert [o.shape for o in outputs] == [(2, 3), (3, 4)]
+    np.testing.assert_array_equal(outputs[0], DX)
+    np.testing.assert_array_equal(outputs[1], DW)
+
+
+def test_a_list_of_nested_lists_is_ragged_without_knowing():
+    with pytest.raises(BadReturn, match="ragged"):
+        coerce_outputs([DX.tolist(), DW.tolist()])
+
+
+@pytest.mark.parametrize("returned", [DX.tolist(), [list(row) for row in DX], (DX.tolist(),), (DX,), DX,
+                                      [row for row in DX]])
+def test_one_output_a_matrix_given_as_lists_is_one_array(returned):
+    (output,) = coerce_outputs(returned, n_returns=1)
+    np.testing.assert_array_equal(output, DX)
+
+
+def test_two_rows_are_one_matrix_when_one_output_is_expected():
+    # Exactly n_returns == len(list) would be ambiguous for a 2-row matrix; with one output expected it is
+    # the matrix.
+    (output,) = coerce_outputs([[1.0, 2.0], [3.0, 4.0]], n_returns=1)
+    assert output.shape == (2, 2)
+    a, b = coerce_outputs([[1.0, 2.0], [3.0, 4.0]], n_returns=2)
+    assert a.shape == b.shape == (2,)
+
+
+def test_a_count_that_does_not_match_is_left_for_the_grader():
+    assert len(split_outputs((DX, DW, DX), n_returns=2)) == 3
+    assert len(split_outputs([DX.tolist(), DW.tolist(), DX.tolist()], n_returns=2)) == 1  # one (ragged) value
+    assert len(split_outputs(DX, n_returns=2)) == 1

@@ -20,7 +20,7 @@ from grader.sandbox.limits import PROJECT_ROOT
 from .conftest import SECRET, WRITE_TARGETS, assert_correct_run, stray_processes
 
 X = {"x": np.arange(6.0).reshape(2, 3)}
-FAIL = {"error", "timeout", "memory", "output_limit", "bad_return", "killed"}
+FAIL = {"error", "timeout", "memory", "bad_return", "killed", "second_writer", "not_run"}
 
 
 def run(pool, body: str, cases=None, time_limit_s: float = 1.0, fn: str = "f"):
@@ -57,17 +57,13 @@ def test_sleep_times_out(pool):
     assert case.status == "timeout"
 
 
-def test_busy_loop_at_import_times_out(pool):
-    case = only(pool, "while True:\n    pass\ndef f(x):\n    return x\n", time_limit_s=0.5)
-    assert case.status == "timeout"
-
-
-def test_only_the_slow_case_times_out_and_later_ones_are_reported_not_run(pool):
-    code = "import time\ndef f(x):\n    if x[0, 0] == 1:\n        time.sleep(60)\n    return x\n"
-    cases = [{"x": np.zeros((1, 1))}, {"x": np.ones((1, 1))}, {"x": np.zeros((1, 1))}]
-    result = run(pool, code, cases=cases, time_limit_s=0.5)
-    assert [c.status for c in result.cases] == ["ok", "timeout", "killed"]
-    assert "not run" in result.cases[2].error_message
+def test_busy_loop_at_import_times_out_once(pool):
+    started = time.monotonic()
+    result = pool.run("while True:\n    pass\ndef f(x):\n    return x\n", "f", [dict(X)] * 3, time_limit_s=0.5)
+    assert result.status == "load_error" and result.cases == []
+    assert result.load_error.status == "timeout"
+    assert "did not finish loading within the time limit of 0.5 s" in result.load_error.error_message
+    assert time.monotonic() - started < 3  # once, not once per case
 
 
 # -- processes and threads ---------------------------------------------------------------------------------
@@ -220,20 +216,16 @@ def test_unbounded_recursion_crash_is_reported(pool):
     assert case.error_message
 
 
-def test_huge_stdout(pool):
-    case = only(pool, "def f(x):\n    while True:\n        print('spam' * 1000)\n")
-    assert case.status == "output_limit"
+# Printing without end is not a failure of its own: the output is capped, the time limit ends the case
+# (tests/sandbox/test_output_cap.py checks the cap itself).
+@pytest.mark.parametrize("body", ["    while True:\n        print('spam' * 1000)\n",
+                                  "    while True:\n        sys.stderr.write('e' * 4096)\n",
+                                  "    while True:\n        os.write(1, b'z' * 65536)\n"])
+def test_endless_output_is_capped_and_stopped_by_the_time_limit(pool, body):
+    case = only(pool, "import os, sys\ndef f(x):\n" + body, time_limit_s=0.5)
+    assert case.status == "timeout"
+    assert case.stdout_truncated
     assert len(case.stdout) <= pool.limits.stdout_chars_per_case + 100
-
-
-def test_huge_stderr(pool):
-    case = only(pool, "import sys\ndef f(x):\n    while True:\n        sys.stderr.write('e' * 4096)\n")
-    assert case.status == "output_limit"
-
-
-def test_huge_output_via_raw_fd(pool):
-    case = only(pool, "import os\ndef f(x):\n    while True:\n        os.write(1, b'z' * 65536)\n")
-    assert case.status == "output_limit"
 
 
 def test_disk_fill_is_capped_and_removed(pool):
@@ -635,8 +627,9 @@ def test_sys_exit(pool):
 
 
 def test_raise_system_exit_at_import(pool):
-    result = run(pool, "raise SystemExit(3)\ndef f(x):\n    return x\n", cases=[dict(X), dict(X)])
-    assert [c.status for c in result.cases] == ["error", "error"]
+    result = pool.run("raise SystemExit(3)\ndef f(x):\n    return x\n", "f", [dict(X), dict(X)])
+    assert result.status == "load_error"
+    assert (result.load_error.status, result.load_error.error_type) == ("error", "SystemExit")
 
 
 def test_keyboard_interrupt(pool):
@@ -645,11 +638,12 @@ def test_keyboard_interrupt(pool):
     assert case.error_type == "KeyboardInterrupt"
 
 
-def test_os_exit_ends_the_run_and_is_reported(pool):
-    result = run(pool, "import os\ndef f(x):\n    os._exit(0)\n", cases=[dict(X), dict(X)])
-    assert [c.status for c in result.cases] == ["killed", "killed"]
-    assert "exited" in result.cases[0].error_message
-    assert "not run" in result.cases[1].error_message
+def test_os_exit_ends_only_its_case(pool):
+    code = "import os\ndef f(x):\n    if x[0, 0] == 7:\n        os._exit(4)\n    return x\n"
+    result = run(pool, code, cases=[dict(X), {"x": np.full((1, 1), 7.0)}, dict(X)])
+    assert [c.status for c in result.cases] == ["ok", "killed", "ok"]
+    assert result.cases[1].error_type == "Exit"
+    assert "exit code 4" in result.cases[1].error_message
 
 
 def test_self_kill_is_reported(pool):
@@ -684,8 +678,8 @@ def test_forging_the_output_marker_only_confuses_its_own_output(pool):
 def test_writing_garbage_into_the_result_pipe(pool):
     code = "import os\ndef f(x):\n    os.write(3, b'\\x00\\x00\\x00\\x05hello' * 3)\n    return x\n"
     result = run(pool, code, cases=[dict(X), dict(X)])
-    assert all(c.status in FAIL | {"ok"} for c in result.cases)
-    assert any(c.status == "bad_return" for c in result.cases)
+    assert [c.status for c in result.cases] == ["second_writer", "second_writer"]
+    assert "a second process wrote results" in result.cases[0].error_message.lower()
 
 
 def test_claiming_a_huge_result_frame(pool):
@@ -804,7 +798,7 @@ def test_generator_instead_of_tuple(pool):
 def test_generator_expression_inside_a_tuple(pool):
     case = only(pool, "def f(x):\n    return x, (v for v in x)\n")
     assert case.status == "bad_return"
-    assert "output 2" in case.error_message
+    assert "output 2" in case.error_message.lower()
 
 
 def test_ragged_list(pool):

@@ -57,9 +57,11 @@ def test_syntax_error_is_reported_before_running(pool):
     assert result.cases == []
 
 
-def test_missing_function(pool):
-    case = pool.run("def g(x):\n    return x\n", "f", correct_cases(1)).cases[0]
-    assert (case.status, case.error_type) == ("error", "NameError")
+def test_missing_function_is_a_load_error(pool):
+    result = pool.run("def g(x):\n    return x\n", "f", correct_cases(2))
+    assert result.status == "load_error" and result.cases == []
+    assert (result.load_error.status, result.load_error.error_type) == ("error", "NameError")
+    assert "does not define a function named f()" in result.load_error.error_message
 
 
 def test_concurrent_callers_get_their_own_results(pool):
@@ -209,3 +211,24 @@ def test_weak_mode_runs_and_warns(monkeypatch, caplog):
         assert case.status == "timeout"
     finally:
         weak.close()
+
+
+def test_namespaces_without_a_uid_switch_run_with_the_library_under_tmp(tmp_path):
+    # The bench's "+ namespaces" layer: the zygote runs as root, so emptying /tmp between runs must leave
+    # alone what the slot put there itself (library views, here a visible path under /tmp, as when the
+    # checkout and its venv live under /tmp in CI); it used to try to remove them and end the slot.
+    require_isolation()
+    shared = tmp_path / "datasets"
+    shared.mkdir()
+    (shared / "weights.txt").write_text("0.5")
+    os.chmod(tmp_path, 0o755)
+    limits = Limits(isolation=Isolation(uid=False, seccomp=False, rlimits=False), visible_paths=(str(shared),))
+    weights = str(shared / "weights.txt")
+    code = f"import numpy as np\ndef f(x, W):\n    return np.array([float(open({weights!r}).read())])\n"
+    with SandboxPool(1, limits=limits) as single:
+        zygotes = single.zygote_pids
+        for _ in range(3):
+            result = single.run(code, "f", correct_cases(2))
+            assert result.status == "ok", result.message
+            assert [list(c.outputs[0]) for c in result.cases] == [[0.5], [0.5]]
+        assert single.zygote_pids == zygotes  # the slot was never restarted

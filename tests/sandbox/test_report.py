@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from grader.sandbox import Limits, wire
-from grader.sandbox.report import RawRun, build_outcomes, scrub, split_output
+from grader.sandbox.output import CaseText
+from grader.sandbox.report import RawRun, build_outcomes, case_text, scrub
 from grader.sandbox.runner import error_frame, result_frame
 
-MARK = b"\n\x00--mark--\x00\n"
 CASES = [{"x": np.arange(3.0)}, {"x": np.ones(2)}]
 LIMITS = Limits()
 
@@ -21,9 +21,11 @@ def ok_frame(returned, case=None):
     return result_frame(returned, {k: v.copy() for k, v in case.items()}, case, 1 << 20)
 
 
-def outcomes(frames, **kw):
-    raw = RawRun(acked=True, frames=frames, **kw)
-    return build_outcomes(raw, CASES, MARK, 1.0, LIMITS)
+def outcomes(frames, cases=CASES, **kw):
+    """The outcomes of a child that sent `frames` for the first cases in order, then ended."""
+    raw = RawRun(first=0, count=len(cases), acked=True, loaded=True, frames=dict(enumerate(frames)),
+                 running=min(len(frames), len(cases)), **kw)
+    return [o for _, o in sorted(build_outcomes(raw, cases, 1.0, LIMITS, 3.0).items())]
 
 
 def test_ok_frames_become_float64_outputs():
@@ -77,30 +79,38 @@ def test_forged_or_broken_frames_are_bad_returns(frame):
 
 @pytest.mark.parametrize("raw, status, words", [
     (dict(stopped="timeout"), "timeout", "time limit of 1 s"),
-    (dict(stopped="output_limit"), "output_limit", "KiB"),
+    (dict(stopped="budget"), "not_run", "time budget of 3 s"),
     (dict(stopped="result_limit"), "bad_return", "more data"),
     (dict(exit_signal=signal.SIGXCPU), "timeout", "CPU"),
     (dict(exit_signal=signal.SIGSEGV), "killed", "segmentation"),
     (dict(exit_signal=signal.SIGKILL), "killed", "SIGKILL"),
+    (dict(exit_signal=signal.SIGKILL, oom_killed=True), "memory", "more memory than the sandbox allows (256 MiB)"),
+    (dict(exit_signal=signal.SIGABRT), "killed", "aborted"),
+    (dict(exit_signal=signal.SIGSYS), "killed", "an operation the sandbox forbids"),
     (dict(exit_signal=signal.SIGTERM), "killed", "SIGTERM"),
-    (dict(exit_code=0), "killed", "exited (code 0)"),
+    (dict(exit_code=0), "killed", "exit code 0"),
 ])
 def test_how_the_child_ended_decides_the_running_case(raw, status, words):
     out = outcomes([ok_frame(np.ones(3))], **raw)
     assert out[0].status == "ok"
     assert out[1].status == status
     assert words in out[1].error_message
+    assert out[1].error_message[0].isupper() and out[1].error_message.endswith(".")  # a whole sentence
 
 
-def test_cases_after_the_stop_are_not_run():
+def test_the_cases_after_the_one_that_ended_its_child_are_left_for_the_next_child():
     out = outcomes([], stopped="timeout")
-    assert [o.status for o in out] == ["timeout", "killed"]
-    assert "not run" in out[1].error_message
+    assert [o.status for o in out] == ["timeout"]
 
 
-def test_extra_frames_are_ignored():
-    frames = [ok_frame(np.ones(3)), ok_frame(np.ones(2), CASES[1]), b"extra"]
-    assert [o.status for o in outcomes(frames)] == ["ok", "ok"]
+def test_a_case_reported_by_a_second_writer_is_failed_not_taken():
+    raw = RawRun(first=0, count=2, acked=True, loaded=True, running=2,
+                 frames={0: ok_frame(np.ones(3)), 1: ok_frame(np.ones(2), CASES[1])},
+                 conflicts={1: "test 2 was reported twice"})
+    out = build_outcomes(raw, CASES, 1.0, LIMITS, 3.0)
+    assert [out[0].status, out[1].status] == ["ok", "second_writer"]
+    assert out[1].outputs is None
+    assert out[1].error_message.startswith("A second process wrote results: test 2 was reported twice.")
 
 
 @pytest.mark.parametrize("frame", [
@@ -108,16 +118,28 @@ def test_extra_frames_are_ignored():
     wire.pack({"status": "ok", "outputs": [], "mutated": {}, "seconds": 10**400}),
 ])
 def test_hostile_headers_are_bad_returns_not_crashes(frame):
-    (outcome,) = build_outcomes(RawRun(acked=True, frames=[frame]), [CASES[0]], MARK, 2.0, Limits())
+    (outcome,) = outcomes([frame], cases=[CASES[0]])
     assert outcome.status in {"ok", "bad_return"}
-    assert 0.0 <= outcome.seconds <= 2.0
+    assert 0.0 <= outcome.seconds <= 1.0
 
 
-def test_output_is_split_per_case_and_capped():
-    out = split_output(b"a\n" + MARK + b"b\xff" + MARK + b"late", MARK, 2, 100)
-    assert out == ["a\n", "b\ufffdlate"]
-    long = split_output(b"x" * 500, MARK, 1, 100)[0]
-    assert long.startswith("x" * 100) and "truncated" in long
+def test_shown_output_says_how_much_was_dropped():
+    assert case_text(CaseText(bytearray(b"b\xff"), 2), 100) == ("b\ufffd", False)
+    shown, truncated = case_text(CaseText(bytearray(b"x" * 500), 10_500), 100)
+    assert truncated
+    assert shown == "x" * 100 + "\n… [10,400 more bytes of output were not kept]"
+
+
+def test_the_dtype_each_output_had_is_reported():
+    (out,) = outcomes([ok_frame((np.ones(3, np.float32), np.arange(2), 1.5, [[1, 2]], True))], cases=[CASES[0]])
+    assert out.dtypes == ["float32", "int64", "float64", "int64", "bool"]
+    assert all(o.dtype == np.float64 for o in out.outputs)
+
+
+def test_an_unknown_dtype_on_the_wire_is_a_bad_return():
+    frame = wire.pack({"status": "ok", "outputs": [{"dtype": "<m8", "shape": [1]}], "mutated": {}}, [b"\x00" * 8])
+    (out,) = outcomes([frame], cases=[CASES[0]])
+    assert out.status == "bad_return" and out.dtypes == []
 
 
 def test_service_paths_are_scrubbed():
