@@ -135,9 +135,14 @@ def grade_code(exercise: Exercise, seed: int, code: str, *, reveal: bool = False
 
 def _load_problem(outcome: Any) -> str:
     """A module that could not be loaded, in a sentence (the sandbox's error, and what it does have)."""
-    where = f" ({outcome.traceback[-1].splitlines()[0]})" if outcome.traceback else ""
-    text = f"loading it raised {outcome.error_type}: {outcome.error_message}{where}"
-    if outcome.error_type in ("ModuleNotFoundError", "ImportError"):
+    where = ""
+    if outcome.traceback:
+        line = outcome.traceback[-1].split(",", 1)[0]  # "line 3, in <module>\n    import scipy"
+        where = f" at {line}" if line.startswith("line ") else ""
+    if outcome.status != "error":  # a time-out or a crash while loading: the sandbox's own sentence
+        return (outcome.error_message or "it could not be loaded").rstrip(".")
+    text = f"loading it raised {outcome.error_type}{where}: {outcome.error_message}".rstrip(".")
+    if outcome.error_type in ("ModuleNotFoundError", "ImportError") and "sandbox has" not in text:
         text += f". The sandbox has {AVAILABLE_MODULES}, nothing else"
     return text
 
@@ -155,18 +160,27 @@ def _with_summary(result: GradeResult, diagnoses: list[tuple[int, code_mistakes.
 
 def _name_hard_coded_sizes(cases: list[TestCase], parts: list[PartResult],
                            diagnoses: list[tuple[int, code_mistakes.CaseDiagnosis]]) -> None:
+    """A size written into the code shows across the tests, not in one: name it on the failed tests that no
+    other mistake explains."""
+    message = None
     found = code_mistakes.hard_coded_size(cases, [p.status == CORRECT for p in parts])
-    if found is None:
+    if found is not None:
+        where = " and ".join(f"{name} = {value}" for name, value in found.items())
+        example = ", ".join(str(v) for v in found.values())
+        message = (f"your function passes only the tests where {where}: is a size written into the code "
+                   f"(range({example}), np.zeros(({example}, …)))? Take sizes from the arrays' .shape.")
+    else:
+        fixed = code_mistakes.fixed_shape(parts)
+        if fixed is not None:
+            name, shape = fixed
+            message = (f"{name} has shape {_shape(shape)} in every test, whatever the sizes of the inputs: is a "
+                       "size written into the code? Take sizes from the arrays' .shape.")
+    if message is None:
         return
-    where = " and ".join(f"{name} = {value}" for name, value in found.items())
-    example = ", ".join(str(v) for v in found.values())
     named = {i for i, _ in diagnoses}
     for i, part in enumerate(parts):
         if part.status != CORRECT and i not in named:
-            diagnosis = code_mistakes.CaseDiagnosis(
-                "hard_coded_size", [], f"your function passes only the tests where {where}: is a size written "
-                f"into the code (range({example}), np.zeros(({example}, …)))? Take sizes from the arrays' .shape.",
-                [])
+            diagnosis = code_mistakes.CaseDiagnosis("hard_coded_size", [], message, [])
             part.diagnosis = diagnosis.to_dict()
             diagnoses.append((i, diagnosis))
     diagnoses.sort(key=lambda item: item[0])
