@@ -24,7 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from grader import exercises as definitions
 from grader import service
-from grader.authoring import save_exercise
+from grader.authoring import require_assignable, save_exercise
+from grader.errors import ServiceError
 from grader.exercises import DefinitionError, DegenerateVariantError, find, load_file, make_variant, solve
 from grader.exercises.solve import worked_text
 from grader.models import (
@@ -323,6 +324,10 @@ def assign_command(code: str, exercise_id: str, title: str | None, due: datetime
     exercise = db.session.scalar(select(Exercise).where(Exercise.slug == exercise_id, Exercise.deleted.is_(False)))
     if exercise is None:
         raise click.ClickException(f"no exercise '{exercise_id}' in the database (run `exercises import` first?)")
+    try:
+        require_assignable(exercise)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
     assignment = Assignment(course=course, exercise=exercise, title=title or exercise.title, due_at=due,
                             attempt_limit=attempts, points=points, late_policy=late_policy,
                             late_penalty=late_penalty, solution_policy=solution, visible=not hidden)

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from grader import service
+from grader import authoring, service
 from grader.api.auth import current_user, require
 from grader.api.common import assignment_for, blueprint, course_for, page_of
 from grader.api.schemas import (
@@ -137,6 +137,7 @@ class Assignments(MethodView):
         exercise = db.session.scalar(select(Exercise).where(Exercise.slug == body.pop("exercise")))
         if exercise is None or exercise.deleted:
             raise ServiceError(422, "validation_error", "no such exercise", {"exercise": ["no such exercise"]})
+        authoring.require_assignable(exercise)
         body.setdefault("title", exercise.title)
         assignment = Assignment(course=course, exercise=exercise, **body)
         db.session.add(assignment)

@@ -192,6 +192,11 @@ class Word(fields.Field):
         raise ValidationError(f"expected {expected}, got {value!r}{hint}")
 
 
+class WrongSolutionSchema(Strict):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
+    expect = fields.String(validate=validate.Regexp(r"^[a-z_]+$", error="a mistake's code, e.g. sign_error"))
+
+
 class FunctionSchema(Strict):
     name = fields.String(required=True, validate=NAME)
     args = fields.Dict(keys=fields.String(validate=NAME), values=fields.String(), required=True)
@@ -201,12 +206,7 @@ class FunctionSchema(Strict):
     # For the question tests (never shown to students): a reference solution that must pass every test, and
     # known wrong solutions with the mistake each must be named as (or none: it must only fail).
     solution = fields.String(validate=validate.Length(min=1, max=20_000))
-    wrong = fields.List(fields.Nested(lambda: WrongSolutionSchema()), validate=validate.Length(max=20))
-
-
-class WrongSolutionSchema(Strict):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=20_000))
-    expect = fields.String(validate=validate.Regexp(r"^[a-z_]+$", error="a mistake's code, e.g. sign_error"))
+    wrong = fields.List(fields.Nested(WrongSolutionSchema), validate=validate.Length(max=20))
 
 
 class TestsSchema(Strict):
