@@ -11,6 +11,7 @@ import pytest
 
 from grader.exercises import load_catalogue
 from grader.grading.code import grade_code
+from tests.sandbox.conftest import stray_processes
 
 CATALOGUE = load_catalogue(Path(__file__).resolve().parents[2] / "exercises")
 
@@ -168,3 +169,46 @@ def test_each_attempt_gets_fresh_test_cases():
         (a.args["z"] == b.args["z"]).all() for a, b in zip(first, second, strict=True))
     again = test_cases(exercise, 5, attempt=1)
     assert all((a.args["z"] == b.args["z"]).all() for a, b in zip(first, again, strict=True))  # reproducible
+
+
+FORKING_AFFINE = """
+import os, time
+import numpy as np
+
+def affine_backward(dout, x, W):
+    if os.fork() == 0:
+        os.setsid()
+        os.fork()          # a second fork: four copies return from here
+        time.sleep(0.05)
+    return dout @ W.T, x.T @ dout
+"""
+
+
+def test_a_forking_function_with_correct_results_scores_1_on_50_runs(pool):
+    for attempt in range(50):
+        result = grade_code(CATALOGUE["code-affine-backward"], seed=attempt, code=FORKING_AFFINE, pool=pool,
+                            attempt=attempt)
+        assert result.status == "graded" and result.score == 1.0, (attempt, [
+            p.message for p in result.parts if p.status != "correct"])
+    assert stray_processes(pool) == []  # the forked copies did not outlive their runs
+
+
+@pytest.mark.parametrize(("code", "words"), [
+    ("import scipy\n\ndef relu_backward(dout, z):\n    return dout\n", "numpy and the Python standard library"),
+    ("x = 1 / 0\n\ndef relu_backward(dout, z):\n    return dout\n", "ZeroDivisionError at line 1"),
+    (CATALOGUE["code-relu-backward"].function.starter, "starter code unchanged"),
+    ("def relu_backward(dout, z):\n    # todo\n    raise NotImplementedError\n", "still raises NotImplementedError"),
+], ids=["missing-module", "raises-at-import", "starter", "placeholder"])
+def test_what_a_student_could_not_grade_costs_no_attempt_and_is_said_once(pool, code, words):
+    result = grade_code(CATALOGUE["code-relu-backward"], seed=5, code=code, pool=pool)
+    assert result.status == "invalid" and not result.uses_attempt
+    assert len(result.parts) == 1 and words in result.message, result.message
+
+
+def test_a_test_that_hangs_fails_alone_and_the_others_are_graded(pool):
+    code = ("def relu_backward(dout, z):\n    if z.shape == (1, 2):\n        while True:\n            pass\n"
+            "    return dout * (z > 0)\n")
+    result = grade_code(CATALOGUE["code-relu-backward"], seed=5, code=code, pool=pool)
+    failed = [p for p in result.parts if p.status != "correct"]
+    assert result.status == "graded" and 0 < len(failed) < len(result.parts)
+    assert all("time limit" in p.message and "forbidden" not in p.message for p in failed)
