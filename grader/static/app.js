@@ -85,9 +85,12 @@
     return parts.map(numbersIn).filter(function (row) { return row.length; });
   }
 
-  function say(ask, text) {
+  function say(ask, text, warn) {
     var status = document.getElementById("paste-status-" + ask);
-    if (status) { status.textContent = text; status.hidden = !text; }
+    if (!status) return;
+    status.textContent = text;
+    status.hidden = !text;
+    status.classList.toggle("warn", Boolean(warn));
   }
 
   function shapeWords(rows, cols, ndim) {
@@ -112,7 +115,7 @@
     var want = shapeWords(rows, cols, ndim);
     function clear(why) {
       cells.forEach(function (cell) { cell.value = ""; });
-      say(ask, why + " The boxes above were cleared; the paste is what will be submitted.");
+      say(ask, why + " The boxes above were cleared; the paste is what will be submitted.", true);
     }
     if (!PLAIN.test(text)) {
       clear("This paste has more than numbers and brackets, so it cannot be shown in the boxes: it is read when you submit.");
@@ -142,7 +145,7 @@
     var area = document.getElementById("paste-" + ask);
     if (area && area.value.trim()) {
       area.classList.add("unused");
-      say(ask, "You edited the boxes after pasting: the boxes are what will be submitted, not this paste.");
+      say(ask, "You edited the boxes after pasting: the boxes are what will be submitted, not this paste.", true);
     }
   }
 
