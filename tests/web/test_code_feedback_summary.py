@@ -1,12 +1,10 @@
-"""A graded code submission's feedback: a summary first (k of n tests passed, the mistake named across tests,
-outlined on the graph), each failed test in full (message, its diagnosis, outputs, the code that rebuilds its
-inputs), the passing tests collapsed."""
+"""A graded code submission's feedback: a summary first (k of n tests passed, the mistake seen across the
+failed tests named once and outlined on the graph), each failed test in full (message, outputs, the code that
+rebuilds its inputs), the passing tests collapsed. Graded for real: sandbox and the grader's diagnosis."""
 
 from __future__ import annotations
 
 import re
-
-from sqlalchemy.orm.attributes import flag_modified
 
 from grader.models import Submission, db
 from tests.service.conftest import assign
@@ -16,7 +14,7 @@ RELU_FAILS_ON_TALL = """import numpy as np
 
 def relu_backward(dout, z):
     if z.shape[0] > 2:
-        return dout
+        return dout  # forgets relu'(z) on tall inputs
     return dout * (z > 0)
 """
 
@@ -40,31 +38,26 @@ def test_summary_first_failed_tests_in_full_passing_ones_collapsed(client, cours
                           html, re.S)
     assert summary < failed < collapsed.start()
     assert int(collapsed.group(1)) == passed and collapsed.group(2).count('class="test status-correct"') == passed
+    assert 'class="repro"' not in collapsed.group(2)  # a passing test needs no reproducing
     failing = re.search(r'<ol class="tests failed-tests".*?</ol>', html, re.S).group(0)
     assert failing.count('class="test status-incorrect"') == len(parts) - passed
     assert "wrong in" in failing and "Your shape" in failing  # the message and the outputs table, shown
-    assert 'class="repro"' not in html  # only where the grader gives the code that rebuilds a case
+    for p in parts:
+        if p["status"] != "correct":  # the inputs as numpy code, labelled
+            assert re.search(rf'<p class="muted" id="repro-label-{p["index"]}">To reproduce this test, paste this '
+                             rf'code[^<]*</p>\s*<pre class="repro" aria-labelledby="repro-label-{p["index"]}">'
+                             r'<code>import numpy as np', failing)
 
 
-def test_the_named_mistake_comes_first_and_is_outlined_on_the_graph(client, course):
+def test_the_named_mistake_is_said_once_at_the_top_and_outlined_on_the_graph(client, course):
     location, submission = _submit(client, course)
-    # As the grader stores a code diagnosis (GradeResult.diagnosis, and per test part.diagnosis and repro):
-    feedback = dict(submission.feedback)
-    failed = [p for p in feedback["parts"] if p["status"] != "correct"]
-    feedback["diagnosis"] = {"mistake": "forgot_local_gradient", "gates": ["h"], "tests": [p["index"] for p in failed],
-                             "message": "grad(z) ignores relu'(z) in most tests: multiply by the local gradient"}
-    for p in failed:
-        p["diagnosis"] = {"mistake": "forgot_local_gradient", "gates": ["h"], "message": "dz passes dout on as is"}
-        p["details"]["repro"] = f"import numpy as np\nz = np.zeros((3, 2))  # test {p['index'] + 1}"
-    submission.feedback = feedback
-    flag_modified(submission, "feedback")
-    db.session.commit()
+    diagnosis = submission.feedback["diagnosis"]  # the grader's, for the mistake seen in most failed tests
+    assert diagnosis["mistake"] == "forgot_local_grad" and diagnosis["gates"] == ["h"]
     html = client.get(location).text
     top = html.index('<div class="diagnosis" id="code-diagnosis">')
     assert html.index('id="code-summary"') < top < html.index('id="failed-tests"')
-    assert "multiply by the local gradient" in html
+    assert html.count(diagnosis["message"]) == 1  # once: not in a summary line above it, not per test
+    failed = sum(p["status"] != "correct" for p in submission.feedback["parts"])
+    assert html.count("the one named above.") == failed  # each failed test points to it
     assert re.search(r'<g class="node [^"]*highlight[^"]*" data-node="h"', html)  # outlined on the graph
-    assert html.count("dz passes dout on as is") == len(failed)  # each failed test's own diagnosis, once
-    first = failed[0]["index"]
-    assert re.search(rf'<p class="muted" id="repro-label-{first}">To reproduce this test, paste this code[^<]*</p>\s*'
-                     rf'<pre class="repro" aria-labelledby="repro-label-{first}"><code>import numpy as np', html)
+    assert "Highlighted on the graph: h." in html
