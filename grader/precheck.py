@@ -16,16 +16,9 @@ from flask import current_app
 from grader import exercises as definitions
 from grader import service
 from grader.errors import ServiceError
+from grader.exercises.cases import smallest_dims  # as the graded "smallest sizes" case draws them
 from grader.exercises.variants import draw, generator
 from grader.models import Assignment, User
-
-try:  # the exercises' own "every dimension at its smallest", as the graded edge case draws it
-    from grader.exercises.cases import smallest_dims
-except ImportError:  # before grader.exercises.cases (issue 10's exercise work): solve.py's helper
-    from grader.exercises.solve import _smallest
-
-    def smallest_dims(specs: dict[str, Any]) -> dict[str, int]:
-        return {name: _smallest(spec) for name, spec in specs.items()}
 
 # Beyond every graded case's stream (1 + attempt * CASE_STREAMS + i would need ~4.6e15 attempts to reach it)
 # and distinct from the variant's own stream 0.
