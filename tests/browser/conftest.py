@@ -108,13 +108,25 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def browser(live_server):
+def chromium_browser():
+    """One headless Chromium per test process: Playwright's sync API allows one running instance per thread,
+    so every browser test module shares this one (a module starting its own fails when they share a worker)."""
+    problem = _chromium_problem()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the browser tests: {problem}")
+        pytest.skip(problem)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser(live_server, chromium_browser):
+    return chromium_browser
 
 
 @pytest.fixture

