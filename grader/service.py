@@ -333,6 +333,16 @@ def grade(exercise: definitions.Exercise, variant: definitions.Variant, *, answe
     return grade_code(exercise, variant.seed, code, reveal=reveal, allow_weak=allow_weak, attempt=attempt)
 
 
+def spend_budget(user: User) -> None:
+    """Count one grading (a submission, or a check on the example) against the account's budget; 429 past it."""
+    wait = spend_submission(user.id)
+    if wait is not None:
+        raise ServiceError(429, "too_many_requests", f"too many submissions in a short time (at most "
+                           f"{current_app.config['SUBMIT_RATE_LIMIT']}, checks on the example included): try "
+                           f"again in {math.ceil(wait)} s; nothing was graded and no attempt used",
+                           headers={"Retry-After": str(math.ceil(wait))})
+
+
 def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None = None, code: str | None = None,
            now: datetime | None = None, context: SubmitContext | None = None, seen_version: int | None = None
            ) -> Submission:
@@ -346,11 +356,7 @@ def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None
         context = submit_context(user, assignment.id)
     role, used, seed, version = context.role, context.used, context.seed, context.version
     _require_visible(role, assignment)
-    wait = spend_submission(user.id)
-    if wait is not None:
-        raise ServiceError(429, "too_many_requests", f"too many submissions in a short time (at most "
-                           f"{current_app.config['SUBMIT_RATE_LIMIT']}): try again in {math.ceil(wait)} s; "
-                           "nothing was graded and no attempt used", headers={"Retry-After": str(math.ceil(wait))})
+    spend_budget(user)
     check_payload(answers, code)
     if seen_version is not None and seen_version != version.version:
         raise ServiceError(409, "exercise_changed",

@@ -95,6 +95,11 @@ class SubmissionIn(In):
             raise ValidationError("send exactly one of answers or code", "body")
 
 
+class PrecheckIn(In):
+    code = fields.String(required=True, validate=validate.Length(min=1, max=MAX_CODE),
+                         metadata={"description": "Python source of the backward function"})
+
+
 class AssignmentFields(In):
     title = fields.String(validate=validate.Length(max=200))
     due_at = UTCDateTime(allow_none=True)
@@ -230,6 +235,29 @@ class SubmissionOut(Schema):
     mistakes = fields.List(fields.String(), required=True)
     grading_ms = fields.Float(required=True)
     created_at = UTCDateTime(required=True)
+
+
+class PrecheckOutput(Schema):
+    name = fields.String(required=True, metadata={"description": "the return value, e.g. grad(x)"})
+    expected = fields.Raw(required=True, metadata={"description": "its expected value (nested lists)"})
+    given = fields.Raw(allow_none=True, required=True,
+                       metadata={"description": "what your function returned (nested lists), null if nothing usable"})
+    expected_shape = fields.List(fields.Integer(), required=True)
+    given_shape = fields.List(fields.Integer(), allow_none=True, required=True)
+    problem = fields.String(allow_none=True, required=True, metadata={"description": "what is wrong with it"})
+
+
+class PrecheckOut(Schema):
+    status = fields.String(required=True, metadata={"description": "passed, failed, invalid (the code cannot run: "
+                                                    "a format error) or error (the grader could not run it)"})
+    message = fields.String(required=True)
+    dims = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    inputs = fields.Dict(keys=fields.String(), values=fields.Raw(), required=True,
+                         metadata={"description": "the example's arguments by name (nested lists)"})
+    outputs = fields.List(fields.Nested(PrecheckOutput), required=True)
+    part = fields.Dict(allow_none=True, required=True,
+                       metadata={"description": "the example graded as a test (message, details, diagnosis, "
+                                                "format_error), as in a submission's feedback"})
 
 
 class CourseOut(Schema):

@@ -8,10 +8,10 @@ import numpy as np
 from flask.views import MethodView
 from sqlalchemy import select
 
-from grader import service
+from grader import precheck, service
 from grader.api.auth import current_user, require
 from grader.api.common import assignment_for, blueprint, not_found, page_of, submission_for, submission_view
-from grader.api.schemas import SubmissionIn, SubmissionOut, SubmissionQuery, VariantOut
+from grader.api.schemas import PrecheckIn, PrecheckOut, SubmissionIn, SubmissionOut, SubmissionQuery, VariantOut
 from grader.engine import to_json
 from grader.grading.tolerance import Tolerance
 from grader.models import Submission, User, db
@@ -97,6 +97,25 @@ class AssignmentSubmissions(MethodView):
         rows = db.session.scalars(page_of(query.order_by(Submission.id.desc()), pagination_parameters)).all()
         visible = service.solution_visible(assignment, user, role=role)  # one assignment: the same for every row
         return [submission_view(s, user, visible=visible) for s in rows]
+
+
+@blp.route("/assignments/<int(max=2147483647):assignment_id>/precheck")
+class AssignmentPrecheck(MethodView):
+    @require("submissions:write")
+    @blp.arguments(PrecheckIn)
+    @blp.response(200, PrecheckOut)
+    def post(self, body, assignment_id: int):
+        """Check `{code}` on one small visible example of your variant before submitting: the example's inputs,
+        and per return value the expected and your values side by side. Nothing is stored and no attempt is
+        used (also past the due date or with no attempts left), but it counts against the same per-account
+        budget as submitting (429 past it). 422 for a numeric exercise. A format error (syntax, a module that
+        cannot be imported) is `status: invalid`, as on submit."""
+        user = current_user()
+        assignment, _ = assignment_for(user, assignment_id)
+        try:
+            return precheck.precheck(user, assignment, body["code"]).to_dict()
+        except ImportError:  # code grading (the sandbox) is not installed in this deployment
+            raise ServiceError(503, "unavailable", "code grading is not available on this server") from None
 
 
 @blp.route("/submissions/<int(max=2147483647):submission_id>")

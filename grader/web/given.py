@@ -1,10 +1,12 @@
 """The numbers a student works from, listed in full beside the graph: every input and parameter of their
-variant (the graph's edges can only carry short ones) and the upstream gradients an exercise gives."""
+variant (the graph's edges can only carry short ones) and the upstream gradients an exercise gives; and the
+numbers of a code exercise's check on the example (its arguments, expected and given returns)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -40,7 +42,31 @@ def given_tensors(exercise: definitions.Exercise, variant: definitions.Variant) 
     return given
 
 
-def _table(value: np.ndarray) -> tuple[str, list[list[str]]]:
+def _table(value: Any) -> tuple[str, list[list[str]]]:
     a = np.asarray(value, dtype=float)
     rows = a.reshape(1, -1) if a.ndim <= 1 else a.reshape(-1, a.shape[-1])
     return fmt_shape(a.shape), [[fmt_number(x, DIGITS) for x in row] for row in rows]
+
+
+@dataclass
+class ExampleTables:
+    """A check on the example as the page shows it: the example's arguments, then per return value the
+    expected and the student's values side by side (None where the function gave nothing readable)."""
+
+    inputs: list[GivenTensor]
+    outputs: list[tuple[dict, GivenTensor, GivenTensor | None]]  # (the output's check, expected, given)
+
+
+def example_tables(check: Any) -> ExampleTables:
+    inputs = [GivenTensor(name, name, *_table(value)) for name, value in check.inputs.items()]
+    outputs = []
+    for output in check.outputs:
+        expected = GivenTensor(output["name"], f"expected {output['name']}", *_table(output["expected"]))
+        given = None
+        if output.get("given") is not None:
+            try:
+                given = GivenTensor(output["name"], f"your {output['name']}", *_table(output["given"]))
+            except ValueError:  # ragged: nothing to lay out as a table
+                given = None
+        outputs.append((output, expected, given))
+    return ExampleTables(inputs, outputs)

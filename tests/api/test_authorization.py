@@ -15,10 +15,12 @@ from sqlalchemy import select
 
 from grader.exercises import find
 from grader.models import SCOPES, ApiToken, Exercise, User, db
-from tests.api.conftest import EXERCISE, RIGHT, bearer, seed_world
+from tests.api.conftest import EXERCISE, RIGHT, assign, bearer, seed_world
 
 COLUMNS = ("anonymous", "student", "other_student", "instructor", "scoped", "unscoped")
 IDENTITY = {"student": "alice", "other_student": "eve", "instructor": "teacher"}
+CODE_EXERCISE = "code-relu-backward"
+CODE_BODIES = {"precheck"}  # rows whose {assignment} is a code exercise's
 
 # method, path, body, scope, natural user   | anonymous student other instructor scoped unscoped
 MATRIX = [
@@ -51,6 +53,9 @@ MATRIX = [
                                                                                  401, 200, 404, 200, 200, 403),
     ("POST", "/assignments/{assignment}/submissions", "submit", "submissions:write", "alice",
                                                                                  401, 201, 404, 201, 201, 403),
+    # on a code assignment (CODE_BODIES), with code that does not parse: answered without starting the sandbox
+    ("POST", "/assignments/{assignment}/precheck", "precheck", "submissions:write", "alice",
+                                                                                 401, 200, 404, 200, 200, 403),
     ("GET", "/assignments/{assignment}/submissions", None, "submissions:read", "alice",
                                                                                  401, 200, 404, 200, 200, 403),
     ("GET", "/submissions/{submission}", None, "submissions:read", "alice",      401, 200, 404, 200, 200, 403),
@@ -71,6 +76,7 @@ def bodies(app) -> dict:
         "solve": {"definition": edit, "seed": 3}, "enroll": {"username": "loner"},
         "assignment": {"exercise": "gate-add"}, "patch": {"points": 3}, "submit": {"answers": RIGHT},
         "token": {"name": "x", "scopes": []}, "check": {"seeds": 3},
+        "precheck": {"code": "def relu_backward(dout, z:\n    pass"},
     }
 
 
@@ -103,7 +109,8 @@ def test_every_documented_operation_is_in_the_matrix(client):
 @pytest.mark.parametrize("column", COLUMNS)
 def test_authorization(app, client, row, column):
     method, path, body, scope, natural, *expected = row
-    world = seed_world(app.config["EXERCISES_DIR"], only=(EXERCISE, "gate-add"))
+    world = seed_world(app.config["EXERCISES_DIR"], only=(EXERCISE, "gate-add", CODE_EXERCISE))
+    code = assign(world.course, CODE_EXERCISE)
     # The instructor owns the exercises here; other owners are tests/api/test_exercise_owners.py's.
     teacher = db.session.scalar(select(User).where(User.username == "teacher"))
     for exercise in db.session.scalars(select(Exercise)):
@@ -114,7 +121,8 @@ def test_authorization(app, client, row, column):
     spare, _ = ApiToken.issue(alice, ["courses:read"], name="spare")
     db.session.add(spare)
     db.session.commit()
-    url = "/api/v1" + path.format(slug=EXERCISE, course=world.course.id, assignment=world.assignment.id,
+    assignment = code.id if body in CODE_BODIES else world.assignment.id
+    url = "/api/v1" + path.format(slug=EXERCISE, course=world.course.id, assignment=assignment,
                                   submission=submission, token=spare.id)
     headers = headers_for(column, scope, natural)
     response = client.open(url, method=method, json=bodies(app)[body] if body else None, headers=headers)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 
 import pytest
 from sqlalchemy import select
 
+from grader import authoring
 from grader.models import Submission, User, db
 from tests.conftest import app_on
 
-from .conftest import RIGHT, bearer, count, seed_world
+from .conftest import RIGHT, assign, bearer, catalogue_documents, count, seed_world
 
 WRONG_FORMAT = {"0": "not a number"}  # stored as invalid, no attempt used: still counted by the limit
 
@@ -70,3 +72,23 @@ def test_pages_and_api_share_one_budget_and_the_page_explains(limited):
     assert "Retry-After" in refused.headers
     assert count(Submission) == 3
     assert client.get(page).status_code == 200  # reading the exercise is not limited
+
+
+def test_checks_on_the_example_spend_the_same_budget(limited):
+    """A check takes a sandbox slot as a submission does: one budget for both, not a second limiter."""
+    app, world = limited
+    for document in catalogue_documents(app.config["EXERCISES_DIR"]):
+        if document["id"] == "code-relu-backward":
+            authoring.save_exercise(copy.deepcopy(document))
+    code = assign(world.course, "code-relu-backward")
+    client, alice = app.test_client(), bearer("alice")
+    check = f"/api/v1/assignments/{code.id}/precheck"
+    broken = {"code": "def relu_backward(dout, z:\n    pass\n"}  # answered without the sandbox
+    assert [client.post(check, json=broken, headers=alice).status_code for _ in range(2)] == [200, 200]
+    url = f"/api/v1/assignments/{world.assignment.id}/submissions"
+    assert client.post(url, json={"answers": WRONG_FORMAT}, headers=alice).status_code == 201
+    refused = client.post(check, json=broken, headers=alice)
+    assert refused.status_code == 429 and "checks on the example included" in refused.json["message"]
+    assert int(refused.headers["Retry-After"]) > 0
+    assert client.post(url, json={"answers": RIGHT}, headers=alice).status_code == 429
+    assert count(Submission) == 1

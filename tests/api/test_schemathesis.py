@@ -42,7 +42,7 @@ HEADERS = {"Authorization": f"Bearer {SECRET}"}
 SEMANTIC = {
     "POST /api/v1/exercises", "PUT /api/v1/exercises/{slug}", "POST /api/v1/solve",
     "POST /api/v1/courses/{course_id}/memberships", "POST /api/v1/courses/{course_id}/assignments",
-    "POST /api/v1/assignments/{assignment_id}/submissions",
+    "POST /api/v1/assignments/{assignment_id}/submissions", "POST /api/v1/assignments/{assignment_id}/precheck",
 }
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 

@@ -14,6 +14,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,11 @@ ASSIGNMENTS = {  # slug -> attempt limit
     "seed-two-layer-w1-22": 5,
     "seed-three-layer-matrix": 3,
     "code-relu-backward": 4,
+}
+# key -> (slug, title, options): further assignments of the same exercises under other terms
+MORE_ASSIGNMENTS = {
+    "late": ("seed-two-layer-w1-22", "Late: one weight", {"points": 5, "late_policy": "penalty", "late_penalty": 0.2,
+                                                          "due_at": datetime(2020, 1, 1)}),
 }
 
 
@@ -84,6 +90,12 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
             db.session.add(assignment)
             db.session.flush()
             assignments[slug] = assignment.id
+        for key, (slug, title, options) in MORE_ASSIGNMENTS.items():
+            exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
+            assignment = Assignment(course=course, exercise=exercise, title=title, **options)
+            db.session.add(assignment)
+            db.session.flush()
+            assignments[key] = assignment.id
         db.session.commit()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -96,13 +108,25 @@ def live_server(tmp_path_factory) -> Iterator[LiveServer]:
 
 
 @pytest.fixture(scope="session")
-def browser(live_server):
+def chromium_browser():
+    """One headless Chromium per test process: Playwright's sync API allows one running instance per thread,
+    so every browser test module shares this one (a module starting its own fails when they share a worker)."""
+    problem = _chromium_problem()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the browser tests: {problem}")
+        pytest.skip(problem)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="session")
+def browser(live_server, chromium_browser):
+    return chromium_browser
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 
 from grader.engine.gates import GATES
 from grader.headers import CONTENT_SECURITY_POLICY
-from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, _chromium_problem, screenshot
+from tests.browser.conftest import _chromium_problem, screenshot
 
 ROOT = Path(__file__).resolve().parents[2]
 STATIC = ROOT / "grader" / "static"
@@ -154,18 +154,14 @@ def fixture_server() -> Iterator[FixtureServer]:
 
 
 @pytest.fixture(scope="module")
-def chromium(fixture_server):
+def chromium(fixture_server, chromium_browser):
+    """conftest's Chromium (one per process: a second sync Playwright in the same worker fails)."""
     problem = _chromium_problem() or (None if BUNDLE.exists() else f"{BUNDLE} is missing: make static")
     if problem:
         if os.environ.get("CI") == "true":
             pytest.fail(f"CI must run the browser tests: {problem}")
         pytest.skip(problem)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    return chromium_browser
 
 
 def expect(locator):

@@ -38,7 +38,7 @@ def attempts_left(page) -> str:
 
 def test_sign_in_see_the_graph_and_get_full_marks(page, live_server):
     sign_in(page, live_server, live_server.student("student-right"))
-    assert page.locator("table.assignments tbody tr").count() == 3
+    assert page.locator("table.assignments tbody tr").count() == 4
     screenshot(page, "course-page")
     page.get_by_role("link", name="One weight of a 2-2-1 sigmoid network").click()
     page.wait_for_selector(".prompt .katex")
@@ -67,6 +67,10 @@ def test_known_mistake_shows_the_diagnosis_on_the_graph(page, live_server):
     assert page.locator('svg.gradgate-graph g.node.highlight[data-node="L"]').count() == 1
     assert page.locator("#answer-0").get_attribute("aria-describedby") == "fb-0"
     screenshot(page, "feedback-mistake")
+    page.get_by_role("link", name="Your attempts").click()
+    said = page.locator("li.attempt ul.parts").inner_text()
+    assert said.count("wrong sign") == 1 and "Likely mistake" in said  # once, not in the message too
+    screenshot(page, "history-diagnosis")
 
 
 def _three_layer_answers() -> list[np.ndarray]:
@@ -148,7 +152,11 @@ def test_code_exercise_shows_per_test_results(page, live_server):
     first_failure = failed.first.inner_text()
     assert "ValueError" in first_failure and "too many rows" in first_failure
     assert "relu_backward" in failed.first.locator("pre.traceback").inner_text()
-    assert "Your shape" in passed.first.inner_text()  # shapes and the largest error of a passing test
+    summary = page.locator("#code-summary").inner_text()
+    assert summary == f"{passed.count()} of {tests.count()} tests passed."
+    assert not passed.first.is_visible()  # passing tests are collapsed...
+    page.locator("details.passed-tests > summary").click()
+    assert "Your shape" in passed.first.inner_text()  # ...with the shapes and the largest error of each
     screenshot(page, "feedback-code")
 
 
