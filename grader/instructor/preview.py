@@ -21,9 +21,9 @@ from grader.errors import ServiceError
 from grader.grading.mistakes import candidates
 from grader.instructor.worked import as_typed, worked_solution
 from grader.models import Exercise, User, Variant, db
+from grader.web.answers import answers_from_form, ask_views, label_tex, render_prompt
 from grader.web.given import given_tensors
 from grader.web.graph_svg import render_graph
-from grader.web.student import answers_from_form, ask_views, label_tex, render_prompt
 
 MAX_SEED = 2**31 - 1
 

@@ -31,7 +31,8 @@ def pool():
 def reports(pool):
     reports = {slug: run_question_tests(exercise, SEEDS, pool=pool) for slug, exercise in sorted(CATALOGUE.items())}
     lines = ["# Question tests of the catalogue: 100 seeds each", "",
-             "| exercise | passed | reference at 100% | degenerate first draws | mistakes (named / cases) | code checks |",
+             "| exercise | passed | reference at 100% | degenerate first draws | mistakes (named / cases) "
+             "| code checks |",
              "|---|---|---|---|---|---|"]
     for slug, report in reports.items():
         mistakes = ", ".join(f"{m.mistake} {m.named}/{m.cases}" for m in report.mistakes) or "–"

@@ -204,3 +204,51 @@ def test_a_draft_whose_tests_fail_cannot_be_assigned(app, staff):
     with pytest.raises(ServiceError) as refused:
         authoring.require_assignable(exercise)
     assert refused.value.status == 409 and "sign_error" in refused.value.message
+
+
+def test_the_preview_shows_the_student_view_and_the_worked_solution(client, staff):
+    login(client, "ada")
+    page = client.get("/instructor/exercises/seed-two-layer-w1-22/preview?seed=0").text
+    assert "What the student sees" in page and 'class="graph' in page and 'name="answer-0"' in page
+    assert "never shown to students" in page and "Backward pass, gate by gate" in page
+    assert "matrix form" in page and "-0.00262269" in page  # dL/dW1_22 of the notes' network
+    assert client.get("/instructor/exercises/seed-two-layer-w1-22/preview?seed=7").status_code == 200
+    assert client.get("/instructor/exercises/gate-add/preview?seed=new").status_code == 200
+    assert client.get("/instructor/exercises/gate-add/preview?seed=x1").status_code == 422
+
+
+def test_fill_in_the_correct_answers_scores_100_and_stores_nothing(client, staff):
+    login(client, "ada")
+    page = client.post("/instructor/exercises/seed-three-layer-matrix/preview",
+                       data={"seed": "0", "action": "fill"}).text
+    assert "Score 100%" in page and "not stored" in page
+    from grader.models import Submission
+    assert db.session.scalar(select(Submission).limit(1)) is None
+
+
+def test_try_a_classic_mistake_shows_its_diagnosis_and_gate(client, staff):
+    login(client, "ada")
+    page = client.get("/instructor/exercises/seed-two-layer-w1-22/preview?seed=0").text
+    key = next(part.split('"')[1] for part in page.split('<option value=')[1:] if "sign_error" in part)
+    page = client.post("/instructor/exercises/seed-two-layer-w1-22/preview",
+                       data={"seed": "0", "action": "mistake", "mistake": key}).text
+    assert "wrong sign" in page and "Outlined in red" in page
+
+
+def test_as_a_student_sees_it_uses_their_seed(client, staff):
+    login(client, "ada")
+    alice = db.session.scalar(select(User).where(User.username == "alice"))
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == "gate-multiply"))
+    row, _ = variant_for(alice, exercise)
+    page = client.get("/instructor/exercises/gate-multiply/preview?student=alice").text
+    assert f'id="preview-seed">{row.seed}<' in page and "as <strong>alice</strong> sees it" in page
+    assert client.get("/instructor/exercises/gate-multiply/preview?student=nobody").status_code == 404
+
+
+def test_a_code_exercise_preview_fills_in_the_reference_solution(client, staff):
+    login(client, "ada")
+    page = client.post("/instructor/exercises/code-relu-backward/preview", data={"seed": "3", "action": "fill"}).text
+    assert "Score 100%" in page
+    page = client.post("/instructor/exercises/code-relu-backward/preview",
+                       data={"seed": "3", "action": "mistake", "mistake": "code:1"}).text
+    assert "Score 100%" not in page and "z = 0" in page
