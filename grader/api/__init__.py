@@ -154,7 +154,7 @@ def docs_page(api: Api) -> str:
 
 
 def init_api(app: Flask) -> Api:
-    from grader.api import authoring, bench, courses, exercises, submissions, tokens
+    from grader.api import authoring, bench, courses, exercises, roster, submissions, tokens
     from grader.extensions import csrf
 
     for key, value in {
@@ -169,7 +169,7 @@ def init_api(app: Flask) -> Api:
         "security": [{"bearerAuth": []}],
     })
     api = GradgateApi(app)
-    blueprints = [exercises.blp, authoring.blp, courses.blp, submissions.blp, tokens.blp]
+    blueprints = [exercises.blp, authoring.blp, courses.blp, roster.blp, submissions.blp, tokens.blp]
     if app.config.get("BENCH_FLOOR"):
         blueprints.append(bench.blp)
     for blp in blueprints:
