@@ -302,6 +302,9 @@ def import_csv(course: Course, data: bytes | str) -> ImportReport:
             continue
         values = {c: (row[i].strip() if i < len(row) else "") for i, c in enumerate(columns)}
         username, role = values["username"], (values.get("role") or "student").lower()
+        if not username:
+            report.errors.append((line, "the username is empty"))
+            continue
         if username in seen:
             report.errors.append((line, f"{username} appears twice: this row was skipped"))
             continue
