@@ -31,7 +31,7 @@ NO_NUL = validate.Regexp(r"^[^\x00]*$", error="must not contain NUL bytes")
 
 class CourseIn(In):
     code = fields.String(required=True, validate=[validate.Length(min=1, max=80),
-                                                  validate.Regexp(r"^\S+$", error="no spaces, e.g. bp101")],
+                                                  validate.Regexp(r"^[^\s\x00]+$", error="no spaces, e.g. bp101")],
                          metadata={"description": "short and unique, no spaces", "example": "bp101"})
     title = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
                           metadata={"example": "Backpropagation 101"})
