@@ -12,6 +12,8 @@ from sqlalchemy import select
 from grader import roster
 from grader.errors import ServiceError
 from grader.models import User, db
+from tests.conftest import app_on
+from tests.service.conftest import make_user
 from tests.web.conftest import login
 
 
@@ -92,3 +94,15 @@ def test_staff_accounts_and_other_courses_students_are_not_reset_by_an_instructo
         roster.reset_password(ada, roster_world.course, "eve")
     assert outside.value.status == 404
     assert roster.use_sign_in_token(roster.reset_password(root, roster_world.course, "tom")).username == "tom"
+
+
+def test_guessing_the_current_password_or_links_is_rate_limited(backend, database_urls):
+    with app_on(database_urls[backend], RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute") as app:
+        make_user("alice")
+        db.session.commit()
+        client = app.test_client()
+        login(client, "alice")
+        guesses = [client.post("/account/password", data={"current": f"guess-{i}", "new": "brand-new-pw",
+                                                          "again": "brand-new-pw"}).status_code for i in range(5)]
+        assert guesses == [422, 422, 422, 429, 429]
+        assert [client.post(f"/sign-in/guess-{i}").status_code for i in range(4)] == [400, 400, 400, 429]
