@@ -280,7 +280,10 @@ def _decode(data: bytes | str) -> str:
 def import_csv(course: Course, data: bytes | str) -> ImportReport:
     """Enroll each row (header: username, name, email, role), creating the missing accounts. A bad row is
     reported with its line number and never stops the others; only a file with no usable header is refused."""
-    reader = csv.reader(io.StringIO(_decode(data).replace("\x00", "")))
+    text = _decode(data).replace("\x00", "")
+    first = text.partition("\n")[0]
+    # Spreadsheets in many locales save CSV with semicolons: take them when the header has no comma.
+    reader = csv.reader(io.StringIO(text), delimiter=";" if ";" in first and "," not in first else ",")
     header = next(reader, None)
     columns = [c.strip().lower() for c in header or []]
     if "username" not in columns:

@@ -64,6 +64,12 @@ def test_the_links_sign_each_new_person_in_once(app, roster_world):
     assert not one.check_password("") and not one.check_password("!")
 
 
+def test_a_spreadsheet_saved_with_semicolons_is_read_too(app, roster_world):
+    report = roster.import_csv(roster_world.course, "username;name;email;role\r\nnew1;Nouveau, Un;;ta\r\n")
+    assert [(u.username, u.name) for u, _ in report.created] == [("new1", "Nouveau, Un")] and not report.errors
+    assert role_of(roster_world.course, "new1") == "ta"
+
+
 @pytest.mark.parametrize("data, problem", [
     (b"", "first line must name the columns"),
     (b"name,email\nAda,a@example.org\n", "first line must name the columns"),
