@@ -44,6 +44,7 @@ def test_an_instructor_creates_a_course_and_hands_out_links_for_a_class_list(pag
 
     page.get_by_role("link", name="Back to the roster of nn202").click()
     assert page.locator("table.roster tbody tr").count() == 6
+    screenshot(page, "roster-page")
 
     student = browser.new_context().new_page()
     try:
