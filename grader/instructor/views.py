@@ -41,14 +41,16 @@ title: "My exercise"
 kind: numeric
 version: 1
 prompt: |
-  Compute the gradient of $L$ with respect to $w$.
-inputs: {x: {value: 2.0}}
-params: {w: {random: {uniform: [-1, 1]}}}
+  A multiply gate computes $z = w \\cdot x$, then $h = \\sigma(z)$. Give $\\partial h/\\partial w$.
+inputs:
+  x: {shape: [], random: {uniform: [-2.0, 2.0], decimals: 1, nonzero: true}}
+params:
+  w: {shape: [], random: {uniform: [-2.0, 2.0], decimals: 1, nonzero: true}}
 graph:
   - z = mul(w, x)
-  - L = sigmoid(z)
+  - h = sigmoid(z)
 ask:
-  - grad(w)
+  - {grad: w, label: "dh/dw"}
 """
 
 
