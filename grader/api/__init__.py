@@ -36,25 +36,36 @@ class GradgateApi(Api):
                            "next_page", "schema": {"type": "string"}}, lazy=True)
 
 
-def _bad_values(value: Any, path: str = "") -> dict[str, str]:
-    """Path -> problem for what JSON parsers accept but the service must not store: NaN and Infinity, and
-    text no database keeps (NUL bytes, lone UTF-16 surrogates)."""
-    if value is _NON_FINITE:
-        return {path or "body": "NaN and Infinity are not allowed: send a finite number"}
-    if isinstance(value, str):
-        return {path or "body": "text must not contain NUL bytes or lone surrogates"} if _bad_text(value) else {}
-    if isinstance(value, dict):
-        found = {}
-        for k, v in value.items():
-            found |= _bad_values(k, f"{path}.(key)" if path else "(key)") | _bad_values(
-                v, f"{path}.{k}" if path else str(k))
-        return found
-    if isinstance(value, list):
-        found = {}
-        for i, v in enumerate(value):
-            found |= _bad_values(v, f"{path}.{i}" if path else str(i))
-        return found
-    return {}
+# Arrays and objects inside each other: an exercise definition or an answer needs under 10. Deeper bodies are
+# refused before any view sees them: past ~900 levels Python's parser raises RecursionError (a 500), and
+# anything walking the value recursively (marshmallow, the stores) would too.
+MAX_JSON_DEPTH = 64
+TOO_DEEP = f"arrays and objects nest more than {MAX_JSON_DEPTH} deep: send a flatter body"
+
+
+def _bad_values(value: Any) -> dict[str, str]:
+    """Path -> problem for what JSON parsers accept but the service must not store: NaN and Infinity, text no
+    database keeps (NUL bytes, lone UTF-16 surrogates), and nesting deeper than MAX_JSON_DEPTH (reported
+    alone, at the first path too deep). Walks with a stack, never recursion, whatever the depth."""
+    found: dict[str, str] = {}
+    stack: list[tuple[str, Any, int]] = [("", value, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if value is _NON_FINITE:
+            found[path or "body"] = "NaN and Infinity are not allowed: send a finite number"
+        elif isinstance(value, str):
+            if _bad_text(value):
+                found[path or "body"] = "text must not contain NUL bytes or lone surrogates"
+        elif isinstance(value, (dict, list)):
+            if depth == MAX_JSON_DEPTH:
+                return {path or "body": TOO_DEEP}
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    stack += [(f"{path}.(key)" if path else "(key)", k, depth),
+                              (f"{path}.{k}" if path else str(k), v, depth + 1)]
+            else:
+                stack += [(f"{path}.{i}" if path else str(i), v, depth + 1) for i, v in enumerate(value)]
+    return found
 
 
 def _bad_text(text: str) -> bool:
@@ -72,13 +83,18 @@ def _finite_float(text: str) -> float | object:
     return number if math.isfinite(number) else _NON_FINITE  # 1e999 overflows to inf
 
 
+def _too_deep() -> Response:
+    return errors.error_response(400, "malformed_json", f"the body is not accepted: {TOO_DEEP}",
+                                 {"body": [TOO_DEEP]})
+
+
 def check_json_body() -> Response | None:
     """Reject, under /api, JSON that Python's parser accepts but JSON does not (NaN, Infinity) or that
-    overflows to infinity, and text no database keeps (NUL, lone surrogates), naming the fields; malformed
-    JSON is a 400 too. Runs before any view."""
-    if not errors.in_api():
-        return None
-    if _bad_text(request.path) or any(_bad_text(v) for v in request.args.values()):
+    overflows to infinity, text no database keeps (NUL, lone surrogates), naming the fields; malformed JSON is
+    a 400 too. Runs before any view, on every request: a JSON body nested too deep is a 400 everywhere (the
+    pages' JSON endpoints too), whatever else is left to the view outside /api."""
+    in_api = errors.in_api()
+    if in_api and (_bad_text(request.path) or any(_bad_text(v) for v in request.args.values())):
         return errors.error_response(400, "bad_request", "the address must not contain NUL bytes",
                                      {"path": ["NUL bytes are not allowed"]})
     if request.method in ("GET", "HEAD", "OPTIONS", "DELETE") or not request.is_json:
@@ -88,11 +104,17 @@ def check_json_body() -> Response | None:
         return None
     try:
         data = json.loads(raw, parse_constant=lambda _: _NON_FINITE, parse_float=_finite_float)
+    except RecursionError:  # the C parser's own guard, past ~900 levels
+        return _too_deep()
     except (ValueError, UnicodeDecodeError) as exc:
+        if not in_api:
+            return None  # the page's view answers malformed JSON in its own words
         return errors.error_response(400, "malformed_json", f"the body is not valid JSON: {exc}",
                                      {"body": ["not valid JSON"]})
     bad = _bad_values(data)
-    if bad:
+    if any(problem == TOO_DEEP for problem in bad.values()):
+        return _too_deep()
+    if bad and in_api:
         return errors.error_response(400, "malformed_json", "the body has values that cannot be stored: "
                                      + ", ".join(sorted(bad)), {p: [problem] for p, problem in bad.items()})
     return None
