@@ -1,6 +1,8 @@
 """REST API v1 (flask-smorest): thin views over grader.service, token auth, JSON errors.
 
-OpenAPI 3 at /api/openapi.json, a docs page at /api/docs (rendered here from the spec: no CDN, works offline).
+OpenAPI 3 at /api/openapi.json (paging, auth and examples added by openapi_docs). The docs page at /api/docs is
+Swagger UI, vendored in static/vendor/swagger-ui by `make static` and started by static/api-docs.js (no CDN, no
+inline script: it works offline under the strict CSP); /api/docs/plain is the same list without JavaScript.
 Every route needs `Authorization: Bearer <token>`; errors are `{"code", "message", "errors"}`.
 """
 
@@ -13,11 +15,11 @@ from collections.abc import Callable
 from html import escape
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, url_for
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from grader.api import errors
+from grader.api import errors, openapi_docs
 
 _NON_FINITE = object()
 _PARAM = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -31,9 +33,7 @@ class GradgateApi(Api):
 
     def _register_pagination_header(self) -> None:
         # A header's value is text: document it as a string holding JSON (flask-smorest says "object").
-        self.spec.components.header("PAGINATION", {
-            "description": "pagination as JSON: total, total_pages, first_page, last_page, page, previous_page, "
-                           "next_page", "schema": {"type": "string"}}, lazy=True)
+        self.spec.components.header("PAGINATION", openapi_docs.pagination_header(), lazy=True)
 
 
 # Arrays and objects inside each other: an exercise definition or an answer needs under 10. Deeper bodies are
@@ -155,7 +155,8 @@ def reject_unknown_query(api: Api) -> Callable[[], Response | None]:
     return check
 
 
-def docs_page(api: Api) -> str:
+def plain_docs_page(api: Api) -> str:
+    """Every operation in one table, for a browser without JavaScript (the fallback of /api/docs)."""
     spec = api.spec.to_dict()
     rows = []
     for path, item in spec.get("paths", {}).items():
@@ -166,13 +167,32 @@ def docs_page(api: Api) -> str:
             summary = op.get("summary", "") + (" " + op["description"] if op.get("description") else "")
             rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}</code></td>"
                         f"<td>{escape(summary.strip())}</td><td>{escape(codes)}</td></tr>")
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>Gradgate API v1</title>"
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Gradgate API v1</title>"
+            "<link rel='icon' href='data:,'>"
             "<style>body{font-family:sans-serif;margin:2em}td{padding:.3em .6em;vertical-align:top;"
             "border-bottom:1px solid #ddd}</style></head><body><h1>Gradgate REST API v1</h1>"
             "<p>Every route needs <code>Authorization: Bearer &lt;token&gt;</code>. Errors are JSON "
-            "<code>{code, message, errors}</code>. The full document: <a href='/api/openapi.json'>"
-            "/api/openapi.json</a>.</p><table><tr><th>method</th><th>path</th><th>what</th><th>responses</th></tr>"
+            "<code>{code, message, errors}</code>. Lists take <code>page</code> and <code>page_size</code> and "
+            "answer an <code>X-Pagination</code> header. The full document: <a href='/api/openapi.json'>"
+            "/api/openapi.json</a>; the interactive page: <a href='/api/docs'>/api/docs</a>.</p>"
+            "<table><tr><th>method</th><th>path</th><th>what</th><th>responses</th></tr>"
             + "".join(rows) + "</table></body></html>")
+
+
+def docs_page() -> str:
+    """Swagger UI on the OpenAPI document; its start-up is a static file (the CSP allows no inline script)."""
+    vendor = "vendor/swagger-ui/"
+    return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Gradgate API v1</title>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
+            f"<link rel='stylesheet' href='{url_for('static', filename=vendor + 'swagger-ui.css')}'>"
+            f"<link rel='stylesheet' href='{url_for('static', filename='api-docs.css')}'></head><body>"
+            "<p class='docs-links'>Gradgate REST API v1: <a href='/api/docs/plain'>the plain list (no JavaScript)"
+            "</a> · <a href='/api/openapi.json'>the OpenAPI document</a></p>"
+            "<noscript><p>This page needs JavaScript; <a href='/api/docs/plain'>the plain list of operations</a> "
+            "works without it.</p></noscript>"
+            f"<div id='swagger-ui' data-spec-url='{url_for('api-docs.openapi_json')}'></div>"
+            f"<script src='{url_for('static', filename=vendor + 'swagger-ui-bundle.js')}'></script>"
+            f"<script src='{url_for('static', filename='api-docs.js')}'></script></body></html>")
 
 
 def init_api(app: Flask) -> Api:
@@ -181,16 +201,11 @@ def init_api(app: Flask) -> Api:
 
     for key, value in {
         "API_TITLE": "Gradgate", "API_VERSION": "v1", "OPENAPI_VERSION": "3.0.3", "OPENAPI_URL_PREFIX": "/api",
-        "OPENAPI_JSON_PATH": "openapi.json", "PAGINATION_PAGE_SIZE": 20, "PAGINATION_MAX_PAGE_SIZE": 100,
+        "OPENAPI_JSON_PATH": "openapi.json",
     }.items():
         app.config.setdefault(key, value)
-    app.config.setdefault("API_SPEC_OPTIONS", {
-        "info": {"description": "Auto-graded backpropagation exercises. Token auth (Bearer); JSON errors "
-                                "{code, message, errors}; lists paginated with page/page_size (X-Pagination)."},
-        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
-        "security": [{"bearerAuth": []}],
-    })
-    api = GradgateApi(app)
+    app.config.setdefault("API_SPEC_OPTIONS", openapi_docs.spec_options())
+    api = GradgateApi(app, spec_kwargs={"extra_plugins": [openapi_docs.DocsPlugin()]})
     blueprints = [exercises.blp, authoring.blp, courses.blp, submissions.blp, tokens.blp]
     if app.config.get("BENCH_FLOOR"):
         blueprints.append(bench.blp)
@@ -199,5 +214,6 @@ def init_api(app: Flask) -> Api:
         api.register_blueprint(blp)
     app.before_request(check_json_body)
     app.before_request(reject_unknown_query(api))
-    app.add_url_rule("/api/docs", "api_docs", lambda: Response(docs_page(api), mimetype="text/html"))
+    app.add_url_rule("/api/docs", "api_docs", lambda: Response(docs_page(), mimetype="text/html"))
+    app.add_url_rule("/api/docs/plain", "api_docs_plain", lambda: Response(plain_docs_page(api), mimetype="text/html"))
     return api
