@@ -155,11 +155,10 @@ def reject_unknown_query(api: Api) -> Callable[[], Response | None]:
     return check
 
 
-def plain_docs_page(api: Api) -> str:
-    """Every operation in one table, for a browser without JavaScript (the fallback of /api/docs)."""
-    spec = api.spec.to_dict()
+def operations_table(api: Api) -> str:
+    """Every operation of the document in one HTML table: method, path, what it does, its responses."""
     rows = []
-    for path, item in spec.get("paths", {}).items():
+    for path, item in api.spec.to_dict().get("paths", {}).items():
         for method, op in item.items():
             if method not in ("get", "post", "put", "patch", "delete"):
                 continue
@@ -167,20 +166,28 @@ def plain_docs_page(api: Api) -> str:
             summary = op.get("summary", "") + (" " + op["description"] if op.get("description") else "")
             rows.append(f"<tr><td><code>{method.upper()}</code></td><td><code>{escape(path)}</code></td>"
                         f"<td>{escape(summary.strip())}</td><td>{escape(codes)}</td></tr>")
+    return ("<table class='plain-ops'><tr><th>method</th><th>path</th><th>what</th><th>responses</th></tr>"
+            + "".join(rows) + "</table>")
+
+
+PLAIN_INTRO = ("<p>Every route needs <code>Authorization: Bearer &lt;token&gt;</code>. Errors are JSON "
+               "<code>{code, message, errors}</code>. Paginated lists take <code>page</code> and "
+               "<code>page_size</code> and answer an <code>X-Pagination</code> header. The full document: "
+               "<a href='/api/openapi.json'>/api/openapi.json</a>.</p>")
+
+
+def plain_docs_page(api: Api) -> str:
+    """/api/docs/plain: the operations without JavaScript (also inside /api/docs's <noscript>)."""
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Gradgate API v1</title>"
             "<link rel='icon' href='data:,'>"
-            "<style>body{font-family:sans-serif;margin:2em}td{padding:.3em .6em;vertical-align:top;"
-            "border-bottom:1px solid #ddd}</style></head><body><h1>Gradgate REST API v1</h1>"
-            "<p>Every route needs <code>Authorization: Bearer &lt;token&gt;</code>. Errors are JSON "
-            "<code>{code, message, errors}</code>. Lists take <code>page</code> and <code>page_size</code> and "
-            "answer an <code>X-Pagination</code> header. The full document: <a href='/api/openapi.json'>"
-            "/api/openapi.json</a>; the interactive page: <a href='/api/docs'>/api/docs</a>.</p>"
-            "<table><tr><th>method</th><th>path</th><th>what</th><th>responses</th></tr>"
-            + "".join(rows) + "</table></body></html>")
+            f"<link rel='stylesheet' href='{url_for('static', filename='api-docs.css')}'></head><body class='plain'>"
+            f"<h1>Gradgate REST API v1</h1>{PLAIN_INTRO}<p>The interactive page: <a href='/api/docs'>/api/docs</a>."
+            f"</p>{operations_table(api)}</body></html>")
 
 
-def docs_page() -> str:
-    """Swagger UI on the OpenAPI document; its start-up is a static file (the CSP allows no inline script)."""
+def docs_page(api: Api) -> str:
+    """Swagger UI on the OpenAPI document; its start-up is a static file (the CSP allows no inline script).
+    Without JavaScript the <noscript> shows the plain table instead."""
     vendor = "vendor/swagger-ui/"
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Gradgate API v1</title>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'><link rel='icon' href='data:,'>"
@@ -188,8 +195,7 @@ def docs_page() -> str:
             f"<link rel='stylesheet' href='{url_for('static', filename='api-docs.css')}'></head><body>"
             "<p class='docs-links'>Gradgate REST API v1: <a href='/api/docs/plain'>the plain list (no JavaScript)"
             "</a> · <a href='/api/openapi.json'>the OpenAPI document</a></p>"
-            "<noscript><p>This page needs JavaScript; <a href='/api/docs/plain'>the plain list of operations</a> "
-            "works without it.</p></noscript>"
+            f"<noscript><div class='plain'>{PLAIN_INTRO}{operations_table(api)}</div></noscript>"
             f"<div id='swagger-ui' data-spec-url='{url_for('api-docs.openapi_json')}'></div>"
             f"<script src='{url_for('static', filename=vendor + 'swagger-ui-bundle.js')}'></script>"
             f"<script src='{url_for('static', filename='api-docs.js')}'></script></body></html>")
@@ -214,6 +220,6 @@ def init_api(app: Flask) -> Api:
         api.register_blueprint(blp)
     app.before_request(check_json_body)
     app.before_request(reject_unknown_query(api))
-    app.add_url_rule("/api/docs", "api_docs", lambda: Response(docs_page(), mimetype="text/html"))
+    app.add_url_rule("/api/docs", "api_docs", lambda: Response(docs_page(api), mimetype="text/html"))
     app.add_url_rule("/api/docs/plain", "api_docs_plain", lambda: Response(plain_docs_page(api), mimetype="text/html"))
     return api

@@ -14,17 +14,19 @@ import yaml
 from apispec import APISpec, BasePlugin
 
 PAGINATION_HEADER = "X-Pagination"
-PAGING = ("Paginated: `page` (from 1) and `page_size` in the query; the `X-Pagination` response header holds "
-          "the totals as JSON (total, total_pages, first_page, last_page, page, previous_page, next_page). "
-          "A page past the last is an empty list.")
+PAGING_HOW = ("`page` (from 1) and `page_size` in the query; the `X-Pagination` response header holds the "
+              "totals as JSON (total, total_pages, first_page, last_page, page, previous_page, next_page). A page "
+              "past the last is an empty list.")
+PAGING = f"Paginated: {PAGING_HOW}"
 PAGINATION_EXAMPLE = ('{"total": 42, "total_pages": 5, "first_page": 1, "last_page": 5, "page": 2, '
                       '"previous_page": 1, "next_page": 3}')
 BEARER = ("An API token in every request: `Authorization: Bearer <token>`. Create the first one on the server "
           "(`flask --app wsgi tokens create --user <username> --scopes exercises:read,...`), further ones with "
           "`POST /api/v1/tokens`; the secret is shown once. A missing or bad token is 401, a missing scope 403.")
 
-ANSWERS = {"0": "-0.00262270"}  # the answer to seed-two-layer-w1-22 (fixed numbers, one ask)
-CODE = "def backward(x, dout):\n    return dout * (x > 0)\n"
+# Examples that work: the answer to seed-two-layer-w1-22 (fixed numbers, one ask) and to code-relu-backward.
+ANSWERS = {"0": "-0.00262270"}
+CODE = "def relu_backward(dout, z):\n    return dout * (z > 0)\n"
 
 
 def _definition_example() -> dict[str, Any]:
@@ -45,7 +47,8 @@ EXAMPLES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                             "role": "student", "password": "correct horse battery staple"}},
     ("POST", "/api/v1/courses"): {"course": {"code": "bp101", "title": "Backprop 101"}},
     ("POST", "/api/v1/courses/{course_id}/memberships"): {
-        "student": {"username": "ada", "role": "student"}, "TA": {"username": "tom", "role": "ta"}},
+        "student": {"username": "ada", "role": "student"},
+        "co-instructor": {"username": "tom", "role": "instructor"}},
     ("POST", "/api/v1/courses/{course_id}/assignments"): {
         "problem set": {"title": "Week 3: gates", "due_at": "2026-10-01T23:59:00Z", "late_policy": "penalty",
                         "exercises": [{"exercise": "gate-add", "points": 2, "attempts": 3},
@@ -125,8 +128,8 @@ def spec_options() -> dict[str, Any]:
     return {
         "info": {"description": "Auto-graded backpropagation exercises.\n\n"
                                 f"**Authentication.** {BEARER}\n\n"
-                                "**Paging.** A list that can grow long says so in its description. "
-                                f"{PAGING}\n\n"
+                                "**Paging.** A list that can grow long is paginated (its description says so): "
+                                f"{PAGING_HOW}\n\n"
                                 "**Errors** are JSON `{code, message, errors}`, `errors` naming each field."},
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer",
                                                           "bearerFormat": "opaque token", "description": BEARER}}},
