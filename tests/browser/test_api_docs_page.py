@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from grader.models import SCOPES, ApiToken, Course, Membership, User, db
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import SCREENSHOTS, screenshot
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -77,6 +77,9 @@ def test_request_bodies_show_their_examples(live_server, page, requests_seen):
         body.wait_for()
         assert "application/json" in body.inner_text()
         assert text in body.locator(".body-param__example, .microlight, pre").first.inner_text(), (path, text)
+        if path == "/api/v1/tokens":
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            block.screenshot(path=str(SCREENSHOTS / "api-docs-token-body.png"))
     screenshot(page, "api-docs-request-bodies")
     assert all(urlsplit(url).hostname == "127.0.0.1" for url in requests_seen if not url.startswith("data:"))
 
@@ -108,3 +111,19 @@ def test_try_a_paginated_list_with_a_bearer_token(live_server, page, requests_se
     screenshot(page, "api-docs-try-it")
     sent = [url for url in requests_seen if "/api/v1/courses" in url]
     assert sent and all(url.startswith(live_server.url) for url in sent) and "page_size=1" in sent[-1]
+    assert all(urlsplit(url).hostname == "127.0.0.1" for url in requests_seen if not url.startswith("data:"))
+
+
+def test_without_javascript_the_page_shows_the_plain_table(live_server, chromium_browser):
+    context = chromium_browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/api/docs")
+        table = page.locator("table.plain-ops")
+        assert table.is_visible()
+        assert table.locator("tr").count() == operation_count(live_server) + 1  # and the header row
+        assert "POST /api/v1/tokens" in " ".join(table.inner_text().split())
+        page.get_by_role("link", name="the plain list (no JavaScript)").click()
+        assert page.url.endswith("/api/docs/plain") and page.locator("table.plain-ops").is_visible()
+    finally:
+        context.close()
