@@ -112,7 +112,7 @@ def check_json_body() -> Response | None:
         return errors.error_response(400, "malformed_json", f"the body is not valid JSON: {exc}",
                                      {"body": ["not valid JSON"]})
     bad = _bad_values(data)
-    if any(problem == TOO_DEEP for problem in bad.values()):
+    if TOO_DEEP in bad.values():
         return _too_deep()
     if bad and in_api:
         return errors.error_response(400, "malformed_json", "the body has values that cannot be stored: "

@@ -54,7 +54,7 @@ EXAMPLES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                         "exercises": [{"exercise": "gate-add", "points": 2, "attempts": 3},
                                       {"exercise": "gate-multiply", "points": 3, "attempts": 3}]},
         "one exercise": {"exercise": "gate-add", "title": "The add gate", "due_at": "2026-10-01T23:59:00Z",
-                         "attempt_limit": 3, "points": 2, "late_policy": "penalty", "late_penalty": 0.2}},
+                         "late_policy": "accept"}},
     ("PATCH", "/api/v1/assignments/{assignment_id}"): {
         "new due date": {"due_at": "2026-10-08T23:59:00Z", "late_policy": "accept"},
         "hide": {"visible": False}},
