@@ -137,7 +137,7 @@ class Assignments(MethodView):
         exercise = db.session.scalar(select(Exercise).where(Exercise.slug == body.pop("exercise")))
         if exercise is None or exercise.deleted:
             raise ServiceError(422, "validation_error", "no such exercise", {"exercise": ["no such exercise"]})
-        authoring.require_assignable(exercise)
+        authoring.require_assignable(exercise, current_user())
         body.setdefault("title", exercise.title)
         assignment = Assignment(course=course, exercise=exercise, **body)
         db.session.add(assignment)
