@@ -42,8 +42,13 @@ def test_check_runs_the_question_tests_and_keeps_the_report(client, world):
     report = response.get_json()
     assert response.status_code == 200 and report["passed"] is True and report["seeds"] == 10
     assert {row["mistake"] for row in report["mistakes"]} >= {"no_swap", "negated"}
-    stored = db.session.scalar(select(Exercise).where(Exercise.slug == "gate-multiply")).current.checks
-    assert stored["seeds"] == 10
+    assert report["stored"] is False  # the catalogue is not the teacher's, and 10 seeds are fewer than a save's
+    gate = db.session.scalar(select(Exercise).where(Exercise.slug == "gate-multiply"))
+    assert gate.current.checks is None
+    kept = client.post("/api/v1/exercises/gate-multiply/check", json={"seeds": 20}, headers=bearer("root"))
+    assert kept.get_json()["stored"] is True
+    db.session.refresh(gate.current)
+    assert gate.current.checks["seeds"] == 20
     assert client.get("/api/v1/exercises/gate-multiply", headers=bearer("teacher")).get_json()["checks"]["passed"]
 
 
