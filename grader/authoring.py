@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from grader import exercises as definitions
 from grader.errors import ServiceError
-from grader.models import Assignment, Exercise, ExerciseVersion, Membership, User, Variant, db
+from grader.models import Assignment, AssignmentItem, Exercise, ExerciseVersion, Membership, User, Variant, db
 
 _parsed: dict[int, tuple[dict[str, Any], definitions.Exercise]] = {}
 
@@ -271,7 +271,8 @@ def may_see(user: User, exercise: Exercise) -> bool:
 def _taught_exercises(user: User) -> set[int]:
     courses = select(Membership.course_id).where(Membership.user_id == user.id,
                                                  Membership.role.in_(("instructor", "ta")))
-    return set(db.session.scalars(select(Assignment.exercise_id).where(Assignment.course_id.in_(courses))))
+    return set(db.session.scalars(select(AssignmentItem.exercise_id).join(Assignment).where(
+        Assignment.course_id.in_(courses))))
 
 
 def library(user: User, *, q: str = "", kind: str = "", op: str = "") -> list[Exercise]:

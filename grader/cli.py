@@ -34,6 +34,7 @@ from grader.models import (
     SCOPES,
     ApiToken,
     Assignment,
+    AssignmentItem,
     Course,
     Exercise,
     Membership,
@@ -495,7 +496,8 @@ def demo_command(force: bool) -> None:
 def _demo_assignments(course: Course, slugs: list[str]) -> int:
     """Assign every catalogue exercise not yet in the course, in teaching order; returns how many were new."""
     db.session.flush()
-    assigned = set(db.session.scalars(select(Assignment.exercise_id).where(Assignment.course_id == course.id)))
+    assigned = set(db.session.scalars(select(AssignmentItem.exercise_id).join(Assignment).where(
+        Assignment.course_id == course.id)))
     exercises = {e.slug: e for e in db.session.scalars(select(Exercise).where(Exercise.slug.in_(slugs)))}
     first_due = utcnow().replace(hour=23, minute=59, second=0, microsecond=0) + timedelta(days=7)
     added = 0

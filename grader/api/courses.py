@@ -8,7 +8,7 @@ from flask.views import MethodView
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from grader import authoring, service
+from grader import service
 from grader.api.auth import current_user, require
 from grader.api.common import assignment_for, blueprint, course_for, page_of
 from grader.api.schemas import (
@@ -20,7 +20,7 @@ from grader.api.schemas import (
     MembershipIn,
     MembershipOut,
 )
-from grader.models import Assignment, Course, Exercise, Membership, User, db
+from grader.models import Assignment, Course, Membership, User, db
 from grader.service import ServiceError
 
 blp = blueprint("courses", "Courses, memberships, assignments and the gradebook")
@@ -31,9 +31,13 @@ def _course_out(course: Course, role: str | None) -> dict[str, Any]:
 
 
 def _assignment_out(assignment: Assignment) -> dict[str, Any]:
+    single = assignment.single
     return {**{c: getattr(assignment, c) for c in (
-        "id", "course_id", "title", "due_at", "attempt_limit", "points", "late_policy", "late_penalty", "visible",
-        "scoring", "solution_policy", "created_at")}, "exercise": assignment.exercise.slug}
+        "id", "course_id", "title", "due_at", "points", "late_policy", "late_penalty", "visible",
+        "scoring", "solution_policy", "created_at")}, "exercise": assignment.exercise.slug,
+        "attempt_limit": single.attempt_limit if single is not None else None,
+        "exercises": [{"exercise": i.exercise.slug, "title": i.exercise.title, "position": i.position,
+                       "points": i.points, "attempts": i.attempt_limit} for i in assignment.items]}
 
 
 def _membership_out(m: Membership) -> dict[str, Any]:
@@ -132,16 +136,21 @@ class Assignments(MethodView):
     @blp.arguments(AssignmentIn)
     @blp.response(201, AssignmentOut)
     def post(self, body, course_id: int):
-        """Place an exercise in the course."""
+        """Create a problem set: `exercises` in order, each `{exercise, points, attempts}`, under one due date,
+        late policy, visibility and solution policy; or a set of one with `exercise` (and `points`,
+        `attempt_limit`). 422 for an unknown or repeated exercise, 409 for a draft (its question tests fail)."""
         course, _ = course_for(current_user(), course_id, instructor=True)
-        exercise = db.session.scalar(select(Exercise).where(Exercise.slug == body.pop("exercise")))
-        if exercise is None or exercise.deleted:
-            raise ServiceError(422, "validation_error", "no such exercise", {"exercise": ["no such exercise"]})
-        authoring.require_assignable(exercise)
-        body.setdefault("title", exercise.title)
-        assignment = Assignment(course=course, exercise=exercise, **body)
-        db.session.add(assignment)
-        db.session.commit()
+        single = "exercise" in body
+        if single:
+            items = [service.ItemSpec(body.pop("exercise"), body.pop("points", 1.0), body.pop("attempt_limit", None))]
+        else:
+            items = [service.ItemSpec(i["exercise"], i["points"], i["attempts"]) for i in body.pop("exercises")]
+        try:
+            assignment = service.create_assignment(course, items, **body)
+        except ServiceError as exc:
+            if single and "exercises.0.exercise" in exc.errors:
+                exc.errors = {"exercise": exc.errors["exercises.0.exercise"]}  # named as it was sent
+            raise
         return _assignment_out(assignment)
 
 

@@ -10,9 +10,9 @@ rescoring), gradebook (points per student). Callers import from here: `from grad
 
 from grader.errors import ServiceError
 from grader.service.access import course_role, feedback_for, require_student_access, require_visible, solution_visible
-from grader.service.assignments import SCORING_TERMS, update_assignment
-from grader.service.gradebook import Gradebook, assignment_score, gradebook
-from grader.service.limits import attempt_limit, attempts_left, check_open, earned_points, graded_attempts
+from grader.service.assignments import SCORING_TERMS, ItemSpec, create_assignment, rescore_assignment, update_assignment
+from grader.service.gradebook import Gradebook, assignment_score, gradebook, item_scores
+from grader.service.limits import attempt_limit, attempts_left, check_open, earned_points, graded_attempts, item_of
 from grader.service.submissions import (
     MAX_ANSWER_ENTRIES,
     MAX_ANSWER_TEXT,
@@ -34,4 +34,5 @@ __all__ = [
     "cached_variant", "check_open", "check_payload", "course_role", "derive_seed", "earned_points",
     "feedback_for", "grade", "gradebook", "graded_attempts", "require_student_access", "require_visible",
     "solution_visible", "spend_budget", "submit", "submit_context", "update_assignment", "variant_for",
+    "ItemSpec", "create_assignment", "rescore_assignment", "item_scores", "item_of",
 ]

@@ -13,6 +13,7 @@ from grader.engine import to_json
 from grader.errors import ServiceError
 from grader.models import (
     Assignment,
+    AssignmentItem,
     Course,
     Membership,
     Submission,
@@ -20,7 +21,7 @@ from grader.models import (
     db,
     utcnow,
 )
-from grader.service.limits import attempts_left
+from grader.service.limits import attempts_left, item_of
 from grader.service.variants import cached_variant
 
 
@@ -44,25 +45,29 @@ def require_visible(role: str | None, assignment: Assignment) -> None:
 
 
 
-def solution_visible(assignment: Assignment, user: User, now: datetime | None = None, role: str | None = None
-                     ) -> bool:
-    """May this user see the expected answers? Instructors always; students when the assignment's policy
-    allows it and so does every other assignment of the same exercise they take: the seed is the student's
-    and the exercise's, so the numbers, and the answers, are the same there. `role` is the user's course role
-    where the caller knows it already (saves a query)."""
-    if (role or course_role(user, assignment.course)) == "instructor":
+def solution_visible(target: Assignment | AssignmentItem, user: User, now: datetime | None = None,
+                     role: str | None = None) -> bool:
+    """May this user see the expected answers of an exercise of a problem set (an item; a set of one may be
+    given as its assignment)? Instructors always; students when the set's policy allows it and so does every
+    other set that places the same exercise for them: the seed is the student's and the exercise's, so the
+    numbers, and the answers, are the same there. `role` is the user's course role where the caller knows it
+    already (saves a query)."""
+    item = item_of(target)
+    if (role or course_role(user, item.assignment.course)) == "instructor":
         return True
-    if not _policy_shows(assignment, user, now):
+    if not _policy_shows(item, user, now):
         return False
     elsewhere = db.session.scalars(
-        select(Assignment).join(Membership, (Membership.course_id == Assignment.course_id)
-                                & (Membership.user_id == user.id) & (Membership.role == "student"))
-        .where(Assignment.exercise_id == assignment.exercise_id, Assignment.id != assignment.id))
+        select(AssignmentItem).join(Assignment, Assignment.id == AssignmentItem.assignment_id)
+        .join(Membership, (Membership.course_id == Assignment.course_id)
+              & (Membership.user_id == user.id) & (Membership.role == "student"))
+        .where(AssignmentItem.exercise_id == item.exercise_id, AssignmentItem.id != item.id))
     return all(_policy_shows(other, user, now) for other in elsewhere)
 
 
-def _policy_shows(assignment: Assignment, user: User, now: datetime | None) -> bool:
-    """The assignment's solution policy for a student, on its own."""
+def _policy_shows(item: AssignmentItem, user: User, now: datetime | None) -> bool:
+    """The set's solution policy for a student at one of its items, on its own."""
+    assignment = item.assignment
     policy = assignment.solution_policy
     if policy == "always":
         return True
@@ -71,7 +76,7 @@ def _policy_shows(assignment: Assignment, user: User, now: datetime | None) -> b
         # would let the next (late) submission copy it.
         if assignment.due_at is None or (now or utcnow()) <= assignment.due_at:
             return False
-        return assignment.late_policy == "reject" or attempts_left(user, assignment) == 0
+        return assignment.late_policy == "reject" or attempts_left(user, item) == 0
     return False
 
 
@@ -85,7 +90,7 @@ def feedback_for(submission: Submission, viewer: User, now: datetime | None = No
     stored = submission.feedback or {}
     feedback = {**stored, "parts": [dict(p) for p in stored.get("parts") or [] if isinstance(p, dict)]}
     if visible is None:
-        visible = solution_visible(submission.assignment, viewer, now)
+        visible = solution_visible(submission.item, viewer, now)
     variant = None
     if visible and submission.kind == "numeric" and stored.get("status") == "graded":
         exercise = definition_of(submission.exercise_version)

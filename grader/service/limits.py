@@ -1,5 +1,5 @@
-"""What a student has left at an assignment: attempts used and allowed, the due date, and what a graded
-score earns under the assignment's late terms."""
+"""What a student has left at an exercise of a problem set: attempts used and allowed (per item), the set's
+due date, and what a graded score earns under the set's late terms and the item's points."""
 
 from __future__ import annotations
 
@@ -11,51 +11,59 @@ from sqlalchemy import Select, func, select
 from grader import exercises as definitions
 from grader.authoring import definition_of
 from grader.errors import ServiceError
-from grader.models import (
-    Assignment,
-    Submission,
-    User,
-    db,
-)
+from grader.models import Assignment, AssignmentItem, Submission, User, db
 
 
-def attempts_used(user_id: int, assignment_id: Any) -> Select:
-    """Graded attempts so far: the highest attempt number, since graded submissions are numbered 1, 2, ...
-    with no gap (the next takes used + 1; submissions are never deleted). One step down the unique
-    (assignment, user, attempt) index, where a count would read every earlier attempt."""
+def item_of(target: Assignment | AssignmentItem) -> AssignmentItem:
+    """The item meant: itself, or the only item of a set of one. A larger set must name its exercise."""
+    if isinstance(target, AssignmentItem):
+        return target
+    if target.single is None:
+        raise ServiceError(422, "validation_error", "this problem set has several exercises: name the exercise",
+                           {"exercise": ["required for a problem set of several exercises"]})
+    return target.single
+
+
+def attempts_used(user_id: int, item_id: Any) -> Select:
+    """Graded attempts so far at one item: the highest attempt number, since graded submissions are numbered
+    1, 2, ... with no gap (the next takes used + 1; submissions are never deleted). One step down the unique
+    (item, user, attempt) index, where a count would read every earlier attempt."""
     return select(func.coalesce(func.max(Submission.attempt), 0)).where(
-        Submission.assignment_id == assignment_id, Submission.user_id == user_id)
+        Submission.item_id == item_id, Submission.user_id == user_id)
 
 
-def graded_attempts(user: User, assignment: Assignment) -> int:
-    return db.session.scalar(attempts_used(user.id, assignment.id)) or 0
+def graded_attempts(user: User, target: Assignment | AssignmentItem) -> int:
+    return db.session.scalar(attempts_used(user.id, item_of(target).id)) or 0
 
 
-def attempt_limit(assignment: Assignment, exercise: definitions.Exercise | None = None) -> int | None:
-    """The assignment's limit, else the exercise's own `attempts`, else unlimited (None). `exercise` is the
+def attempt_limit(target: Assignment | AssignmentItem, exercise: definitions.Exercise | None = None) -> int | None:
+    """The item's limit, else the exercise's own `attempts`, else unlimited (None). `exercise` is the
     current definition where the caller has it already (saves loading the versions)."""
-    if assignment.attempt_limit:
-        return assignment.attempt_limit
-    return (exercise or definition_of(assignment.exercise.current)).attempts
+    item = item_of(target)
+    if item.attempt_limit:
+        return item.attempt_limit
+    return (exercise or definition_of(item.exercise.current)).attempts
 
 
-def attempts_left(user: User, assignment: Assignment) -> int | None:
-    limit = attempt_limit(assignment)
-    return None if limit is None else max(0, limit - graded_attempts(user, assignment))
+def attempts_left(user: User, target: Assignment | AssignmentItem) -> int | None:
+    limit = attempt_limit(target)
+    return None if limit is None else max(0, limit - graded_attempts(user, target))
 
 
-def check_open(assignment: Assignment, exercise: definitions.Exercise, used: int, now: datetime) -> bool:
-    """Raise if the student may not submit now; return whether the submission is late."""
+def check_open(item: AssignmentItem, exercise: definitions.Exercise, used: int, now: datetime) -> bool:
+    """Raise if the student may not submit to this item now; return whether the submission is late."""
+    assignment = item.assignment
     late = assignment.due_at is not None and now > assignment.due_at
     if late and assignment.late_policy == "reject":
         raise ServiceError(409, "past_due", f"the due date ({assignment.due_at:%Y-%m-%d %H:%M} UTC) has passed")
-    limit = attempt_limit(assignment, exercise)
+    limit = attempt_limit(item, exercise)
     if limit is not None and used >= limit:
-        raise ServiceError(409, "no_attempts_left", "no attempts left for this assignment")
+        raise ServiceError(409, "no_attempts_left", "no attempts left for this exercise")
     return late
 
 
-def earned_points(assignment: Assignment, score: float, late: bool) -> float:
-    """What a graded score in [0, 1] earns towards the assignment under its current terms."""
+def earned_points(item: AssignmentItem, score: float, late: bool) -> float:
+    """What a graded score in [0, 1] earns towards the item's points under its set's current late terms."""
+    assignment = item.assignment
     penalty = assignment.late_penalty if late and assignment.late_policy == "penalty" else 0.0
-    return round(score * (1 - penalty) * assignment.points, 6)
+    return round(score * (1 - penalty) * item.points, 6)

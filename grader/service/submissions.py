@@ -30,6 +30,7 @@ from grader.grading.numeric import grade_answers
 from grader.grading.result import GradeResult
 from grader.models import (
     Assignment,
+    AssignmentItem,
     Exercise,
     ExerciseVersion,
     Membership,
@@ -54,11 +55,14 @@ MAX_ANSWER_ENTRIES = 10_000  # numbers in one answer: as many as the largest ten
 
 @dataclass
 class SubmitContext:
-    """What submit() reads before grading: the assignment, its exercise's current version,
-    the user's course role, their graded attempts so far and their stored seed (None before the first visit)."""
+    """What submit() reads before grading: the assignment, the item answered and its exercise's current
+    version, the user's course role, their graded attempts so far at the item and their stored seed (None
+    before the first visit). `item` and `version` are None when the exercise named is not in the set (or none
+    was named in a set of several): submit() says so once access is checked."""
 
     assignment: Assignment
-    version: ExerciseVersion
+    item: AssignmentItem | None
+    version: ExerciseVersion | None
     role: str | None
     used: int
     seed: int | None
@@ -66,31 +70,36 @@ class SubmitContext:
 
 @functools.cache
 def _context_query() -> Select:
-    """submit_context's statement, built once (building it costs about as much as running it); the user and
-    the assignment are bound parameters."""
+    """submit_context's statement, built once (building it costs about as much as running it): one row per
+    item of the set, the user and the assignment bound parameters."""
     user_id, assignment_id = bindparam("user_id"), bindparam("assignment_id")
     role = select(Membership.role).where(Membership.user_id == user_id,
                                          Membership.course_id == Assignment.course_id).scalar_subquery()
-    used = attempts_used(user_id, Assignment.id).scalar_subquery()
+    used = attempts_used(user_id, AssignmentItem.id).scalar_subquery()
     seed = select(Variant.seed).where(Variant.user_id == user_id,
-                                      Variant.exercise_id == Assignment.exercise_id).scalar_subquery()
-    return (select(Assignment, ExerciseVersion, role, used, seed)
-            .join(Exercise, Exercise.id == Assignment.exercise_id)  # for its current version only
+                                      Variant.exercise_id == AssignmentItem.exercise_id).scalar_subquery()
+    return (select(Assignment, AssignmentItem, Exercise.slug, ExerciseVersion, role, used, seed)
+            .join(AssignmentItem, AssignmentItem.assignment_id == Assignment.id)
+            .join(Exercise, Exercise.id == AssignmentItem.exercise_id)  # for its current version only
             .join(ExerciseVersion, (ExerciseVersion.exercise_id == Exercise.id)
                   & (ExerciseVersion.version == Exercise.current_version))
-            .where(Assignment.id == assignment_id))
+            .where(Assignment.id == assignment_id).order_by(AssignmentItem.position, AssignmentItem.id))
 
 
-def submit_context(user: User, assignment_id: int) -> SubmitContext | None:
+def submit_context(user: User, assignment_id: int, exercise: str | None = None) -> SubmitContext | None:
     """Everything submit() reads before grading, in one round trip (the path every submission takes): the
-    assignment joined to its exercise and only the current version, with the role, the attempts used and the
-    seed as scalar subqueries. None when there is no such assignment."""
-    row = db.session.execute(_context_query(), {"user_id": user.id, "assignment_id": assignment_id}).one_or_none()
-    if row is None:
+    set's items joined to their exercises and only the current versions, with the role, the attempts used
+    and the seed as scalar subqueries; the item is the one placing `exercise` (a slug), or the only one.
+    None when there is no such assignment."""
+    rows = db.session.execute(_context_query(), {"user_id": user.id, "assignment_id": assignment_id}).all()
+    if not rows:
         return None
-    assignment, version, role_value, used_value, seed_value = row
-    return SubmitContext(assignment, version, "instructor" if user.role == "admin" else role_value,
-                         used_value or 0, seed_value)
+    chosen = [r for r in rows if r[2] == exercise] if exercise is not None else rows[:1] if len(rows) == 1 else []
+    role = "instructor" if user.role == "admin" else rows[0][4]
+    if not chosen:
+        return SubmitContext(rows[0][0], None, None, role, 0, None)
+    assignment, item, _, version, _, used_value, seed_value = chosen[0]
+    return SubmitContext(assignment, item, version, role, used_value or 0, seed_value)
 
 
 def check_payload(answers: dict[str, Any] | None, code: str | None) -> None:
@@ -157,19 +166,28 @@ def spend_budget(user: User) -> None:
                            headers={"Retry-After": str(math.ceil(wait))})
 
 
-def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None = None, code: str | None = None,
-           now: datetime | None = None, context: SubmitContext | None = None, seen_version: int | None = None
-           ) -> Submission:
-    """Grade and store one submission atomically. Format errors and infrastructure failures are stored
-    without an attempt number (they do not use an attempt). `context` is submit_context's for this user and
-    assignment where the caller loaded the assignment with it (the API does: one query instead of two).
-    `seen_version` is the exercise version whose numbers the student worked from, where the client says: if
-    an instructor has edited the exercise since, the answers are to other numbers, and nothing is stored."""
+def submit(user: User, assignment: Assignment, *, exercise: str | None = None, answers: dict[str, Any] | None = None,
+           code: str | None = None, now: datetime | None = None, context: SubmitContext | None = None,
+           seen_version: int | None = None) -> Submission:
+    """Grade and store one submission to an exercise of a problem set (`exercise`, its slug; may be left out
+    for a set of one) atomically. Format errors and infrastructure failures are stored without an attempt
+    number (they do not use an attempt). `context` is submit_context's for this user, assignment and exercise
+    where the caller loaded the assignment with it (the API does: one query instead of two). `seen_version` is
+    the exercise version whose numbers the student worked from, where the client says: if an instructor has
+    edited the exercise since, the answers are to other numbers, and nothing is stored."""
     now = now or utcnow()
     if context is None or context.assignment is not assignment:
-        context = submit_context(user, assignment.id)
-    role, used, seed, version = context.role, context.used, context.seed, context.version
+        context = submit_context(user, assignment.id, exercise)
+        if context is None:  # an assignment object deleted since it was loaded
+            raise ServiceError(404, "not_found", "no such assignment")
+    role, used, seed, version, item = context.role, context.used, context.seed, context.version, context.item
     require_visible(role, assignment)
+    if item is None or version is None:
+        if exercise is None:
+            raise ServiceError(422, "validation_error", "this problem set has several exercises: say which one "
+                               "you answer", {"exercise": ["required for a problem set of several exercises"]})
+        raise ServiceError(422, "validation_error", f"there is no exercise '{exercise}' in this problem set",
+                           {"exercise": ["not in this problem set"]})
     spend_budget(user)
     check_payload(answers, code)
     if seen_version is not None and seen_version != version.version:
@@ -177,40 +195,40 @@ def submit(user: User, assignment: Assignment, *, answers: dict[str, Any] | None
                            f"the exercise was changed after you opened it (you had version {seen_version}, it is "
                            f"now version {version.version}): open it again to see your numbers",
                            {"version": [f"the current version is {version.version}"]})
-    exercise = definition_of(version)
-    late = check_open(assignment, exercise, used, now)
+    definition = definition_of(version)
+    late = check_open(item, definition, used, now)
     if seed is None:
-        seed = variant_for(user, assignment.exercise)[0].seed
-    variant = cached_variant(exercise, seed)
+        seed = variant_for(user, item.exercise)[0].seed
+    variant = cached_variant(definition, seed)
     started = time.perf_counter()
-    result = grade(exercise, variant, answers=answers, code=code, reveal=solution_visible(assignment, user, now, role),
+    result = grade(definition, variant, answers=answers, code=code, reveal=solution_visible(item, user, now, role),
                    allow_weak=current_app.config.get("SANDBOX_ALLOW_WEAK", False), attempt=used + 1
                    ).withhold_ungraded()
     elapsed_ms = (time.perf_counter() - started) * 1000
     score = result.score if result.uses_attempt else None
-    earned = None if score is None else earned_points(assignment, score, late)
+    earned = None if score is None else earned_points(item, score, late)
     mistakes = sorted({p.diagnosis["mistake"] for p in result.parts if p.diagnosis})
     submission = Submission(
-        assignment_id=assignment.id, user_id=user.id, exercise_version_id=version.id, seed=seed,
-        kind=exercise.kind, answers=answers if exercise.kind == "numeric" else None,
-        code=code if exercise.kind == "code" else None, status=result.status, score=score, points=earned,
+        assignment_id=assignment.id, item_id=item.id, user_id=user.id, exercise_version_id=version.id, seed=seed,
+        kind=definition.kind, answers=answers if definition.kind == "numeric" else None,
+        code=code if definition.kind == "code" else None, status=result.status, score=score, points=earned,
         late=late, feedback=result.to_dict(), mistakes=mistakes, grading_ms=round(elapsed_ms, 3), created_at=now,
     )
-    return _store(submission, user, assignment, numbered=result.uses_attempt, used=used,
-                  limit=attempt_limit(assignment, exercise))
+    return _store(submission, user, item, numbered=result.uses_attempt, used=used,
+                  limit=attempt_limit(item, definition))
 
 
-def _store(submission: Submission, user: User, assignment: Assignment, *, numbered: bool, used: int,
+def _store(submission: Submission, user: User, item: AssignmentItem, *, numbered: bool, used: int,
            limit: int | None) -> Submission:
     """Insert in one short transaction. `used` (counted before grading) is the first guess at the attempt
     number; a concurrent submission that took it makes the insert fail, and we count again."""
     for retry in range(STORE_RETRIES):
         if numbered:
             if retry:
-                used = graded_attempts(user, assignment)
+                used = graded_attempts(user, item)
             if limit is not None and used >= limit:
                 db.session.rollback()
-                raise ServiceError(409, "no_attempts_left", "no attempts left for this assignment")
+                raise ServiceError(409, "no_attempts_left", "no attempts left for this exercise")
             submission.attempt = used + 1
         db.session.add(submission)
         try:

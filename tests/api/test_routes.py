@@ -328,3 +328,43 @@ def test_expected_answers_are_hidden_again_when_the_policy_tightens(client, worl
     assert all(p["expected"] is None for p in listed[0]["feedback"]["parts"])
     teacher = client.get(f"/api/v1/submissions/{sid}", headers=bearer("teacher")).get_json()
     assert all(p["expected"] is not None for p in teacher["feedback"]["parts"])
+
+
+# --- problem sets ----------------------------------------------------------------------------------------
+
+def test_a_problem_set_is_created_with_its_exercises_and_answered_one_exercise_at_a_time(client, world):
+    teacher = bearer("teacher")
+    created = client.post(f"/api/v1/courses/{world.course.id}/assignments", headers=teacher, json={
+        "title": "Week 2", "due_at": "2030-01-01T12:00:00Z", "late_policy": "reject",
+        "exercises": [{"exercise": EXERCISE, "points": 2, "attempts": 3}, {"exercise": "gate-add", "points": 1}]})
+    body = created.get_json()
+    assert created.status_code == 201, body
+    assert [(e["exercise"], e["points"], e["attempts"], e["position"]) for e in body["exercises"]] == [
+        (EXERCISE, 2, 3, 1), ("gate-add", 1, None, 2)]
+    assert body["points"] == 3 and body["attempt_limit"] is None
+    url = f"/api/v1/assignments/{body['id']}/submissions"
+    alice = bearer("alice")
+    unnamed = client.post(url, json={"answers": RIGHT}, headers=alice)
+    assert unnamed.status_code == 422 and "exercise" in unnamed.get_json()["errors"]
+    stranger = client.post(url, json={"exercise": "code-relu-backward", "answers": RIGHT}, headers=alice)
+    assert stranger.status_code == 422 and "exercise" in stranger.get_json()["errors"]
+    right = client.post(url, json={"exercise": EXERCISE, "answers": RIGHT}, headers=alice)
+    assert right.status_code == 201 and right.get_json()["points"] == 2 and right.get_json()["attempt"] == 1
+    variant = client.get(f"/api/v1/assignments/{body['id']}/variant?exercise={EXERCISE}", headers=alice).get_json()
+    assert variant["exercise"] == EXERCISE and variant["attempts_left"] == 2
+    assert client.get(f"/api/v1/assignments/{body['id']}/variant", headers=alice).status_code == 422
+    book = client.get(f"/api/v1/courses/{world.course.id}/gradebook", headers=teacher).get_json()
+    assert {r["username"]: r["scores"][str(body["id"])] for r in book["students"]} == {"alice": 2, "bob": None}
+    assert {"id": body["id"], "title": "Week 2", "points": 3} in book["assignments"]
+
+
+def test_a_problem_set_refuses_bad_entries_with_422_and_stores_nothing(client, world):
+    url = f"/api/v1/courses/{world.course.id}/assignments"
+    teacher = bearer("teacher")
+    for body, field in (({"exercises": []}, "exercises"), ({"exercises": [{"points": 1}]}, "exercises.0.exercise"),
+                        ({"exercises": [{"exercise": "no-such"}]}, "exercises.0.exercise"),
+                        ({"exercises": [{"exercise": "gate-add"}, {"exercise": "gate-add"}]}, "exercises.1.exercise"),
+                        ({"exercise": "gate-add", "exercises": [{"exercise": "gate-add"}]}, "exercise")):
+        response = client.post(url, json=body, headers=teacher)
+        assert response.status_code == 422 and field in response.get_json()["errors"], (body, response.get_json())
+    assert count(Submission) == 0 and len(client.get(url, headers=teacher).get_json()) == 1
