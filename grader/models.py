@@ -155,9 +155,15 @@ class Assignment(db.Model):
     visible: Mapped[bool] = mapped_column(default=True)
     scoring: Mapped[str] = mapped_column(String(10), default="best")  # best | last
     solution_policy: Mapped[str] = mapped_column(String(20), default="after_due")  # never|after_due|always
+    # Where the set stands among the course's (ascending; equal positions keep the due-date order).
+    position: Mapped[int] = mapped_column(default=0)
+    # Retired: hidden from students, and may be deleted even with submissions (they go with it).
+    archived: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     course: Mapped[Course] = relationship(back_populates="assignments")
+    overrides: Mapped[list[AssignmentOverride]] = relationship(back_populates="assignment",
+                                                               cascade="all, delete-orphan")
     items: Mapped[list[AssignmentItem]] = relationship(back_populates="assignment", cascade="all, delete-orphan",
                                                        order_by="AssignmentItem.position")
 
@@ -216,6 +222,24 @@ class AssignmentItem(db.Model):
 
     assignment: Mapped[Assignment] = relationship(back_populates="items")
     exercise: Mapped[Exercise] = relationship()
+
+
+class AssignmentOverride(db.Model):
+    """One student's exception to a problem set's terms: a later due date and/or extra attempts at each of its
+    exercises. A group of students gets one row each."""
+
+    __tablename__ = "assignment_overrides"
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime | None]  # None: the set's own
+    extra_attempts: Mapped[int] = mapped_column(default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assignment: Mapped[Assignment] = relationship(back_populates="overrides")
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class Variant(db.Model):

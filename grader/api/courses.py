@@ -19,8 +19,11 @@ from grader.api.schemas import (
     GradebookOut,
     MembershipIn,
     MembershipOut,
+    OverrideIn,
+    OverrideOut,
+    OverrideQuery,
 )
-from grader.models import Assignment, Course, Membership, User, db
+from grader.models import Assignment, AssignmentOverride, Course, Membership, User, db
 from grader.service import ServiceError
 
 blp = blueprint("courses", "Courses, memberships, assignments and the gradebook")
@@ -34,7 +37,7 @@ def _assignment_out(assignment: Assignment) -> dict[str, Any]:
     single = assignment.single
     return {**{c: getattr(assignment, c) for c in (
         "id", "course_id", "title", "due_at", "points", "late_policy", "late_penalty", "visible",
-        "scoring", "solution_policy", "created_at")}, "exercise": assignment.exercise.slug,
+        "scoring", "solution_policy", "position", "archived", "created_at")}, "exercise": assignment.exercise.slug,
         "attempt_limit": single.attempt_limit if single is not None else None,
         "exercises": [{"exercise": i.exercise.slug, "title": i.exercise.title, "position": i.position,
                        "points": i.points, "attempts": i.attempt_limit} for i in assignment.items]}
@@ -128,8 +131,9 @@ class Assignments(MethodView):
         course, role = course_for(current_user(), course_id)
         query = select(Assignment).where(Assignment.course_id == course.id)
         if role != "instructor":
-            query = query.where(Assignment.visible.is_(True))
-        rows = db.session.scalars(page_of(query.order_by(Assignment.id), pagination_parameters)).all()
+            query = query.where(Assignment.visible.is_(True), Assignment.archived.is_(False))
+        rows = db.session.scalars(page_of(query.order_by(Assignment.position, Assignment.id),
+                                          pagination_parameters)).all()
         return [_assignment_out(a) for a in rows]
 
     @require("courses:write")
@@ -166,9 +170,57 @@ class AssignmentItem(MethodView):
     @blp.arguments(AssignmentPatch)
     @blp.response(200, AssignmentOut)
     def patch(self, body, assignment_id: int):
-        """Change due date, attempts, points, late policy, visibility, scoring or solution policy. A change of
-        points, due date or late terms rescores what the graded submissions earn (lateness judged against the
-        new due date)."""
+        """Change due date, late policy, visibility, scoring, solution policy, position (reorder) or archived;
+        attempts and points of a set of one. A change of points, due date or late terms rescores what the
+        graded submissions earn (lateness judged against the new due date)."""
         assignment, _ = assignment_for(current_user(), assignment_id, instructor=True)
         service.update_assignment(assignment, body)
         return _assignment_out(assignment)
+
+    @require("courses:write")
+    @blp.response(204)
+    def delete(self, assignment_id: int):
+        """Delete the problem set (its items and overrides go with it). 409 while it has submissions, unless it
+        is archived first (PATCH archived: true), when they are deleted with it."""
+        assignment, _ = assignment_for(current_user(), assignment_id, instructor=True)
+        service.delete_assignment(assignment)
+
+
+def _override_out(override: AssignmentOverride) -> dict[str, Any]:
+    return {"id": override.id, "assignment_id": override.assignment_id, "user": override.user.username,
+            "due_at": override.due_at, "extra_attempts": override.extra_attempts, "created_at": override.created_at}
+
+
+@blp.route("/assignments/<int(max=2147483647):assignment_id>/overrides")
+class Overrides(MethodView):
+    @require("courses:read")
+    @blp.response(200, OverrideOut(many=True))
+    @blp.paginate()
+    def get(self, assignment_id: int, pagination_parameters):
+        """The problem set's overrides (instructors): each student's own due date and extra attempts."""
+        assignment, _ = assignment_for(current_user(), assignment_id, instructor=True)
+        query = (select(AssignmentOverride).join(User, User.id == AssignmentOverride.user_id)
+                 .where(AssignmentOverride.assignment_id == assignment.id).order_by(User.username))
+        return [_override_out(o) for o in db.session.scalars(page_of(query, pagination_parameters))]
+
+    @require("courses:write")
+    @blp.arguments(OverrideIn)
+    @blp.response(201, OverrideOut)
+    def post(self, body, assignment_id: int):
+        """Give a student of the course a later due date and/or extra attempts at each exercise (replacing the
+        fields given of an override they had). Honoured wherever they submit; their graded submissions are
+        rescored against their own due date. 422 for someone who is not a student of the course."""
+        user = current_user()
+        assignment, _ = assignment_for(user, assignment_id, instructor=True)
+        override, = service.set_override(assignment, [body["user"]], due_at=body.get("due_at"),
+                                         extra_attempts=body.get("extra_attempts"), by=user)
+        return _override_out(override)
+
+    @require("courses:write")
+    @blp.arguments(OverrideQuery, location="query")
+    @blp.response(204)
+    def delete(self, args, assignment_id: int):
+        """Remove `?user=`'s override (back to the set's terms; their submissions are rescored). Idempotent: 204
+        also when they had none; 422 for someone who is not a student of the course."""
+        assignment, _ = assignment_for(current_user(), assignment_id, instructor=True)
+        service.remove_override(assignment, args["user"])

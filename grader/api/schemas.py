@@ -118,6 +118,10 @@ class AssignmentFields(In):
     visible = fields.Boolean()
     scoring = fields.String(validate=validate.OneOf(["best", "last"]))
     solution_policy = fields.String(validate=validate.OneOf(["never", "after_due", "always"]))
+    position = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000), metadata={
+        "description": "order among the course's problem sets (ascending; equal positions: by due date)"})
+    archived = fields.Boolean(metadata={"description": "retired: hidden from students; may then be deleted "
+                                                      "with its submissions"})
 
 
 class ItemIn(In):
@@ -142,6 +146,30 @@ class AssignmentIn(AssignmentFields):
             raise ValidationError("required: an exercise, or a list of exercises", "exercise")
         if "exercises" in data and ({"points", "attempt_limit"} & set(data)):
             raise ValidationError("with exercises, points and attempts are given per exercise", "body")
+
+
+class OverrideIn(In):
+    user = fields.String(required=True, validate=[validate.Length(min=1, max=80),
+                                                  validate.Regexp(r"^[^\x00]+$", error="must not contain NUL bytes")],
+                         metadata={"description": "the student's username"})
+    due_at = UTCDateTime(metadata={"description": "their own due date (left out: the set's, or as before)"})
+    extra_attempts = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000),
+                                    metadata={"description": "attempts added to each exercise's limit"})
+
+
+class OverrideQuery(In):
+    user = fields.String(required=True, validate=[validate.Length(min=1, max=80),
+                                                  validate.Regexp(r"^[^\x00]+$", error="must not contain NUL bytes")],
+                         metadata={"description": "the student's username"})
+
+
+class OverrideOut(Schema):
+    id = fields.Integer(required=True)
+    assignment_id = fields.Integer(required=True)
+    user = fields.String(required=True)
+    due_at = UTCDateTime(allow_none=True, required=True)
+    extra_attempts = fields.Integer(required=True)
+    created_at = UTCDateTime(required=True)
 
 
 class VariantQuery(In):
@@ -330,6 +358,8 @@ class AssignmentOut(Schema):
     visible = fields.Boolean(required=True)
     scoring = fields.String(required=True)
     solution_policy = fields.String(required=True)
+    position = fields.Integer(required=True)
+    archived = fields.Boolean(required=True)
     created_at = UTCDateTime(required=True)
 
 

@@ -66,7 +66,7 @@ class VariantView(MethodView):
             "graph": exercise.graph_lines, "asks": asks,
             "tolerance": Tolerance.from_spec(exercise.tolerance, exercise.kind).describe(),
             "function": function, "attempts_left": service.attempts_left(user, item),
-            "due_at": assignment.due_at, "late_policy": assignment.late_policy,
+            "due_at": service.due_for(user, assignment), "late_policy": assignment.late_policy,
         }
 
 

@@ -21,7 +21,7 @@ from grader.models import (
     db,
     utcnow,
 )
-from grader.service.limits import attempts_left, item_of
+from grader.service.limits import attempts_left, due_for, item_of
 from grader.service.variants import cached_variant
 
 
@@ -40,7 +40,7 @@ def require_student_access(user: User, assignment: Assignment) -> str:
 
 
 def require_visible(role: str | None, assignment: Assignment) -> None:
-    if role is None or (role == "student" and not assignment.visible):
+    if role is None or (role == "student" and (not assignment.visible or assignment.archived)):
         raise ServiceError(404, "not_found", "no such assignment")
 
 
@@ -74,7 +74,8 @@ def _policy_shows(item: AssignmentItem, user: User, now: datetime | None) -> boo
     if policy == "after_due":
         # Only once nothing more can be earned: while late submissions are still taken, showing the answer
         # would let the next (late) submission copy it.
-        if assignment.due_at is None or (now or utcnow()) <= assignment.due_at:
+        due = due_for(user, assignment)
+        if due is None or (now or utcnow()) <= due:
             return False
         return assignment.late_policy == "reject" or attempts_left(user, item) == 0
     return False

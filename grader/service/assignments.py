@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from grader.authoring import require_assignable
 from grader.errors import ServiceError
@@ -63,6 +63,19 @@ def create_assignment(course: Course, items: list[ItemSpec], **settings: Any) ->
     return assignment
 
 
+def delete_assignment(assignment: Assignment) -> None:
+    """Delete a problem set with its items and overrides. Refused (409) while it has submissions, unless it is
+    archived first: students' work is not thrown away by accident."""
+    if not assignment.archived and db.session.scalar(
+            select(Submission.id).where(Submission.assignment_id == assignment.id).limit(1)) is not None:
+        raise ServiceError(409, "has_submissions", "this problem set has submissions: archive it first "
+                           "(archived: true) to delete it with them, or hide it (visible: false)")
+    # said outright rather than left to ON DELETE CASCADE, which SQLite only honours with its foreign keys on
+    db.session.execute(delete(Submission).where(Submission.assignment_id == assignment.id))
+    db.session.delete(assignment)
+    db.session.commit()
+
+
 def update_assignment(assignment: Assignment, changes: dict[str, Any]) -> int:
     """Change a problem set's settings and, where points, due date or late terms changed, rescore what its
     graded submissions earn, so the gradebook always follows the set as it now reads (as an LMS does when a
@@ -87,11 +100,14 @@ def rescore_assignment(assignment: Assignment) -> int:
     """Recompute lateness and points of every graded submission to the set under its current terms (the caller
     commits). Returns how many were rescored."""
     items = {item.id: item for item in assignment.items}
+    # lateness against each student's own due date: their override's, else the set's
+    due = {o.user_id: o.due_at for o in assignment.overrides if o.due_at is not None}
     rescored = 0
     graded = db.session.scalars(select(Submission).where(Submission.assignment_id == assignment.id,
                                                          Submission.attempt.is_not(None)))
     for submission in graded:
-        submission.late = assignment.due_at is not None and submission.created_at > assignment.due_at
+        deadline = due.get(submission.user_id, assignment.due_at)
+        submission.late = deadline is not None and submission.created_at > deadline
         submission.points = earned_points(items[submission.item_id], submission.score or 0.0, submission.late)
         rescored += 1
     return rescored

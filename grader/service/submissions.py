@@ -31,6 +31,7 @@ from grader.grading.result import GradeResult
 from grader.models import (
     Assignment,
     AssignmentItem,
+    AssignmentOverride,
     Exercise,
     ExerciseVersion,
     Membership,
@@ -66,6 +67,8 @@ class SubmitContext:
     role: str | None
     used: int
     seed: int | None
+    due_at: datetime | None = None  # the student's override: a later due date (None: the set's)
+    extra: int = 0  # ... and extra attempts at each exercise
 
 
 @functools.cache
@@ -78,7 +81,10 @@ def _context_query() -> Select:
     used = attempts_used(user_id, AssignmentItem.id).scalar_subquery()
     seed = select(Variant.seed).where(Variant.user_id == user_id,
                                       Variant.exercise_id == AssignmentItem.exercise_id).scalar_subquery()
-    return (select(Assignment, AssignmentItem, Exercise.slug, ExerciseVersion, role, used, seed)
+    override = (AssignmentOverride.assignment_id == Assignment.id) & (AssignmentOverride.user_id == user_id)
+    due = select(AssignmentOverride.due_at).where(override).scalar_subquery()
+    extra = select(AssignmentOverride.extra_attempts).where(override).scalar_subquery()
+    return (select(Assignment, AssignmentItem, Exercise.slug, ExerciseVersion, role, used, seed, due, extra)
             .join(AssignmentItem, AssignmentItem.assignment_id == Assignment.id)
             .join(Exercise, Exercise.id == AssignmentItem.exercise_id)  # for its current version only
             .join(ExerciseVersion, (ExerciseVersion.exercise_id == Exercise.id)
@@ -88,9 +94,9 @@ def _context_query() -> Select:
 
 def submit_context(user: User, assignment_id: int, exercise: str | None = None) -> SubmitContext | None:
     """Everything submit() reads before grading, in one round trip (the path every submission takes): the
-    set's items joined to their exercises and only the current versions, with the role, the attempts used
-    and the seed as scalar subqueries; the item is the one placing `exercise` (a slug), or the only one.
-    None when there is no such assignment."""
+    set's items joined to their exercises and only the current versions, with the role, the attempts used,
+    the seed and the student's override as scalar subqueries; the item is the one placing `exercise` (a
+    slug), or the only one. None when there is no such assignment."""
     rows = db.session.execute(_context_query(), {"user_id": user.id, "assignment_id": assignment_id}).all()
     if not rows:
         return None
@@ -98,8 +104,8 @@ def submit_context(user: User, assignment_id: int, exercise: str | None = None) 
     role = "instructor" if user.role == "admin" else rows[0][4]
     if not chosen:
         return SubmitContext(rows[0][0], None, None, role, 0, None)
-    assignment, item, _, version, _, used_value, seed_value = chosen[0]
-    return SubmitContext(assignment, item, version, role, used_value or 0, seed_value)
+    assignment, item, _, version, _, used_value, seed_value, due, extra = chosen[0]
+    return SubmitContext(assignment, item, version, role, used_value or 0, seed_value, due, extra or 0)
 
 
 def check_payload(answers: dict[str, Any] | None, code: str | None) -> None:
@@ -196,7 +202,7 @@ def submit(user: User, assignment: Assignment, *, exercise: str | None = None, a
                            f"now version {version.version}): open it again to see your numbers",
                            {"version": [f"the current version is {version.version}"]})
     definition = definition_of(version)
-    late = check_open(item, definition, used, now)
+    late = check_open(item, definition, used, now, context.due_at, context.extra)
     if seed is None:
         seed = variant_for(user, item.exercise)[0].seed
     variant = cached_variant(definition, seed)
@@ -215,7 +221,7 @@ def submit(user: User, assignment: Assignment, *, exercise: str | None = None, a
         late=late, feedback=result.to_dict(), mistakes=mistakes, grading_ms=round(elapsed_ms, 3), created_at=now,
     )
     return _store(submission, user, item, numbered=result.uses_attempt, used=used,
-                  limit=attempt_limit(item, definition))
+                  limit=attempt_limit(item, definition, context.extra))
 
 
 def _store(submission: Submission, user: User, item: AssignmentItem, *, numbered: bool, used: int,

@@ -70,12 +70,22 @@ def _course_or_404(course_id: int) -> Course:
 
 def _visible_assignments(course: Course) -> list[Assignment]:
     instructor = service.course_role(current_user, course) == "instructor"
-    return sorted((a for a in course.assignments if a.visible or instructor),
-                  key=lambda a: (a.due_at is None, a.due_at or datetime.max, a.id))
+    return sorted((a for a in course.assignments if (a.visible and not a.archived) or instructor),
+                  key=lambda a: (a.position, a.due_at is None, a.due_at or datetime.max, a.id))
 
 
 def _past_due(assignment: Assignment, now: datetime) -> bool:
-    return assignment.due_at is not None and now > assignment.due_at
+    """Past the due date that holds for the signed-in student (their override's, else the set's)."""
+    due = service.due_for(current_user, assignment)
+    return due is not None and now > due
+
+
+def due_view(assignment: Assignment) -> dict[str, Any]:
+    """The due date a page shows: the student's own where an override moved it (said as "your due date"),
+    and their extra attempts."""
+    override = service.override_for(current_user, assignment)
+    return {"at": service.due_date(assignment, override), "own": override is not None and override.due_at is not None,
+            "extra": override.extra_attempts if override is not None else 0}
 
 
 def _item_or_404(assignment: Assignment, position: int | None) -> AssignmentItem:
@@ -162,13 +172,14 @@ def course(course_id: int) -> str:
     rows = []
     for assignment in _visible_assignments(course):
         items = item_rows(assignment, now)
+        due = due_view(assignment)
         if len(items) == 1:  # a set of one reads as its exercise, as every assignment did before sets
-            rows.append({"assignment": assignment, **items[0], "exercises": 1, "earned": None})
+            rows.append({"assignment": assignment, **items[0], "exercises": 1, "earned": None, "due": due})
             continue
         scored = [row["counted"].points or 0.0 for row in items if row["counted"] is not None]
         rows.append({"assignment": assignment, "exercises": len(items), "counted": None, "late_penalty": 0.0,
                      "earned": round(sum(scored), 6) if scored else None, "status": set_status(items),
-                     "left": None, "open": sum(1 for row in items if row["status"] not in ("done",))})
+                     "left": None, "open": sum(1 for row in items if row["status"] not in ("done",)), "due": due})
     return render_template("course.html", course=course, rows=rows)
 
 
@@ -176,6 +187,7 @@ def _problem_set_page(assignment: Assignment) -> str:
     """A set of several exercises: each with its status, points and attempts left, and the set's total."""
     now = utcnow()
     return render_template("problem_set.html", assignment=assignment, rows=item_rows(assignment, now),
+                           due=due_view(assignment),
                            best=service.assignment_score(current_user, assignment),
                            past_due=_past_due(assignment, now) and assignment.late_policy == "reject")
 
@@ -225,6 +237,7 @@ def _exercise_page(item: AssignmentItem, submission: Submission | None = None,
         attempts_left=service.attempts_left(current_user, item),
         best=service.item_scores(current_user, assignment).get(item.id),
         past_due=_past_due(assignment, now) and assignment.late_policy == "reject",
+        due=due_view(assignment),
         label_tex=label_tex,
     )
 

@@ -49,6 +49,12 @@ MATRIX = [
                                                                                  401, 403, 404, 201, 201, 403),
     ("GET", "/assignments/{assignment}", None, "courses:read", "alice",          401, 200, 404, 200, 200, 403),
     ("PATCH", "/assignments/{assignment}", "patch", "courses:write", "teacher",  401, 403, 404, 200, 200, 403),
+    ("DELETE", "/assignments/{assignment}", None, "courses:write", "teacher",    401, 403, 404, 409, 409, 403),
+    ("GET", "/assignments/{assignment}/overrides", None, "courses:read", "teacher", 401, 403, 404, 200, 200, 403),
+    ("POST", "/assignments/{assignment}/overrides", "override", "courses:write", "teacher",
+                                                                                 401, 403, 404, 201, 201, 403),
+    ("DELETE", "/assignments/{assignment}/overrides?user=alice", None, "courses:write", "teacher",
+                                                                                 401, 403, 404, 204, 204, 403),
     ("GET", "/assignments/{assignment}/variant", None, "submissions:read", "alice",
                                                                                  401, 200, 404, 200, 200, 403),
     ("POST", "/assignments/{assignment}/submissions", "submit", "submissions:write", "alice",
@@ -77,6 +83,7 @@ def bodies(app) -> dict:
         "assignment": {"exercise": "gate-add"}, "patch": {"points": 3}, "submit": {"answers": RIGHT},
         "token": {"name": "x", "scopes": []}, "check": {"seeds": 3},
         "precheck": {"code": "def relu_backward(dout, z:\n    pass"},
+        "override": {"user": "alice", "extra_attempts": 1},
     }
 
 

@@ -368,3 +368,54 @@ def test_a_problem_set_refuses_bad_entries_with_422_and_stores_nothing(client, w
         response = client.post(url, json=body, headers=teacher)
         assert response.status_code == 422 and field in response.get_json()["errors"], (body, response.get_json())
     assert count(Submission) == 0 and len(client.get(url, headers=teacher).get_json()) == 1
+
+
+def test_overrides_are_given_listed_honoured_and_removed(client, world):
+    teacher, alice = bearer("teacher"), bearer("alice")
+    closed = assign(world.course, "gate-add", due_at=utcnow() - timedelta(hours=1), late_policy="reject")
+    url = f"/api/v1/assignments/{closed.id}/overrides"
+    given = client.post(url, json={"user": "alice", "due_at": "2030-01-01T00:00:00Z", "extra_attempts": 2},
+                        headers=teacher)
+    assert given.status_code == 201 and given.get_json()["user"] == "alice", given.get_json()
+    assert [(o["user"], o["extra_attempts"]) for o in client.get(url, headers=teacher).get_json()] == [("alice", 2)]
+    variant = client.get(f"/api/v1/assignments/{closed.id}/variant", headers=alice).get_json()
+    assert variant["due_at"].startswith("2030-01-01")
+    submitted = client.post(f"/api/v1/assignments/{closed.id}/submissions", json={"answers": {"0": "1"}},
+                            headers=alice)
+    assert submitted.status_code == 201
+    bob = client.post(f"/api/v1/assignments/{closed.id}/submissions", json={"answers": {"0": "1"}},
+                      headers=bearer("bob"))
+    assert bob.status_code == 409 and bob.get_json()["code"] == "past_due"
+    assert client.post(url, json={"user": "eve", "extra_attempts": 1}, headers=teacher).status_code == 422
+    assert client.post(url, json={"user": "alice"}, headers=teacher).status_code == 422
+    assert client.post(url, json={"user": "alice", "extra_attempts": 1}, headers=alice).status_code == 403
+    assert client.delete(url + "?user=alice", headers=teacher).status_code == 204
+    assert client.get(url, headers=teacher).get_json() == []
+
+
+def test_problem_sets_are_reordered_hidden_and_deleted_only_without_submissions_unless_archived(client, world):
+    teacher = bearer("teacher")
+    spare = assign(world.course, "gate-add")
+    listing = f"/api/v1/courses/{world.course.id}/assignments"
+    client.patch(f"/api/v1/assignments/{world.assignment.id}", json={"position": 2}, headers=teacher)
+    assert [a["id"] for a in client.get(listing, headers=teacher).get_json()] == [spare.id, world.assignment.id]
+    client.post(f"/api/v1/assignments/{world.assignment.id}/submissions", json={"answers": RIGHT},
+                headers=bearer("alice"))
+    item = f"/api/v1/assignments/{world.assignment.id}"
+    refused = client.delete(item, headers=teacher)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "has_submissions"
+    assert client.patch(item, json={"archived": True}, headers=teacher).get_json()["archived"] is True
+    assert [a["id"] for a in client.get(listing, headers=bearer("alice")).get_json()] == [spare.id]
+    assert client.delete(item, headers=teacher).status_code == 204
+    assert client.delete(f"/api/v1/assignments/{spare.id}", headers=teacher).status_code == 204
+    assert count(Submission) == 0
+
+
+def test_a_draft_anywhere_in_a_problem_set_refuses_it(client, world):
+    draft = db.session.scalar(select(Exercise).where(Exercise.slug == "gate-add"))
+    draft.current.checks = {"passed": False, "failures": ["its worked answer is wrong"]}
+    db.session.commit()
+    response = client.post(f"/api/v1/courses/{world.course.id}/assignments", headers=bearer("teacher"), json={
+        "title": "Week 3", "exercises": [{"exercise": EXERCISE}, {"exercise": "gate-add"}]})
+    assert response.status_code == 409 and response.get_json()["code"] == "exercise_draft"
+    assert len(client.get(f"/api/v1/courses/{world.course.id}/assignments", headers=bearer("teacher")).get_json()) == 1

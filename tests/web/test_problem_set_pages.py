@@ -42,3 +42,23 @@ def test_an_exercise_of_the_set_submits_to_itself_and_counts_for_it(client, cour
     page = client.get(f"/assignments/{problem_set.id}").text
     assert "Left to do: 1 of 2 exercises." in page and re.search(r'id="set-points">2 / 3<', page)
     assert client.get(f"/assignments/{problem_set.id}/exercises/3").status_code == 404
+
+
+def test_a_student_with_an_extension_sees_their_due_date_and_can_submit_after_the_sets(client, course):
+    from datetime import timedelta
+
+    from grader.models import utcnow
+
+    closed = service.create_assignment(course, [ItemSpec("seed-two-layer-w1-22", 2, 1)], title="Closed",
+                                       due_at=utcnow() - timedelta(hours=1), late_policy="reject")
+    service.set_override(closed, ["alice"], due_at=utcnow() + timedelta(days=2), extra_attempts=1)
+    login(client, "alice")
+    page = client.get(f"/assignments/{closed.id}").text
+    assert "Your due date:" in page and "1 extra attempt for you" in page and "has passed" not in page
+    assert "Your due date:" in client.get(f"/courses/{course.id}").text
+    assert client.post(f"/assignments/{closed.id}", data={"answer-0": "1"}).status_code == 303
+    assert service.attempts_left(user("alice"), closed) == 1
+    client.post("/logout")
+    login(client, "bob")
+    page = client.get(f"/assignments/{closed.id}").text
+    assert "Your due date:" not in page and "The due date has passed" in page
