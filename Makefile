@@ -32,6 +32,10 @@ bench: setup
 # Refresh after changing a pinned version in package.json.
 KATEX_OUT := grader/static/vendor/katex
 EDITOR_OUT := grader/static/vendor/codemirror
+# Swagger UI for the API docs page (/api/docs): npm's prebuilt bundle and stylesheet, copied as shipped (the
+# stylesheet without its source-map comment: the map is not vendored). Its init is grader/static/api-docs.js.
+DOCS_OUT := grader/static/vendor/swagger-ui
+DOCS_SRC := node_modules/swagger-ui-dist
 static:
 	npm ci --no-audit --no-fund
 	rm -rf $(KATEX_OUT) && mkdir -p $(KATEX_OUT)/contrib $(KATEX_OUT)/fonts
@@ -43,3 +47,7 @@ static:
 	node_modules/.bin/esbuild frontend/editor.js --bundle --minify --format=iife --target=es2020 \
 		--legal-comments=none --metafile=node_modules/.editor-meta.json --outfile=$(EDITOR_OUT)/editor.js
 	node frontend/licenses.mjs node_modules/.editor-meta.json $(EDITOR_OUT)/LICENSES.txt
+	rm -rf $(DOCS_OUT) && mkdir -p $(DOCS_OUT)
+	cp $(DOCS_SRC)/swagger-ui-bundle.js $(DOCS_SRC)/swagger-ui-bundle.js.LICENSE.txt $(DOCS_SRC)/LICENSE \
+		$(DOCS_SRC)/NOTICE $(DOCS_OUT)/
+	sed '/sourceMappingURL=/d' $(DOCS_SRC)/swagger-ui.css > $(DOCS_OUT)/swagger-ui.css

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from grader import exercises as definitions
 from grader.errors import ServiceError
-from grader.models import Assignment, AssignmentItem, Exercise, ExerciseVersion, Membership, User, Variant, db
+from grader.models import Assignment, AssignmentItem, Course, Exercise, ExerciseVersion, Membership, User, Variant, db
 
 _parsed: dict[int, tuple[dict[str, Any], definitions.Exercise]] = {}
 
@@ -157,22 +157,54 @@ def run_checks(parsed: definitions.Exercise, seeds: int, *, pool: Any = None) ->
     return run_question_tests(parsed, range(seeds), pool=pool, allow_weak=allow_weak).to_dict()
 
 
-def check_stored(exercise: Exercise, seeds: int, *, pool: Any = None) -> dict[str, Any]:
-    """Run the question tests of the current version on demand and keep the report with it."""
-    report = run_checks(definition_of(exercise.current), seeds, pool=pool)
-    exercise.current.checks = report
-    db.session.commit()
-    return report
+MAX_CHECK_SEEDS = {"numeric": 500, "code": 100}  # a run happens within the request: code runs the sandbox
 
 
-def require_assignable(exercise: Exercise) -> None:
-    """An exercise whose question tests failed is a draft: refused (409) with the failures listed."""
+def check_stored(exercise: Exercise, seeds: int, user: User, *, pool: Any = None) -> dict[str, Any]:
+    """Run the question tests of the current version on demand. The report is kept with the version (what
+    makes it a draft or not) only when its owner or an administrator ran it on at least as many seeds as a
+    save does: anyone else's run, or a smaller one, is shown but changes nothing (`stored` says which)."""
+    parsed = definition_of(exercise.current)
+    limit = MAX_CHECK_SEEDS[parsed.kind]
+    if not 1 <= seeds <= limit:
+        raise ServiceError(422, "invalid", f"seeds must be from 1 to {limit} for a {parsed.kind} exercise",
+                           {"seeds": [f"from 1 to {limit}"]})
+    report = run_checks(parsed, seeds, pool=pool)
+    stored = may_change(user, exercise) and seeds >= CHECK_SEEDS_ON_SAVE
+    if stored:
+        exercise.current.checks = report
+        db.session.commit()
+    return {**report, "stored": stored}
+
+
+def require_assignable(exercise: Exercise, user: User | None = None) -> None:
+    """Refuse (409) an exercise whose question tests failed: a draft, with the failures listed; and (404) one
+    that `user` may not see (another instructor's own, not in the catalogue)."""
+    if exercise.deleted or (user is not None and not may_see(user, exercise)):
+        raise ServiceError(422, "validation_error", "no such exercise", {"exercise": ["no such exercise"]})
     checks = exercise.current.checks
     if checks and not checks.get("passed", True):
         failures = checks.get("failures") or ["its question tests failed"]
         raise ServiceError(409, "exercise_draft", f"exercise {exercise.slug} cannot be assigned: its question tests "
                            "fail (" + "; ".join(failures[:5]) + "). Fix it and save, or run its tests again",
                            {"exercise": failures[:20]})
+
+
+def takes_as_student(user: User, exercise: Exercise) -> str | None:
+    """The course in which `user` is a student of an assignment of this exercise (None: nowhere). Staff who
+    are students elsewhere see no solution of what they are graded on: not its worked solution, not its
+    definition (which holds a code exercise's reference solution)."""
+    return db.session.scalar(
+        select(Course.code).join(Assignment, Assignment.course_id == Course.id)
+        .join(Membership, (Membership.course_id == Course.id) & (Membership.user_id == user.id))
+        .where(Assignment.exercise_id == exercise.id, Membership.role == "student").limit(1))
+
+
+def require_not_a_student_of(user: User, exercise: Exercise) -> None:
+    course = takes_as_student(user, exercise)
+    if course is not None:
+        raise ServiceError(403, "takes_as_student", f"you take {exercise.slug} as a student in {course}: its "
+                           "definition and solutions are hidden from you", {"exercise": ["yours to solve"]})
 
 
 @dataclass

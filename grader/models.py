@@ -35,7 +35,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 
 ROLES = ("student", "instructor", "admin")
-COURSE_ROLES = ("student", "instructor")
+COURSE_ROLES = ("student", "ta", "instructor")  # a TA sees and grades the course, changes nothing
 
 
 def utcnow() -> datetime:
@@ -60,7 +60,7 @@ class User(UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
     def course_role(self, course_id: int) -> str | None:
-        """'instructor', 'student' or None in a course; admins act as instructors everywhere."""
+        """'instructor', 'ta', 'student' or None in a course; admins act as instructors everywhere."""
         if self.role == "admin":
             return "instructor"
         for membership in self.memberships:
@@ -290,7 +290,7 @@ class Submission(db.Model):
 
 
 SCOPES = ("exercises:read", "exercises:write", "submissions:read", "submissions:write", "gradebook:read",
-          "courses:read", "courses:write")
+          "courses:read", "courses:write", "users:write")
 
 
 def hash_token(token: str) -> str:

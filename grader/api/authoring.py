@@ -25,6 +25,7 @@ def _live(slug: str) -> Exercise:
     exercise = db.session.scalar(db.select(Exercise).where(Exercise.slug == slug))
     if exercise is None or exercise.deleted or not authoring.may_see(current_user(), exercise):
         raise not_found("exercise")
+    authoring.require_not_a_student_of(current_user(), exercise)  # every route here shows solutions
     return exercise
 
 
@@ -35,7 +36,8 @@ class PreviewArgs(Schema):
 
 class CheckIn(Schema):
     seeds = fields.Integer(load_default=100, validate=validate.Range(1, 500),
-                           metadata={"description": "how many seeds (0 .. seeds-1) to test"})
+                           metadata={"description": "how many seeds (0 .. seeds-1) to test (code exercises: at "
+                                                    "most 100)"})
 
 
 class MistakeRowOut(Schema):
@@ -64,6 +66,7 @@ class CheckOut(Schema):
     mistakes = fields.List(fields.Nested(MistakeRowOut), required=True)
     degenerate = fields.Dict(required=True)
     code = fields.List(fields.Nested(CodeCheckOut), required=True)
+    stored = fields.Boolean(required=True, metadata={"description": "whether this run replaced the kept report"})
 
 
 class VersionOut(Schema):
@@ -123,8 +126,9 @@ class Check(MethodView):
     def post(self, body, slug: str):
         """Run the question tests of the current version on `seeds` seeds and keep the report with it: the
         reference answers score 100%, each classic mistake is named as itself, the definition's own code
-        solutions pass or fail as they should. `passed` false makes the version a draft (not assignable)."""
-        return authoring.check_stored(_live(slug), body["seeds"])
+        solutions pass or fail as they should. `passed` false makes the version a draft (not assignable). The
+        report is kept (`stored`) only when the owner or an administrator runs at least 20 seeds."""
+        return authoring.check_stored(_live(slug), body["seeds"], current_user())
 
 
 @blp.route("/exercises/<slug>/versions")

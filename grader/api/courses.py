@@ -150,7 +150,7 @@ class Assignments(MethodView):
         else:
             items = [service.ItemSpec(i["exercise"], i["points"], i["attempts"]) for i in body.pop("exercises")]
         try:
-            assignment = service.create_assignment(course, items, **body)
+            assignment = service.create_assignment(course, items, by=current_user(), **body)
         except ServiceError as exc:
             if single and "exercises.0.exercise" in exc.errors:
                 exc.errors = {"exercise": exc.errors["exercises.0.exercise"]}  # named as it was sent

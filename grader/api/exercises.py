@@ -47,9 +47,12 @@ ask:
 
 
 def _live(slug: str) -> Exercise:
+    """The exercise, if the caller may see it (the catalogue, their own, those of their courses: 404 for
+    another instructor's own), and not one they take as a student (403: its definition holds solutions)."""
     exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
-    if exercise is None or exercise.deleted:
+    if exercise is None or exercise.deleted or not authoring.may_see(current_user(), exercise):
         raise not_found("exercise")
+    authoring.require_not_a_student_of(current_user(), exercise)
     return exercise
 
 
@@ -112,8 +115,9 @@ class Exercises(MethodView):
     @blp.response(200, ExerciseSummary(many=True))
     @blp.paginate()
     def get(self, pagination_parameters):
-        """The exercises (not deleted), by slug."""
-        query = select(Exercise).where(Exercise.deleted.is_(False))
+        """The exercises you may use (the catalogue, your own, those of your courses), by slug."""
+        visible = [e.id for e in authoring.library(current_user())]  # the workspace's library, by slug
+        query = select(Exercise).where(Exercise.id.in_(visible))
         return db.session.scalars(page_of(query.order_by(Exercise.slug), pagination_parameters)).all()
 
     @require("exercises:write", roles=INSTRUCTORS)

@@ -259,6 +259,13 @@ def _syntax_error(text: str, exc: yaml.MarkedYAMLError) -> SourceReport:
     line_text = lines[line]
     if "\t" in line_text[: column + 1] and not line_text[:column].strip(" \t"):
         return _fail(line + 1, column + 1, "a tab in the indentation: YAML indents with spaces only")
+    opened = exc.context_mark
+    if exc.context and "flow" in exc.context and opened is not None and opened.line < line:
+        # An unclosed [ or {: the line a person would point at is the one with the bracket, not where the
+        # parser gave up (often the next key, lines further on).
+        bracket = "[" if "sequence" in exc.context else "{"
+        return _fail(opened.line + 1, opened.column + 1, f"not valid YAML: this {bracket} is never closed "
+                     f"({exc.problem or 'cannot read this'} at line {line + 1})")
     message = f"not valid YAML: {exc.problem or 'cannot read this'}"
     if exc.context and exc.context_mark is not None and exc.context_mark.line < line:
         message += f" ({exc.context} that starts at line {exc.context_mark.line + 1})"

@@ -57,7 +57,7 @@ def sandbox_pool(allow_weak: bool = False) -> Any:
         return _pool
 
 
-def _format_problem(code: str, exercise: Exercise) -> str | None:
+def _format_problem(code: str, exercise: Exercise, check_starter: bool = True) -> str | None:
     """Why the code cannot be run at all (a format error: no attempt used), or None. Parsing is not running:
     it is safe in the trusted process and gives the best messages."""
     assert exercise.function is not None
@@ -74,9 +74,8 @@ def _format_problem(code: str, exercise: Exercise) -> str | None:
     if function_name not in defined:
         return f"the code does not define `{function_name}` at the top level"
     starter = exercise.function.starter
-    if starter and _same_code(code, starter):
-        return f"this is the starter code unchanged: write the body of `{function_name}` in place of " \
-               "`raise NotImplementedError`"
+    if check_starter and starter and _same_code(code, starter):
+        return f"this is the starter code unchanged: write your own body of `{function_name}`"
     return None
 
 
@@ -98,12 +97,14 @@ def _invalid(problem: str, tolerance: Tolerance, kind: str = "syntax", traceback
 
 
 def grade_code(exercise: Exercise, seed: int, code: str, *, reveal: bool = False, pool: Any = None,
-               allow_weak: bool = False, attempt: int = 0, cases: list[TestCase] | None = None) -> GradeResult:
+               allow_weak: bool = False, attempt: int = 0, cases: list[TestCase] | None = None,
+               check_starter: bool = True) -> GradeResult:
     """Run the student's function on fresh test cases in the sandbox (or on `cases`, e.g. the precheck's
-    example) and compare in this process."""
+    example) and compare in this process. `check_starter` False runs even the unchanged starter (the question
+    tests check that it fails)."""
     assert exercise.function is not None
     tolerance = Tolerance.from_spec(exercise.tolerance, "code")
-    problem = _format_problem(code, exercise)
+    problem = _format_problem(code, exercise, check_starter)
     if problem:
         return _invalid(problem, tolerance)
     cases = cases if cases is not None else test_cases(exercise, seed, attempt)
@@ -296,6 +297,8 @@ def _compare_outputs(outputs: list[Array], expected: list[Array], exercise: Exer
         checks.append(entry)
         if given.shape != want.shape:
             entry["problem"] = f"{name} has shape {_shape(given.shape)}, expected {_shape(want.shape)}"
+            if not given.shape and want.shape:
+                entry["problem"] += ": did a sum (np.sum, .sum()) reduce it to one number? Keep its shape"
             continue
         if not np.all(np.isfinite(given)):
             entry["problem"] = f"{name} contains NaN or infinity"

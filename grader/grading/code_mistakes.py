@@ -233,7 +233,7 @@ def _shape_slip(exercise: Exercise, outputs: Sequence[Array], expected: Sequence
     names = _names(exercise)
     n = len(expected)
     if n > 1:
-        for order in itertools.permutations(range(n)):
+        for order in _orders(n):
             if list(order) != list(range(n)) and all(_close(tolerances[k], outputs[j], expected[k])
                                                      for j, k in enumerate(order)):
                 returned = ", ".join(names[k] for k in order)
@@ -249,8 +249,11 @@ def _shape_slip(exercise: Exercise, outputs: Sequence[Array], expected: Sequence
                 and _close(tolerances[j], given, want.T)):
             shapes = "" if given.shape == want.shape else \
                 f": it has shape {_dims(given.shape)}, expected {_dims(want.shape)} (the shape of {node})"
-            return CaseDiagnosis("transposed", list(_consumer(exercise, node)), _sentence(
-                f"{name} is transposed{shapes}. For z = x W, dW = x.T @ dz and dx = dz @ W.T"), [name])
+            gates = list(_consumer(exercise, node))
+            step = exercise.graph.step_by_name.get(gates[0]) if gates else None
+            rule = ". For z = x W, dW = x.T @ dz and dx = dz @ W.T" if step and step.gate.name == "matmul" else \
+                ": a gradient has the shape of the thing it is the gradient of"
+            return CaseDiagnosis("transposed", gates, _sentence(f"{name} is transposed{shapes}{rule}"), [name])
         cut = _leading_block(given, want, tolerances[j])
         if cut is not None:
             axis, k = cut
@@ -273,11 +276,27 @@ def _leading_block(given: Array, want: Array, tolerance: Tolerance) -> tuple[int
     if given.shape != want.shape or given.ndim not in (1, 2):
         return None
     for axis in range(given.ndim):
-        for k in range(1, given.shape[axis]):
-            head, tail = np.split(given, [k], axis=axis), np.split(want, [k], axis=axis)
-            if (not np.any(head[1]) and np.any(tail[1] != 0) and np.all(tolerance.close(head[0], tail[0]))):
-                return axis, k
+        others = tuple(a for a in range(given.ndim) if a != axis)
+        used = np.any(given != 0, axis=others) if others else given != 0  # per row (or column): any nonzero
+        k = int(np.flatnonzero(used)[-1]) + 1 if used.any() else 0
+        if not 0 < k < given.shape[axis]:
+            continue
+        head, tail = np.split(given, [k], axis=axis), np.split(want, [k], axis=axis)
+        if np.any(tail[1] != 0) and np.all(tolerance.close(head[0], tail[0])):
+            return axis, k
     return None
+
+
+def _orders(n: int) -> Iterator[tuple[int, ...]]:
+    """Other orders of n outputs to try: all of them for a few outputs, else each swap of two (n! grows too
+    fast to try on every failed test of a network with many weights)."""
+    if n <= 4:
+        yield from itertools.permutations(range(n))
+        return
+    for i, j in itertools.combinations(range(n), 2):
+        order = list(range(n))
+        order[i], order[j] = j, i
+        yield tuple(order)
 
 
 def _dims(shape: tuple[int, ...]) -> str:
@@ -314,7 +333,9 @@ def fixed_shape(parts: Sequence[Any]) -> tuple[str, tuple[int, ...]] | None:
             counts[output["name"]] += 1
     for name, shapes in given.items():
         if counts[name] >= 3 and len(shapes) == 1 and len(wanted[name]) > 1:
-            return name, shapes.pop()
+            shape = shapes.pop()
+            if shape:  # a single number every time is a sum, not a fixed size (said by the shape message)
+                return name, shape
     return None
 
 
@@ -330,8 +351,12 @@ def summary(diagnoses: Sequence[tuple[int, CaseDiagnosis]], failed: int) -> dict
     where = "In every failed test" if count == failed else f"In {count} of the {failed} failed tests"
     message = first.message
     if code == "batch_mean":
-        message = f"{' and '.join(first.outputs)} is N times too small: did you average over the batch? " \
+        verb = "are" if len(first.outputs) > 1 else "is"
+        message = f"{' and '.join(first.outputs)} {verb} N times too small: did you average over the batch? " \
                   "The loss here is summed, so nothing is divided by N."
-    said = message[0].upper() + message[1:] if code == "hard_coded_size" else f"{where}: {message}"
+    if code == "hard_coded_size":  # said across the tests already
+        said = message[0].upper() + message[1:] if message.startswith("your ") else message
+    else:
+        said = f"{where}: {message}"
     return {"mistake": code, "message": said,
             "gates": sorted({g for _, d in chosen for g in d.gates}), "tests": [i for i, _ in chosen]}

@@ -177,10 +177,11 @@ def _code_checks(exercise: Exercise, seeds: list[int], pool: Any, allow_weak: bo
     assert function is not None
     checks = []
 
-    def grade(code: str, seed: int) -> Any:
-        return grade_code(exercise, seed, code, pool=pool, allow_weak=allow_weak)
+    def grade(code: str, seed: int, check_starter: bool = True) -> Any:
+        return grade_code(exercise, seed, code, pool=pool, allow_weak=allow_weak, check_starter=check_starter)
 
-    starter = grade(function.starter, seeds[0]) if function.starter else None
+    # The starter is run as it is (students are told it is unchanged, and it costs them no attempt).
+    starter = grade(function.starter, seeds[0], check_starter=False) if function.starter else None
     if starter is not None:
         checks.append(CodeCheck("starter", "fails", starter.score < 1.0, f"it scored {starter.score:.0%}"))
     solution = getattr(function, "solution", None)

@@ -42,7 +42,7 @@ def _seed_and_student(exercise: Exercise, user: User) -> tuple[int, User | None]
     raw = values.get("seed", "0").strip()
     if raw == "new":
         return secrets.randbelow(MAX_SEED), None
-    if not raw.isdigit() or int(raw) > MAX_SEED:
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 10) or int(raw) > MAX_SEED:
         raise ServiceError(422, "invalid", f"seed must be a whole number from 0 to {MAX_SEED}, got {raw[:20]!r}",
                            {"seed": ["not a seed"]})
     return int(raw), None
@@ -78,14 +78,15 @@ def _answers_for(action: str, exercise: definitions.Exercise, variant: definitio
             return None, solution
         if action.startswith("code:"):
             wrong = list(getattr(function, "wrong", ()) or ())
-            n = int(action.split(":", 1)[1]) if action.split(":", 1)[1].isdigit() else 0
+            digits = action.split(":", 1)[1]
+            n = int(digits) if digits.isascii() and digits.isdecimal() and len(digits) <= 3 else 0
             if not 1 <= n <= len(wrong):
                 raise ServiceError(422, "invalid", "no such known wrong solution", {"mistake": ["not one of them"]})
             return None, wrong[n - 1]["code"]
         return None, request.form.get("code", "")
     if action == "fill":
         return correct, None
-    match = re.fullmatch(r"(\d+):(\d+)", action)
+    match = re.fullmatch(r"([0-9]{1,4}):([0-9]{1,4})", action)
     if match:
         i, k = int(match.group(1)), int(match.group(2))
         found = candidates(variant, exercise.asks[i]) if i < len(exercise.asks) else ()

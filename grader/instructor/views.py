@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
@@ -31,24 +32,37 @@ from grader.models import Exercise, Membership, User, db
 from grader.web import service_problem, stale_form
 
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
-bp.register_error_handler(CSRFError, stale_form)
+
+
+def _stale(error: CSRFError) -> Any:
+    """The editor's live check gets JSON it can show; forms get the page that explains."""
+    if request.is_json:
+        return jsonify(ok=False, errors=[{"line": 1, "column": None, "path": "(page)",
+                                          "message": "this page has expired: reload it (your text is kept only "
+                                                     "in the editor: copy it first)"}]), 400
+    return stale_form(error)
+
+
+bp.register_error_handler(CSRFError, _stale)
 bp.register_error_handler(ServiceError, service_problem)
 
 STAFF_ROLES = ("instructor", "ta")
-CHECK_SEEDS = (20, 100, 500)
+CHECK_SEEDS = (20, 100)
 NEW_EXERCISE = """id: my-exercise
 title: "My exercise"
 kind: numeric
 version: 1
 prompt: |
-  Compute the gradient of $L$ with respect to $w$.
-inputs: {x: {value: 2.0}}
-params: {w: {random: {uniform: [-1, 1]}}}
+  A multiply gate computes $z = w \\cdot x$, then $h = \\sigma(z)$. Give $\\partial h/\\partial w$.
+inputs:
+  x: {shape: [], random: {uniform: [-2.0, 2.0], decimals: 1, nonzero: true}}
+params:
+  w: {shape: [], random: {uniform: [-2.0, 2.0], decimals: 1, nonzero: true}}
 graph:
   - z = mul(w, x)
-  - L = sigmoid(z)
+  - h = sigmoid(z)
 ask:
-  - grad(w)
+  - {grad: w, label: "dh/dw"}
 """
 
 
@@ -90,10 +104,14 @@ def _may_write() -> bool:
     return workspace_role(current_user) in ("admin", "instructor")
 
 
-def _exercise_or_404(slug: str) -> Exercise:
+def _exercise_or_404(slug: str, *, solutions: bool = True) -> Exercise:
+    """The exercise, if the user may open it here; with `solutions` (its definition, preview, versions), not
+    if they take it as a student somewhere (403 says why)."""
     exercise = db.session.scalar(select(Exercise).where(Exercise.slug == slug))
     if exercise is None or exercise.deleted or not authoring.may_see(current_user, exercise):
         abort(404)
+    if solutions:
+        authoring.require_not_a_student_of(current_user, exercise)
     return exercise
 
 
@@ -141,15 +159,21 @@ def _save(exercise: Exercise | None) -> Response | tuple[str, int]:
     report = check_source(source)
     if report.errors:
         return _editor(source, exercise=exercise, errors=report.errors, status=422)
-    if exercise is not None:
-        authoring.require_may_change(current_user, exercise)
-        stability = authoring.seed_stability(exercise, report.document)
-        if stability.changed and request.form.get("confirm") != stability.token:
-            return _editor(source, exercise=exercise, stability=stability, status=409)
     try:
+        authoring.validated(report.document)  # the size and the draws, before any student's variant is drawn
+        if exercise is not None:
+            authoring.require_may_change(current_user, exercise)
+            stability = authoring.seed_stability(exercise, report.document)
+            if stability.changed and request.form.get("confirm") != stability.token:
+                return _editor(source, exercise=exercise, stability=stability, status=409)
         saved, changed = authoring.save_checked(report.document, current_user, source=source, existing=exercise)
     except definitions.DefinitionError as exc:  # e.g. no seed draws usable numbers
         return _editor(source, exercise=exercise, errors=report.locate_errors(exc.errors), status=422)
+    except ServiceError as exc:
+        if exc.status != 422:
+            raise
+        lines = [f"{path.removeprefix('definition.')}: {m}" for path, ms in exc.errors.items() for m in ms]
+        return _editor(source, exercise=exercise, errors=report.locate_errors(lines or [exc.message]), status=422)
     if not changed:
         flash("Nothing changed: no new version.", "info")
     else:
@@ -175,9 +199,14 @@ def validate() -> Response:
 def copy(slug: str) -> Response:
     if not _may_write():
         abort(403)
-    exercise = _exercise_or_404(slug)
-    new_id = (request.form.get("new_id") or f"{slug}-{current_user.username}").strip()
-    saved = authoring.copy_exercise(exercise, current_user, new_id)
+    exercise = _exercise_or_404(slug)  # a copy holds the solutions too
+    mine = re.sub(r"[^a-z0-9]+", "-", current_user.username.lower()).strip("-") or "copy"
+    new_id = (request.form.get("new_id") or f"{slug}-{mine}").strip()
+    try:
+        saved = authoring.copy_exercise(exercise, current_user, new_id)
+    except definitions.DefinitionError as exc:
+        flash(f"Not copied: {'; '.join(exc.errors)}.", "error")
+        return redirect(url_for("instructor.library"))
     flash(f"Copied to {saved.slug}: it is yours to edit.", "info")
     return redirect(url_for("instructor.edit", slug=saved.slug))
 
@@ -204,7 +233,11 @@ def versions(slug: str) -> str:
 @bp.post("/exercises/<slug>/versions/<int(max=100000):number>/restore")
 def restore(slug: str, number: int) -> Response:
     exercise = _exercise_or_404(slug)
-    authoring.restore_version(exercise, number, current_user)
+    try:
+        authoring.restore_version(exercise, number, current_user)
+    except definitions.DefinitionError as exc:  # an old version today's checks refuse (e.g. too large)
+        flash(f"Version {number} cannot be restored: {'; '.join(exc.errors)}.", "error")
+        return redirect(url_for("instructor.versions", slug=slug))
     flash(f"Version {number} restored as version {exercise.current_version}.", "info")
     return redirect(url_for("instructor.versions", slug=slug))
 
@@ -217,19 +250,19 @@ def preview(slug: str) -> str:
 
 @bp.get("/exercises/<slug>/check")
 def check(slug: str) -> str:
-    exercise = _exercise_or_404(slug)
+    exercise = _exercise_or_404(slug, solutions=False)
     return render_template("instructor/check.html", exercise=exercise, report=exercise.current.checks,
                            seeds_choices=CHECK_SEEDS)
 
 
 @bp.post("/exercises/<slug>/check")
 def run_check(slug: str) -> str:
-    exercise = _exercise_or_404(slug)
-    seeds = request.form.get("seeds", type=int) or 100
-    if seeds not in CHECK_SEEDS:
+    exercise = _exercise_or_404(slug, solutions=False)
+    raw = request.form.get("seeds", "")
+    if raw not in {str(n) for n in CHECK_SEEDS}:
         raise ServiceError(422, "invalid", f"seeds must be one of {', '.join(map(str, CHECK_SEEDS))}",
                            {"seeds": ["not one of the choices"]})
-    report = authoring.check_stored(exercise, seeds)
+    report = authoring.check_stored(exercise, int(raw), current_user)
     return render_template("instructor/check.html", exercise=exercise, report=report, seeds_choices=CHECK_SEEDS)
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from grader import exercises as definitions
 from grader.engine import Array
+from grader.grading.mistakes import describe_gate
 
 DIGITS = 6
 
@@ -94,16 +95,34 @@ def _gate_view(op: str, node: str, arg: str, other: str | None, first: bool) -> 
     return f"dL/d{arg} = {g} × local gradient", None
 
 
+LOSS_WORDS = {  # the gradient a loss gate sends to its prediction (the target gets the same, negated)
+    "half_sse": "dL/d{p} = {p} − {t} (the ½ cancels the 2 of the square)",
+    "mse": "dL/d{p} = 2({p} − {t}) / n (n entries averaged)",
+    "softmax_cross_entropy": "dL/d{p} = (softmax({p}) − {t}) / N (N rows averaged)",
+}
+
+
+def _other_gate(op: str, node: str, arg: str, k: int, inputs: tuple[str, ...]) -> str:
+    if len(inputs) == 1:
+        return f"dL/d{arg} = dL/d{node} × {op}′({arg}) (the activation's local gradient, entry by entry)" \
+            if op not in ("sum", "mean", "softmax") else f"dL/d{arg}: the {op} gate's gradient"
+    if op in LOSS_WORDS and len(inputs) == 2:
+        if k == 0:
+            return LOSS_WORDS[op].format(p=inputs[0], t=inputs[1])
+        return f"dL/d{arg}: the same, negated (the target {arg} is given: nothing further is done with it)"
+    return f"dL/d{arg}: from the {op} gate"
+
+
 def worked_solution(exercise: definitions.Exercise, variant: definitions.Variant) -> Worked:
     solution = variant.solution
     forward = []
     for step in exercise.graph.steps:
         local = solution.local_grads.get(step.name)
-        forward.append(ForwardRow(str(step), step.name, fmt(solution.values[step.name]),
+        forward.append(ForwardRow(describe_gate(step), step.name, fmt(solution.values[step.name]),
                                   shape_of(solution.values[step.name]),
                                   fmt(local) if local is not None else None))
     backward = []
-    lines = {step.name: str(step) for step in exercise.graph.steps}
+    lines = {step.name: describe_gate(step) for step in exercise.graph.steps}  # as the prompts write them
     for trace in solution.trace:
         row = BackwardRow(trace.node, trace.op, lines.get(trace.node, trace.node), fmt(trace.incoming),
                           shape_of(trace.incoming), [None if x is None else fmt(x) for x in trace.local])
@@ -112,8 +131,7 @@ def worked_solution(exercise: definitions.Exercise, variant: definitions.Variant
             other = others[0] if others else None
             gate_view, matrix = _gate_view(trace.op, trace.node, arg, other, first=k == 0)
             if trace.op not in ("add", "sub", "mul", "matmul"):
-                gate_view = f"dL/d{arg} = dL/d{trace.node} × {trace.op}'({arg})" if len(trace.inputs) == 1 \
-                    else f"dL/d{arg}: from the {trace.op} gate"
+                gate_view = _other_gate(trace.op, trace.node, arg, k, trace.inputs)
             row.sends.append(Send(arg, gate_view, matrix, fmt(sent), shape_of(sent)))
         backward.append(row)
     answers = [AnswerRow(ask.label, ask.kind, fmt(variant.expected(ask)), shape_of(variant.expected(ask)))

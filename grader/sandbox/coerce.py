@@ -96,7 +96,8 @@ def split_outputs(returned: Any, n_returns: int | None = None) -> list[Any]:
         if n_returns is not None and n_returns > 1 and len(returned) == n_returns:
             return list(returned)
         if n_returns == 1:
-            return [returned]
+            # `return [dz]`: a list holding the one array, as `return (dz,)` is (a matrix as lists stays one)
+            return [returned[0]] if len(returned) == 1 and isinstance(returned[0], _ndarray) else [returned]
         if returned and all(isinstance(x, _ndarray) for x in returned):
             return list(returned)
     return [returned]

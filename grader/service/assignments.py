@@ -10,7 +10,7 @@ from sqlalchemy import delete, select
 
 from grader.authoring import require_assignable
 from grader.errors import ServiceError
-from grader.models import Assignment, AssignmentItem, Course, Exercise, Submission, db
+from grader.models import Assignment, AssignmentItem, Course, Exercise, Submission, User, db
 from grader.service.limits import earned_points
 
 # Terms that change what a stored submission earns; changing any of them rescores the graded ones.
@@ -29,10 +29,11 @@ class ItemSpec:
     attempts: int | None = None
 
 
-def create_assignment(course: Course, items: list[ItemSpec], **settings: Any) -> Assignment:
+def create_assignment(course: Course, items: list[ItemSpec], by: User | None = None, **settings: Any) -> Assignment:
     """A new problem set in `course` holding these exercises in this order (the set's title defaults to the
-    first exercise's). Every exercise must exist and be assignable (not a draft: grader.authoring); an exercise
-    appears once. 422 otherwise, naming the entry; nothing is stored."""
+    first exercise's). Every exercise must exist and be assignable by `by` (not a draft, not another
+    instructor's own: grader.authoring.require_assignable); an exercise appears once. 422 (409 for a draft)
+    otherwise, naming the entry; nothing is stored."""
     if not items:
         raise ServiceError(422, "validation_error", "a problem set needs at least one exercise",
                            {"exercises": ["at least one exercise"]})
@@ -51,7 +52,11 @@ def create_assignment(course: Course, items: list[ItemSpec], **settings: Any) ->
         if spec.exercise in slugs[:position - 1]:
             raise ServiceError(422, "validation_error", f"'{spec.exercise}' is twice in the problem set",
                                {where: ["already in this problem set"]})
-        require_assignable(exercise)
+        try:
+            require_assignable(exercise, by)
+        except ServiceError as exc:  # said of this entry of the list
+            exc.errors = {where if key == "exercise" else key: value for key, value in exc.errors.items()}
+            raise
         placed.append(AssignmentItem(exercise=exercise, position=position, points=spec.points,
                                      attempt_limit=spec.attempts))
     # built only once every entry is accepted: an assignment attached to the course joins the session

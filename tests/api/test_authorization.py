@@ -44,6 +44,14 @@ MATRIX = [
     ("GET", "/courses/{course}/memberships", None, "courses:read", "teacher",    401, 403, 404, 200, 200, 403),
     ("POST", "/courses/{course}/memberships", "enroll", "courses:write", "teacher",
                                                                                  401, 403, 404, 201, 201, 403),
+    # the roster (grader/api/roster.py): creating courses and accounts, changing and removing members
+    ("POST", "/courses", "course", "courses:write", "teacher",                   401, 403, 403, 201, 201, 403),
+    ("PATCH", "/courses/{course}", "rename", "courses:write", "teacher",         401, 403, 404, 200, 200, 403),
+    ("POST", "/users", "user", "users:write", "teacher",                         401, 403, 403, 201, 201, 403),
+    ("PATCH", "/courses/{course}/memberships/bob", "role", "courses:write", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("DELETE", "/courses/{course}/memberships/bob", None, "courses:write", "teacher",
+                                                                                 401, 403, 404, 204, 204, 403),
     ("GET", "/courses/{course}/assignments", None, "courses:read", "alice",      401, 200, 404, 200, 200, 403),
     ("POST", "/courses/{course}/assignments", "assignment", "courses:write", "teacher",
                                                                                  401, 403, 404, 201, 201, 403),
@@ -84,6 +92,9 @@ def bodies(app) -> dict:
         "token": {"name": "x", "scopes": []}, "check": {"seeds": 3},
         "precheck": {"code": "def relu_backward(dout, z:\n    pass"},
         "override": {"user": "alice", "extra_attempts": 1},
+        "course": {"code": "new101", "title": "New"}, "rename": {"title": "Renamed"},
+        "user": {"username": "newbie", "name": "New Bie", "email": "newbie@example.org", "role": "student"},
+        "role": {"role": "ta"},
     }
 
 
@@ -102,7 +113,8 @@ def test_every_documented_operation_is_in_the_matrix(client):
     documented = {(m.upper(), p.removeprefix("/api/v1")) for p, ops in paths.items() for m in ops
                   if m != "parameters"}
     names = {"{slug}": "{slug}", "{course_id}": "{course}", "{assignment_id}": "{assignment}",
-             "{submission_id}": "{submission}", "{token_id}": "{token}", "{number}": "1"}
+             "{submission_id}": "{submission}", "{token_id}": "{token}", "{number}": "1",
+             "{username}": "bob"}
     normalised = set()
     for method, path in documented:
         for k, v in names.items():

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from sqlalchemy import select
 
-from grader.models import Assignment, Membership, Submission, Variant
+from grader.models import Assignment, Membership, Submission, User, Variant, db
 from tests.api.conftest import RIGHT, bearer, count
+from tests.web.conftest import login
 
 
 def submit_raw(client, world, data: bytes | str, content_type: str = "application/json", **kw):
@@ -147,3 +149,57 @@ def test_solve_with_a_bad_seed_or_definition(client, world):
                                  headers=headers).get_json()["errors"]
     response = client.post("/api/v1/solve", json={"definition": {"id": "x"}}, headers=headers)
     assert response.status_code == 422 and "definition.title" in response.get_json()["errors"]
+
+
+def nested(depth: int, kind: str) -> str:
+    """`depth` arrays (or objects) inside each other."""
+    return "[" * depth + "]" * depth if kind == "array" else '{"a": ' * depth + "1" + "}" * depth
+
+
+# (who, method, URL built from the world, the body with the nesting at {}): every JSON endpoint goes through
+# the one check before its view, so a spread of them (a student's, an instructor's, an author's) covers it.
+DEEP_ENDPOINTS = [
+    ("alice", "post", lambda w: f"/api/v1/assignments/{w.assignment.id}/submissions", '{"answers": {"0": %s}}'),
+    ("alice", "post", lambda w: f"/api/v1/assignments/{w.assignment.id}/precheck", '{"answers": %s}'),
+    ("teacher", "patch", lambda w: f"/api/v1/assignments/{w.assignment.id}", "%s"),
+    ("teacher", "post", lambda w: f"/api/v1/courses/{w.course.id}/assignments", '{"exercise": %s}'),
+    ("teacher", "post", lambda w: f"/api/v1/courses/{w.course.id}/memberships", '{"username": %s}'),
+    ("alice", "post", lambda w: "/api/v1/tokens", '{"scopes": %s}'),
+    ("teacher", "post", lambda w: "/api/v1/solve", '{"definition": %s}'),
+    ("teacher", "post", lambda w: "/api/v1/exercises", "%s"),
+]
+
+
+@pytest.mark.parametrize("depth", [3000, 100_000])
+@pytest.mark.parametrize("kind", ["array", "object"])
+@pytest.mark.parametrize("who, method, url, template", DEEP_ENDPOINTS, ids=lambda v: v if isinstance(v, str) else "")
+def test_deeply_nested_json_is_400_not_500(client, world, depth, kind, who, method, url, template):
+    body = template % nested(depth, kind)
+    response = getattr(client, method)(url(world), data=body, content_type="application/json", headers=bearer(who))
+    payload = response.get_json()
+    assert response.status_code == 400, (response.status_code, str(payload)[:300])
+    assert payload["code"] == "malformed_json" and "nest more than 64 deep" in payload["message"]
+    assert payload["errors"] == {"body": ["arrays and objects nest more than 64 deep: send a flatter body"]}
+    assert stored(world) == (0, 0) and count(Assignment) == 1 and count(Membership) == 5
+
+
+@pytest.mark.parametrize("kind", ["array", "object"])
+def test_nesting_up_to_the_limit_reaches_the_view_and_one_more_is_refused(client, world, kind):
+    """65 levels (the body's object and 64 inside) is the first refused; below ~900 Python's parser accepts it,
+    so the walk over the parsed value decides, without recursion."""
+    for depth, status in ((63, 422), (64, 400), (500, 400)):  # the body's own object adds one level
+        response = submit_raw(client, world, '{"answers": ' + nested(depth, kind) + "}")
+        assert response.status_code == status, (depth, response.get_json())
+    assert stored(world) == (0, 0)
+
+
+def test_deeply_nested_json_is_400_on_the_pages_json_endpoint_too(client, world):
+    """The editor's live check (/instructor/exercises/validate) reads JSON as well: 400 in JSON, not a 500."""
+    db.session.scalar(select(User).where(User.username == "teacher")).set_password("teacher-password")
+    db.session.commit()
+    login(client, "teacher")
+    response = client.post("/instructor/exercises/validate", data='{"source": ' + nested(3000, "array") + "}",
+                           content_type="application/json")
+    assert response.status_code == 400 and response.get_json()["code"] == "malformed_json"
+    fine = client.post("/instructor/exercises/validate", json={"source": "id: x\n"})
+    assert fine.status_code == 200 and fine.get_json()["ok"] is False

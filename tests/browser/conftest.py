@@ -10,6 +10,7 @@ Without chromium the tests skip with the reason, except in CI (CI=true), where t
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -66,6 +67,18 @@ class LiveServer:
             db.session.add_all([user, Membership(user=user, course=course)])
             db.session.commit()
         return username
+
+
+def staff_member(app, username: str, role: str = "instructor") -> str:
+    """An instructor (or, with role "ta", a TA) of the course bp101; returns the username (password PASSWORD)."""
+    with app.app_context():
+        user = User(username=username, name=username.replace("-", " ").title(),
+                    role="instructor" if role == "instructor" else "student")
+        user.set_password(PASSWORD)
+        course = db.session.scalar(select(Course).where(Course.code == "bp101"))
+        db.session.add_all([user, Membership(user=user, course=course, role=role)])
+        db.session.commit()
+    return username
 
 
 @pytest.fixture(scope="session")
@@ -141,6 +154,11 @@ def page(browser, request):
     page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
     yield page
     context.close()
+    allowed = request.node.get_closest_marker("http_errors")  # pages the test means to get refused (404, 409)
+    if allowed:
+        statuses = "|".join(str(status) for status in allowed.args)
+        errors = [e for e in errors if not re.fullmatch(
+            rf"console\.error: Failed to load resource: the server responded with a status of ({statuses}) .*", e)]
     assert not errors, f"browser errors during {request.node.name}: {errors}"
 
 

@@ -60,6 +60,13 @@ def test_yaml_syntax_error_at_its_line():
     assert error.column == len("title: A 2-2-1 sigmoid network:")  # at the second ':'
 
 
+def test_an_unclosed_bracket_is_shown_where_it_opens():
+    text, line = edited("gate-multiply.yaml", "  - z = mul(w, x)", "  - [z = mul(w, x)")
+    error = only_error(text)
+    assert error.line == line and error.column == 5
+    assert error.message.startswith("not valid YAML: this [ is never closed")
+
+
 def test_a_tab_in_the_indentation_is_named():
     text, line = edited("code-relu-backward.yaml", "  name: relu_backward", "\tname: relu_backward")
     error = only_error(text)

@@ -212,3 +212,12 @@ def test_a_test_that_hangs_fails_alone_and_the_others_are_graded(pool):
     failed = [p for p in result.parts if p.status != "correct"]
     assert result.status == "graded" and 0 < len(failed) < len(result.parts)
     assert all("time limit" in p.message and "forbidden" not in p.message for p in failed)
+
+
+def test_a_list_holding_the_one_array_is_that_array_and_a_sum_is_told_to_keep_its_shape(pool):
+    listed = "def relu_backward(dout, z):\n    return [dout * (z > 0)]\n"
+    assert grade_code(CATALOGUE["code-relu-backward"], seed=5, code=listed, pool=pool).score == 1.0
+    summed = "import numpy as np\n\ndef relu_backward(dout, z):\n    return np.sum(dout * (z > 0))\n"
+    result = grade_code(CATALOGUE["code-relu-backward"], seed=5, code=summed, pool=pool)
+    assert result.score == 0.0 and "did a sum" in result.parts[0].message
+    assert result.diagnosis is None or result.diagnosis["mistake"] != "hard_coded_size"

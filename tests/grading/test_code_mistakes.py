@@ -139,3 +139,34 @@ def test_the_reproduction_code_rebuilds_the_inputs_exactly():
     for name, value in case.args.items():
         assert np.array_equal(namespace[name], value)
     assert source.splitlines()[-1].startswith("three_layer_backward(x=x")
+
+
+def test_diagnosis_stays_fast_on_many_outputs_and_long_ones():
+    """A hostile function's outputs reach the trusted grader: n! orders or n² block cuts would hang it."""
+    import time
+
+    exercise = CATALOGUE["code-affine-backward"]
+    case = cases_of(exercise, 0)[0]
+    many = [np.zeros_like(case.returns[0])] * 9
+    started = time.perf_counter()
+    assert code_mistakes._shape_slip(exercise, many[:2], case.returns, [TOLERANCE] * 2, [0, 1]) is None
+    assert list(code_mistakes._orders(9))[:1] and len(list(code_mistakes._orders(9))) == 36
+    long = np.zeros((1, 10_000))
+    want = np.ones((1, 10_000))
+    assert code_mistakes._leading_block(long, want, TOLERANCE) is None
+    assert time.perf_counter() - started < 1.0
+
+
+def test_a_loop_over_a_fixed_range_is_found_by_its_zero_tail():
+    want = np.arange(1.0, 13.0).reshape(3, 4)
+    given = want.copy()
+    given[:, 2:] = 0.0
+    assert code_mistakes._leading_block(given, want, TOLERANCE) == (1, 2)
+    assert code_mistakes._leading_block(want, want, TOLERANCE) is None
+
+
+def test_a_transposed_elementwise_gradient_is_not_told_about_matrix_products():
+    exercise = CATALOGUE["code-relu-backward"]
+    case = next(c for c in cases_of(exercise, 4) if c.returns[0].shape[0] != c.returns[0].shape[1])
+    d = code_mistakes.diagnose_case(exercise, case, [case.returns[0].T.copy()], [TOLERANCE])
+    assert d.code == "transposed" and "x W" not in d.message and "shape of the thing" in d.message

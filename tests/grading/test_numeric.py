@@ -51,7 +51,8 @@ def test_result_is_json_serialisable_with_every_part_field(variant):
     result = grade_answers(v, answers).to_dict()
     again = json.loads(json.dumps(result))
     assert again == result
-    assert set(result) == {"kind", "status", "score", "parts", "tolerance", "message"}
+    assert set(result) == {"kind", "status", "score", "parts", "tolerance", "message", "diagnosis"}
+    assert result["diagnosis"] is None  # the summary diagnosis is for code exercises
     assert result["kind"] == "numeric"
     assert [p["index"] for p in result["parts"]] == [0, 1, 2, 3, 4]
     for part in result["parts"]:

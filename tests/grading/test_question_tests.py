@@ -87,3 +87,11 @@ def test_a_wrong_solution_named_as_another_mistake_fails_the_tests(pool):
     report = run_question_tests(exercise, range(3), pool=pool)
     assert not report.passed
     assert any("named forgot_local_grad" in f for f in report.failures), report.failures
+
+
+def test_a_starter_that_already_passes_fails_the_tests(pool):
+    solution = "def relu_backward(dout, z):\n    return dout * (z > 0)\n"
+    exercise = _code_variant("code-relu-backward", starter=solution, solution=solution)
+    report = run_question_tests(exercise, range(2), pool=pool)
+    assert not report.passed
+    assert any(f.startswith("starter: expected to fail") for f in report.failures), report.failures

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Course, Exercise, Membership, User, db
+from grader.models import Assignment, Course, Exercise, Membership, User, db
 from grader.service import ServiceError, variant_for
 from tests.service.conftest import make_user
 from tests.web.conftest import login
@@ -252,3 +252,79 @@ def test_a_code_exercise_preview_fills_in_the_reference_solution(client, staff):
     page = client.post("/instructor/exercises/code-relu-backward/preview",
                        data={"seed": "3", "action": "mistake", "mistake": "code:1"}).text
     assert "Score 100%" not in page and "z = 0" in page
+
+
+def test_staff_who_take_an_exercise_as_students_see_no_solution_of_it(client, staff):
+    elsewhere = Course(code="dl201", title="Deep Learning")
+    db.session.add(elsewhere)
+    tom = db.session.scalar(select(User).where(User.username == "tom"))
+    db.session.add(Membership(user=tom, course=elsewhere, role="student"))
+    gate = db.session.scalar(select(Exercise).where(Exercise.slug == "gate-multiply"))
+    db.session.add(Assignment(course=elsewhere, exercise=gate, title="mul"))
+    db.session.commit()
+    login(client, "tom")
+    for path in ("/instructor/exercises/gate-multiply/preview?seed=0", "/instructor/exercises/gate-multiply/edit",
+                 "/instructor/exercises/gate-multiply/versions"):
+        response = client.get(path)
+        assert response.status_code == 403 and "as a student in dl201" in response.text, path
+    assert client.get("/instructor/exercises/gate-add/preview?seed=0").status_code == 200  # not his to solve
+
+
+def test_another_instructors_exercise_cannot_be_read_or_assigned_through_the_api(client, staff):
+    from tests.api.conftest import bearer
+
+    login(client, "ada")
+    own_exercise(client, "adas-secret")
+    client.post("/logout")
+    eve = make_user("eve", role="instructor")
+    other = Course(code="ev1", title="Eve's")
+    db.session.add_all([other, Membership(user=eve, course=other, role="instructor")])
+    db.session.commit()
+    assert client.get("/api/v1/exercises/adas-secret", headers=bearer("eve")).status_code == 404
+    listed = client.get("/api/v1/exercises?page_size=100", headers=bearer("eve")).get_json()
+    assert "adas-secret" not in {e["slug"] for e in listed} and "gate-add" in {e["slug"] for e in listed}
+    refused = client.post(f"/api/v1/courses/{other.id}/assignments", json={"exercise": "adas-secret"},
+                          headers=bearer("eve"))
+    assert refused.status_code == 422
+
+
+def test_only_the_owner_keeps_a_question_test_report_and_not_from_a_smaller_run(client, staff):
+    gate = db.session.scalar(select(Exercise).where(Exercise.slug == "gate-add"))
+    assert gate.current.checks is None
+    login(client, "tom")  # a TA: runs and reads, changes nothing
+    assert "passed" in client.post("/instructor/exercises/gate-add/check", data={"seeds": "20"}).text
+    db.session.refresh(gate.current)
+    assert gate.current.checks is None
+    client.post("/logout")
+    login(client, "ada")
+    exercise = own_exercise(client)
+    saved = exercise.current.checks
+    client.post(f"/instructor/exercises/{exercise.slug}/check", data={"seeds": "100"})
+    db.session.refresh(exercise.current)
+    assert exercise.current.checks["seeds"] == 100 and saved["seeds"] == 20
+
+
+@pytest.mark.parametrize("seed", ["²", "9" * 5000, "-1", "1e3"])
+def test_a_seed_that_is_not_a_number_is_a_clear_error(client, staff, seed):
+    login(client, "ada")
+    response = client.get(f"/instructor/exercises/gate-add/preview?seed={seed}")
+    assert response.status_code == 422 and "whole number" in response.text
+
+
+def test_a_copy_under_a_bad_id_says_why_and_the_default_id_fits_any_username(client, staff):
+    grace = make_user("Grace.H", role="instructor")
+    db.session.commit()
+    login(client, grace.username)
+    response = client.post("/instructor/exercises/gate-add/copy", data={"new_id": "Bad Id!"}, follow_redirects=True)
+    assert response.status_code == 200 and "Not copied" in response.text
+    assert client.post("/instructor/exercises/gate-add/copy").headers["Location"].endswith("gate-add-grace-h/edit")
+
+
+def test_an_edit_too_large_to_draw_is_refused_before_any_student_variant_is_drawn(client, staff):
+    login(client, "ada")
+    exercise = own_exercise(client)
+    variant_for(db.session.scalar(select(User).where(User.username == "alice")), exercise)
+    huge = exercise.current.source.replace("x: {shape: []", "x: {shape: [N, N]").replace(
+        "z: {shape: []", "z: {shape: [N, N]").replace("inputs:", "dims: {N: 100000}\ninputs:", 1)
+    response = client.post(f"/instructor/exercises/{exercise.slug}/edit", data={"definition": huge})
+    assert response.status_code == 422 and "entries" in response.text

@@ -30,6 +30,11 @@ MATRIX = [
     ("GET", "/login", None,                                    200, 302, 302),
     ("POST", "/login", {"username": "alice", "password": "wrong"}, 200, 302, 302),  # signed in: to the courses
     ("POST", "/logout", {},                                    302, 302, 302),
+    ("GET", "/account/password", None,                         302, 200, 200),
+    ("POST", "/account/password", {"current": "wrong", "new": "new-password", "again": "new-password"},
+                                                               302, 422, 422),  # the current one is wrong
+    ("GET", "/sign-in/not-a-link", None,                       200, 200, 200),  # a button: GET spends nothing
+    ("POST", "/sign-in/not-a-link", {},                        400, 400, 400),
 ]
 
 
@@ -39,7 +44,8 @@ def test_every_page_route_is_in_the_matrix(app):
              for method in rule.methods - {"HEAD", "OPTIONS"}}
     names = {"{course}": "<int(max=2147483647):course_id>", "{assignment}": "<int(max=2147483647):assignment_id>",
              "{code}": "<int(max=2147483647):assignment_id>",
-             "{submission}": "<int(max=2147483647):submission_id>", "/1": "/<int(max=1000):position>"}
+             "{submission}": "<int(max=2147483647):submission_id>", "not-a-link": "<token>",
+             "/1": "/<int(max=1000):position>"}
     in_matrix = set()
     for method, path, *_ in MATRIX:
         for k, v in names.items():

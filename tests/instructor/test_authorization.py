@@ -1,0 +1,102 @@
+"""Every instructor-workspace route × {signed out, a student, a TA of the course, an instructor of another course,
+the exercise's owner, an administrator}, with the exact status; a test fails when a route is added without a
+row here. (The API's matrix is tests/api/test_authorization.py; the student pages' tests/web.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from grader import authoring
+from grader.models import Assignment, Course, Exercise, Membership, db
+from tests.service.conftest import make_user
+from tests.web.conftest import login
+
+ROOT = Path(__file__).resolve().parents[2]
+OWN = "ada-mul"  # ada's own exercise, assigned in her course (so her TA sees it)
+SOURCE = (ROOT / "exercises" / "gate-multiply.yaml").read_text().replace("id: gate-multiply", f"id: {OWN}")
+NEW = SOURCE.replace(f"id: {OWN}", "id: matrix-new")
+EDITED = SOURCE.replace("A single multiply gate", "One multiply gate")
+
+COLUMNS = ("anonymous", "student", "ta", "other_instructor", "owner", "admin")
+USERS = {"student": "alice", "ta": "tom", "other_instructor": "eve", "owner": "ada", "admin": "root"}
+# method, path, form                            | anonymous student ta other owner admin (302: to the sign-in page)
+MATRIX = [
+    ("GET", "/instructor/", None,                              302, 404, 200, 200, 200, 200),
+    ("GET", "/instructor/exercises/new", None,                 302, 404, 403, 200, 200, 200),
+    ("POST", "/instructor/exercises/new", {"definition": NEW}, 302, 404, 403, 302, 302, 302),
+    ("POST", "/instructor/exercises/validate", "json",         302, 404, 200, 200, 200, 200),
+    ("GET", "/instructor/exercises/{own}/edit", None,          302, 404, 200, 404, 200, 200),
+    ("POST", "/instructor/exercises/{own}/edit", {"definition": EDITED},
+                                                               302, 404, 403, 404, 302, 302),
+    ("POST", "/instructor/exercises/{catalogue}/copy", {"new_id": "a-copy"},
+                                                               302, 404, 403, 302, 302, 302),
+    ("POST", "/instructor/exercises/{own}/delete", {},         302, 404, 403, 404, 302, 302),
+    ("GET", "/instructor/exercises/{own}/versions", None,      302, 404, 200, 404, 200, 200),
+    ("POST", "/instructor/exercises/{own}/versions/1/restore", {},
+                                                               302, 404, 403, 404, 302, 302),
+    ("GET", "/instructor/exercises/{catalogue}/preview?seed=3", None,
+                                                               302, 404, 200, 200, 200, 200),
+    ("POST", "/instructor/exercises/{catalogue}/preview", {"seed": "3", "action": "fill"},
+                                                               302, 404, 200, 200, 200, 200),
+    ("GET", "/instructor/exercises/{catalogue}/check", None,   302, 404, 200, 200, 200, 200),
+    ("POST", "/instructor/exercises/{catalogue}/check", {"seeds": "20"},
+                                                               302, 404, 200, 200, 200, 200),
+]
+NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>"}
+
+
+def test_every_workspace_route_is_in_the_matrix(app):
+    # The course and roster pages have their own matrix (course roles): tests/roster/test_course_page_authorization.py
+    rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("instructor.")
+             and not rule.rule.startswith("/instructor/courses") for method in rule.methods - {"HEAD", "OPTIONS"}}
+    in_matrix = set()
+    for method, path, *_ in MATRIX:
+        path = path.split("?")[0]
+        for k, v in NAMES.items():
+            path = path.replace(k, v)
+        in_matrix.add((method, path.replace("/1/", "/<int(max=100000):number>/")))
+    assert rules == in_matrix
+
+
+def world() -> None:
+    """Two courses: ada teaches bp101 (tom is its TA, alice a student), eve teaches dl201; root administers."""
+    course, elsewhere = Course(code="bp101", title="Backprop 101"), Course(code="dl201", title="Deep Learning")
+    db.session.add_all([course, elsewhere])
+    ada, eve, root = make_user("ada", "instructor"), make_user("eve", "instructor"), make_user("root", "admin")
+    tom, alice = make_user("tom"), make_user("alice")
+    db.session.add_all([Membership(user=ada, course=course, role="instructor"),
+                        Membership(user=tom, course=course, role="ta"), Membership(user=alice, course=course),
+                        Membership(user=eve, course=elsewhere, role="instructor")])
+    db.session.commit()
+    saved, _ = authoring.save_checked(yaml.safe_load(SOURCE), ada, source=SOURCE)
+    db.session.add(Assignment(course=course, exercise=saved, title="mul"))
+    db.session.commit()
+    assert root.role == "admin"
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
+@pytest.mark.parametrize("column", COLUMNS)
+def test_workspace_authorization(app, client, row, column):
+    method, path, form, *expected = row
+    authoring.import_catalogue(app.config["EXERCISES_DIR"])
+    world()
+    if column != "anonymous":
+        login(client, USERS[column])
+    url = path.format(own=OWN, catalogue="gate-multiply")
+    if form == "json":
+        response = client.post(url, json={"source": SOURCE})
+    elif method == "POST":
+        response = client.post(url, data=form)
+    else:
+        response = client.get(url)
+    want = expected[COLUMNS.index(column)]
+    assert response.status_code == want, (column, response.text[:300])
+    if column == "anonymous":
+        assert "/login" in response.headers["Location"]
+    if want in (403, 404) and column != "anonymous":
+        own = db.session.scalar(select(Exercise).where(Exercise.slug == OWN))
+        assert own.current_version == 1 and not own.deleted  # a refusal changed nothing

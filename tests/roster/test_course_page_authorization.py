@@ -1,0 +1,71 @@
+"""Who may open and change the instructor's course pages: every route × {signed out, a student of the course,
+its TA, its instructor, the instructor of another course, an administrator}, with the exact status.
+
+Signed out: sent to sign in (302). A student (no staff membership anywhere): 404, the workspace does not show.
+Outside the course: 404 (no hint it exists). A TA sees the roster but changes nothing (403)."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from sqlalchemy import select
+
+from grader.models import Membership, User, db
+from tests.web.conftest import login
+
+COLUMNS = ("anonymous", "student", "ta", "instructor", "other_instructor", "admin")
+WHO = {"student": "alice", "ta": "tom", "instructor": "ada", "other_instructor": "olga", "admin": "root"}
+CSV = b"username,name,email,role\nnewcomer,New Comer,new@example.org,student\n"
+
+# method, path, form                                          anonymous student ta instructor other admin
+MATRIX = [
+    ("GET", "/instructor/courses", None,                          302, 404, 200, 200, 200, 200),
+    ("POST", "/instructor/courses", {"code": "new101", "title": "New"},
+                                                                  302, 404, 403, 302, 302, 302),
+    ("GET", "/instructor/courses/{course}", None,                 302, 404, 200, 200, 404, 200),
+    ("POST", "/instructor/courses/{course}/title", {"title": "Renamed"},
+                                                                  302, 404, 403, 302, 404, 302),
+    ("POST", "/instructor/courses/{course}/members", {"username": "loner", "role": "student"},
+                                                                  302, 404, 403, 302, 404, 302),
+    ("POST", "/instructor/courses/{course}/import", "csv",        302, 404, 403, 200, 404, 200),
+    ("POST", "/instructor/courses/{course}/members/bob/role", {"role": "ta"},
+                                                                  302, 404, 403, 302, 404, 302),
+    ("POST", "/instructor/courses/{course}/members/bob/remove", {},
+                                                                  302, 404, 403, 302, 404, 302),
+    ("POST", "/instructor/courses/{course}/members/bob/reset", {},
+                                                                  302, 404, 403, 200, 404, 200),
+]
+
+
+def test_every_course_page_route_is_in_the_matrix(app):
+    routes = {(method, rule.rule) for rule in app.url_map.iter_rules()
+              if rule.rule.startswith("/instructor/courses") for method in rule.methods - {"HEAD", "OPTIONS"}}
+    in_matrix = {(m, p.replace("{course}", "<int(max=2147483647):course_id>")
+                  .replace("/bob/", "/<string(maxlength=80):username>/")) for m, p, *_ in MATRIX}
+    assert routes == in_matrix
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
+@pytest.mark.parametrize("column", COLUMNS)
+def test_course_page_authorization(client, roster_world, row, column):
+    method, path, form, *expected = row
+    if column != "anonymous":
+        login(client, WHO[column])
+    url = path.format(course=roster_world.course.id)
+    if form == "csv":
+        form = {"file": (io.BytesIO(CSV), "class.csv")}
+    response = client.open(url, method=method, data=form)
+    want = expected[COLUMNS.index(column)]
+    assert response.status_code == want, (column, response.text[:500])
+    if column == "anonymous":
+        assert "/login" in response.headers["Location"]
+    bob = db.session.scalar(select(User).where(User.username == "bob"))
+    member = db.session.scalar(select(Membership).where(Membership.user_id == bob.id,
+                                                        Membership.course_id == roster_world.course.id))
+    changed_bob = path.endswith(("/role", "/remove"))
+    # Refused requests change nothing; allowed ones did what they say.
+    if want in (302, 200) and column != "anonymous" and method == "POST" and changed_bob:
+        assert member is None if path.endswith("/remove") else member.role == "ta"
+    elif changed_bob:
+        assert member is not None and member.role == "student"
