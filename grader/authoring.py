@@ -196,8 +196,9 @@ def takes_as_student(user: User, exercise: Exercise) -> str | None:
     definition (which holds a code exercise's reference solution)."""
     return db.session.scalar(
         select(Course.code).join(Assignment, Assignment.course_id == Course.id)
+        .join(AssignmentItem, AssignmentItem.assignment_id == Assignment.id)
         .join(Membership, (Membership.course_id == Course.id) & (Membership.user_id == user.id))
-        .where(Assignment.exercise_id == exercise.id, Membership.role == "student").limit(1))
+        .where(AssignmentItem.exercise_id == exercise.id, Membership.role == "student").limit(1))
 
 
 def require_not_a_student_of(user: User, exercise: Exercise) -> None:

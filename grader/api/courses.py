@@ -186,6 +186,14 @@ class AssignmentItem(MethodView):
         service.delete_assignment(assignment)
 
 
+def _for_staff(user: User, assignment_id: int) -> Assignment:
+    """Overrides are grading work: the course's instructors and its TAs give them."""
+    assignment, role = assignment_for(user, assignment_id)
+    if role not in ("instructor", "ta"):
+        raise ServiceError(403, "forbidden", "only the course's instructors and TAs may do this")
+    return assignment
+
+
 def _override_out(override: AssignmentOverride) -> dict[str, Any]:
     return {"id": override.id, "assignment_id": override.assignment_id, "user": override.user.username,
             "due_at": override.due_at, "extra_attempts": override.extra_attempts, "created_at": override.created_at}
@@ -197,8 +205,8 @@ class Overrides(MethodView):
     @blp.response(200, OverrideOut(many=True))
     @blp.paginate()
     def get(self, assignment_id: int, pagination_parameters):
-        """The problem set's overrides (instructors): each student's own due date and extra attempts."""
-        assignment, _ = assignment_for(current_user(), assignment_id, instructor=True)
+        """The problem set's overrides (instructors and TAs): each student's own due date and extra attempts."""
+        assignment = _for_staff(current_user(), assignment_id)
         query = (select(AssignmentOverride).join(User, User.id == AssignmentOverride.user_id)
                  .where(AssignmentOverride.assignment_id == assignment.id).order_by(User.username))
         return [_override_out(o) for o in db.session.scalars(page_of(query, pagination_parameters))]
@@ -211,7 +219,7 @@ class Overrides(MethodView):
         fields given of an override they had). Honoured wherever they submit; their graded submissions are
         rescored against their own due date. 422 for someone who is not a student of the course."""
         user = current_user()
-        assignment, _ = assignment_for(user, assignment_id, instructor=True)
+        assignment = _for_staff(user, assignment_id)
         override, = service.set_override(assignment, [body["user"]], due_at=body.get("due_at"),
                                          extra_attempts=body.get("extra_attempts"), by=user)
         return _override_out(override)
@@ -222,5 +230,5 @@ class Overrides(MethodView):
     def delete(self, args, assignment_id: int):
         """Remove `?user=`'s override (back to the set's terms; their submissions are rescored). Idempotent: 204
         also when they had none; 422 for someone who is not a student of the course."""
-        assignment, _ = assignment_for(current_user(), assignment_id, instructor=True)
+        assignment = _for_staff(current_user(), assignment_id)
         service.remove_override(assignment, args["user"])

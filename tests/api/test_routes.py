@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from grader.exercises import find
-from grader.models import ApiToken, Exercise, Membership, Submission, Variant, db, utcnow
+from grader.models import ApiToken, Exercise, Membership, Submission, User, Variant, db, utcnow
 from tests.api.conftest import EXERCISE, RIGHT, assign, bearer, count
 
 
@@ -419,3 +419,18 @@ def test_a_draft_anywhere_in_a_problem_set_refuses_it(client, world):
         "title": "Week 3", "exercises": [{"exercise": EXERCISE}, {"exercise": "gate-add"}]})
     assert response.status_code == 409 and response.get_json()["code"] == "exercise_draft"
     assert len(client.get(f"/api/v1/courses/{world.course.id}/assignments", headers=bearer("teacher")).get_json()) == 1
+
+
+def test_a_ta_gives_and_removes_overrides_but_cannot_delete_the_set(client, world):
+    from tests.api.conftest import make_user
+
+    make_user("tara")
+    db.session.add(Membership(user_id=db.session.scalar(select(User.id).where(User.username == "tara")),
+                              course_id=world.course.id, role="ta"))
+    db.session.commit()
+    ta = bearer("tara")
+    url = f"/api/v1/assignments/{world.assignment.id}/overrides"
+    assert client.post(url, json={"user": "bob", "extra_attempts": 2}, headers=ta).status_code == 201
+    assert [o["user"] for o in client.get(url, headers=ta).get_json()] == ["bob"]
+    assert client.delete(url + "?user=bob", headers=ta).status_code == 204
+    assert client.delete(f"/api/v1/assignments/{world.assignment.id}", headers=ta).status_code == 403
