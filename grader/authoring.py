@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from grader import exercises as definitions
 from grader.errors import ServiceError
-from grader.models import Assignment, Course, Exercise, ExerciseVersion, Membership, User, Variant, db
+from grader.models import Assignment, AssignmentItem, Course, Exercise, ExerciseVersion, Membership, User, Variant, db
 
 _parsed: dict[int, tuple[dict[str, Any], definitions.Exercise]] = {}
 
@@ -196,8 +196,9 @@ def takes_as_student(user: User, exercise: Exercise) -> str | None:
     definition (which holds a code exercise's reference solution)."""
     return db.session.scalar(
         select(Course.code).join(Assignment, Assignment.course_id == Course.id)
+        .join(AssignmentItem, AssignmentItem.assignment_id == Assignment.id)
         .join(Membership, (Membership.course_id == Course.id) & (Membership.user_id == user.id))
-        .where(Assignment.exercise_id == exercise.id, Membership.role == "student").limit(1))
+        .where(AssignmentItem.exercise_id == exercise.id, Membership.role == "student").limit(1))
 
 
 def require_not_a_student_of(user: User, exercise: Exercise) -> None:
@@ -303,7 +304,8 @@ def may_see(user: User, exercise: Exercise) -> bool:
 def _taught_exercises(user: User) -> set[int]:
     courses = select(Membership.course_id).where(Membership.user_id == user.id,
                                                  Membership.role.in_(("instructor", "ta")))
-    return set(db.session.scalars(select(Assignment.exercise_id).where(Assignment.course_id.in_(courses))))
+    return set(db.session.scalars(select(AssignmentItem.exercise_id).join(Assignment).where(
+        Assignment.course_id.in_(courses))))
 
 
 def library(user: User, *, q: str = "", kind: str = "", op: str = "") -> list[Exercise]:

@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from grader import exercises as definitions
 from grader import service
-from grader.authoring import require_assignable, save_exercise
+from grader.authoring import save_exercise
 from grader.errors import ServiceError
 from grader.exercises import DefinitionError, DegenerateVariantError, find, load_file, make_variant, solve
 from grader.exercises.solve import worked_text
@@ -34,6 +34,7 @@ from grader.models import (
     SCOPES,
     ApiToken,
     Assignment,
+    AssignmentItem,
     Course,
     Exercise,
     Membership,
@@ -303,12 +304,14 @@ def _title(ctx: click.Context, param: click.Parameter, value: str | None) -> str
 
 @courses_cli.command("assign")
 @click.argument("code")
-@click.argument("exercise_id")
-@click.option("--title", callback=_title, help="Shown to students (default: the exercise's title).")
+@click.argument("exercise_ids", metavar="EXERCISE_ID...", nargs=-1, required=True)
+@click.option("--title", callback=_title, help="Shown to students (default: the first exercise's title).")
 @click.option("--due", type=click.DateTime(["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"]),
               help="Due date and time in UTC, e.g. '2026-12-01 23:59' (default: none).")
-@click.option("--attempts", type=click.IntRange(1, 1000), help="Attempt limit (default: the exercise's, if any).")
-@click.option("--points", type=click.FloatRange(0, 1_000_000), default=1.0, show_default=True, callback=_finite)
+@click.option("--attempts", type=click.IntRange(1, 1000),
+              help="Attempt limit of each exercise (default: the exercise's, if any).")
+@click.option("--points", type=click.FloatRange(0, 1_000_000), default=1.0, show_default=True, callback=_finite,
+              help="Points of each exercise.")
 @click.option("--late-policy", type=click.Choice(["reject", "penalty", "accept"]), default="reject",
               show_default=True)
 @click.option("--late-penalty", type=click.FloatRange(0, 1), default=0.0, show_default=True, callback=_finite,
@@ -317,25 +320,27 @@ def _title(ctx: click.Context, param: click.Parameter, value: str | None) -> str
               show_default=True, help="When students see the expected answers.")
 @click.option("--hidden", is_flag=True, help="Not shown to students until made visible (API PATCH).")
 @database_errors
-def assign_command(code: str, exercise_id: str, title: str | None, due: datetime | None, attempts: int | None,
-                   points: float, late_policy: str, late_penalty: float, solution: str, hidden: bool) -> None:
-    """Place the exercise EXERCISE_ID (imported: see `exercises import`) in the course CODE."""
+def assign_command(code: str, exercise_ids: tuple[str, ...], title: str | None, due: datetime | None,
+                   attempts: int | None, points: float, late_policy: str, late_penalty: float, solution: str,
+                   hidden: bool) -> None:
+    """Place a problem set of the exercises EXERCISE_ID... (imported: see `exercises import`), in this order,
+    in the course CODE; one exercise makes a set of one."""
     course = _course(code)
-    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == exercise_id, Exercise.deleted.is_(False)))
-    if exercise is None:
-        raise click.ClickException(f"no exercise '{exercise_id}' in the database (run `exercises import` first?)")
+    for exercise_id in exercise_ids:  # the command line's own wording for the usual slip
+        if db.session.scalar(select(Exercise.id).where(Exercise.slug == exercise_id,
+                                                       Exercise.deleted.is_(False))) is None:
+            raise click.ClickException(f"no exercise '{exercise_id}' in the database (run `exercises import` first?)")
     try:
-        require_assignable(exercise)
+        assignment = service.create_assignment(
+            course, [service.ItemSpec(slug, points, attempts) for slug in exercise_ids], title=title or "",
+            due_at=due, late_policy=late_policy, late_penalty=late_penalty, solution_policy=solution,
+            visible=not hidden)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
-    assignment = Assignment(course=course, exercise=exercise, title=title or exercise.title, due_at=due,
-                            attempt_limit=attempts, points=points, late_policy=late_policy,
-                            late_penalty=late_penalty, solution_policy=solution, visible=not hidden)
-    db.session.add(assignment)
-    db.session.commit()
     due_text = f"due {due:%Y-%m-%d %H:%M} UTC" if due else "no due date"
+    count = f"{len(exercise_ids)} exercises, " if len(exercise_ids) > 1 else ""
     click.echo(f"assignment {assignment.id}: '{assignment.title}' in '{course.code}', {due_text}, "
-               f"{points:g} points{', hidden' if hidden else ''}")
+               f"{count}{assignment.points:g} points{', hidden' if hidden else ''}")
 
 
 @courses_cli.command("gradebook")
@@ -495,7 +500,8 @@ def demo_command(force: bool) -> None:
 def _demo_assignments(course: Course, slugs: list[str]) -> int:
     """Assign every catalogue exercise not yet in the course, in teaching order; returns how many were new."""
     db.session.flush()
-    assigned = set(db.session.scalars(select(Assignment.exercise_id).where(Assignment.course_id == course.id)))
+    assigned = set(db.session.scalars(select(AssignmentItem.exercise_id).join(Assignment).where(
+        Assignment.course_id == course.id)))
     exercises = {e.slug: e for e in db.session.scalars(select(Exercise).where(Exercise.slug.in_(slugs)))}
     first_due = utcnow().replace(hour=23, minute=59, second=0, microsecond=0) + timedelta(days=7)
     added = 0

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2.x models: accounts, courses, exercises (versioned), assignments, variants, submissions, tokens.
+"""SQLAlchemy 2.x models: accounts, courses, exercises (versioned), problem sets and their items, variants,
+submissions, tokens.
 
 SQLite (the instance folder) by default, PostgreSQL through DATABASE_URL. Alembic migrations in migrations/
 must match these models (a test autogenerates against them and expects no drift).
@@ -137,25 +138,108 @@ class ExerciseVersion(db.Model):
 
 
 class Assignment(db.Model):
-    """An exercise placed in a course."""
+    """A problem set placed in a course: one or more exercises (its items, in order, each with its points and
+    attempt limit) under one due date, late policy, visibility and solution policy. Its score is the sum of
+    what its items earn.
+
+    `Assignment(course=..., exercise=..., points=..., attempt_limit=...)` still builds a set of one, the
+    shape every assignment had before problem sets."""
 
     __tablename__ = "assignments"
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
-    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"), index=True)
     title: Mapped[str] = mapped_column(String(200), default="")
     due_at: Mapped[datetime | None]
-    attempt_limit: Mapped[int | None]
-    points: Mapped[float] = mapped_column(default=1.0)
     late_policy: Mapped[str] = mapped_column(String(20), default="reject")  # reject | penalty | accept
     late_penalty: Mapped[float] = mapped_column(default=0.0)  # fraction of the score taken off when late
     visible: Mapped[bool] = mapped_column(default=True)
     scoring: Mapped[str] = mapped_column(String(10), default="best")  # best | last
     solution_policy: Mapped[str] = mapped_column(String(20), default="after_due")  # never|after_due|always
+    # Where the set stands among the course's (ascending; equal positions keep the due-date order).
+    position: Mapped[int] = mapped_column(default=0)
+    # Retired: hidden from students, and may be deleted even with submissions (they go with it).
+    archived: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     course: Mapped[Course] = relationship(back_populates="assignments")
+    overrides: Mapped[list[AssignmentOverride]] = relationship(back_populates="assignment",
+                                                               cascade="all, delete-orphan")
+    items: Mapped[list[AssignmentItem]] = relationship(back_populates="assignment", cascade="all, delete-orphan",
+                                                       order_by="AssignmentItem.position")
+
+    def __init__(self, *, exercise: Exercise | None = None, points: float = 1.0, attempt_limit: int | None = None,
+                 **fields: Any) -> None:
+        super().__init__(**fields)
+        if exercise is not None:
+            self.items.append(AssignmentItem(exercise=exercise, position=1, points=points,
+                                             attempt_limit=attempt_limit))
+
+    @property
+    def points(self) -> float:
+        """The most the set earns: the sum of its items' points."""
+        return round(sum(item.points for item in self.items), 6)
+
+    @property
+    def attempt_limit(self) -> int | None:
+        """A set of one: its exercise's attempt limit (None for a larger set, whose limits are per item)."""
+        return self.single.attempt_limit if self.single is not None else None
+
+    @attempt_limit.setter
+    def attempt_limit(self, value: int | None) -> None:
+        if self.single is None:
+            raise ValueError("a problem set of several exercises has an attempt limit per exercise")
+        self.single.attempt_limit = value
+
+    @property
+    def single(self) -> AssignmentItem | None:
+        """The only item of a set of one (None for a larger set)."""
+        return self.items[0] if len(self.items) == 1 else None
+
+    @property
+    def exercise(self) -> Exercise:
+        """The first exercise: the exercise of a set of one (pages and API calls that name no exercise)."""
+        return self.items[0].exercise
+
+    def item_for(self, exercise_slug: str | None) -> AssignmentItem | None:
+        """The item that places this exercise (by slug), or the only item when none is named."""
+        if exercise_slug is None:
+            return self.single
+        return next((item for item in self.items if item.exercise.slug == exercise_slug), None)
+
+
+class AssignmentItem(db.Model):
+    """One exercise of a problem set, at its position, with its points and its attempt limit (None: the
+    exercise's own `attempts`, else unlimited)."""
+
+    __tablename__ = "assignment_items"
+    __table_args__ = (UniqueConstraint("assignment_id", "exercise_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    exercise_id: Mapped[int] = mapped_column(ForeignKey("exercises.id"), index=True)
+    position: Mapped[int] = mapped_column(default=1)
+    points: Mapped[float] = mapped_column(default=1.0)
+    attempt_limit: Mapped[int | None]
+
+    assignment: Mapped[Assignment] = relationship(back_populates="items")
     exercise: Mapped[Exercise] = relationship()
+
+
+class AssignmentOverride(db.Model):
+    """One student's exception to a problem set's terms: a later due date and/or extra attempts at each of its
+    exercises. A group of students gets one row each."""
+
+    __tablename__ = "assignment_overrides"
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime | None]  # None: the set's own
+    extra_attempts: Mapped[int] = mapped_column(default=0)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assignment: Mapped[Assignment] = relationship(back_populates="overrides")
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
 class Variant(db.Model):
@@ -173,14 +257,17 @@ class Variant(db.Model):
 class Submission(db.Model):
     """One submission, graded and stored atomically with its score and feedback.
 
-    `attempt` numbers the graded submissions of a student at an assignment; the unique constraint makes the
-    attempt limit hold under concurrency. Format errors and infrastructure failures have no attempt number.
+    `item_id` is the exercise of the problem set it answers (`assignment_id` is that item's set, kept so a
+    set's submissions are one index away). `attempt` numbers the graded submissions of a student at an item;
+    the unique constraint makes the attempt limit hold under concurrency. Format errors and infrastructure
+    failures have no attempt number.
     """
 
     __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("assignment_id", "user_id", "attempt"),)
+    __table_args__ = (UniqueConstraint("item_id", "user_id", "attempt"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("assignment_items.id", ondelete="CASCADE"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     exercise_version_id: Mapped[int] = mapped_column(ForeignKey("exercise_versions.id"))
     seed: Mapped[int]
@@ -198,6 +285,7 @@ class Submission(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
     assignment: Mapped[Assignment] = relationship()
+    item: Mapped[AssignmentItem] = relationship()
     exercise_version: Mapped[ExerciseVersion] = relationship()
 
 

@@ -18,7 +18,7 @@ from grader import service
 from grader.errors import ServiceError
 from grader.exercises.cases import smallest_dims  # as the graded "smallest sizes" case draws them
 from grader.exercises.variants import draw, generator
-from grader.models import Assignment, User
+from grader.models import Assignment, AssignmentItem, User
 
 # Beyond every graded case's stream (1 + attempt * CASE_STREAMS + i would need ~4.6e15 attempts to reach it)
 # and distinct from the variant's own stream 0.
@@ -50,11 +50,12 @@ class Precheck:
         return dict(vars(self))
 
 
-def precheck(user: User, assignment: Assignment, code: str) -> Precheck:
-    """Run `code` on the example of the student's variant. Raises ServiceError: 404 outside the course, 422 for
-    a numeric exercise, 429 past the submission budget, 413/422 for code no submission may hold."""
+def precheck(user: User, assignment: Assignment, code: str, item: AssignmentItem | None = None) -> Precheck:
+    """Run `code` on the example of the student's variant of the set's exercise `item` (None: the only one of
+    a set of one). Raises ServiceError: 404 outside the course, 422 for a numeric exercise (or no exercise
+    named in a larger set), 429 past the submission budget, 413/422 for code no submission may hold."""
     service.require_student_access(user, assignment)
-    _, variant = service.variant_for(user, assignment.exercise)
+    _, variant = service.variant_for(user, (item or service.item_of(assignment)).exercise)
     exercise = variant.exercise
     if exercise.kind != "code" or exercise.function is None:
         raise ServiceError(422, "invalid", "only code exercises have a check on the example; this one takes "

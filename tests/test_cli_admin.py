@@ -243,7 +243,7 @@ def test_demo_course_contents(app: Flask) -> None:
     assert user("demo-student").role == "student" and user("demo-instructor").role == "instructor"
     now = utcnow()
     assert all(a.due_at > now and a.attempt_limit and a.visible for a in course.assignments)
-    assert len({a.exercise_id for a in course.assignments}) == len(course.assignments)
+    assert len({a.exercise.id for a in course.assignments}) == len(course.assignments)
     assert sum(a.solution_policy == "always" for a in course.assignments) >= 2
     assert len({a.due_at for a in course.assignments}) > 1  # spread over weeks
 

@@ -49,7 +49,7 @@ def empty_app(backend: str, database_urls, worker_id: str, tmp_path) -> Iterator
             db.engine.dispose()
 
 
-HEAD = "0004"  # the newest migration: a new one must change this, and be tested below if it moves data
+HEAD = "0006"  # the newest migration: a new one must change this, and be tested below if it moves data
 
 
 def table_names() -> set[str]:
@@ -108,3 +108,69 @@ def test_0002_gives_existing_exercises_the_owner_of_their_first_version(empty_ap
     assert owners == {"by-author": 7, "from-files": None}
     flask_migrate.downgrade(revision="0001")
     assert "owner_id" not in {c["name"] for c in inspect(db.engine).get_columns("exercises")}
+
+
+def test_0005_turns_every_assignment_into_a_set_of_one_and_moves_nothing(empty_app: Flask) -> None:
+    """A database filled under 0004 (two courses, three assignments of two exercises, seeds, graded, invalid
+    and late submissions), upgraded: every assignment is a set of one holding its exercise, points and
+    attempt limit, and every submission, score, attempt and variant is where it was, answering that item."""
+    flask_migrate.upgrade(revision="0004")
+    now = "CURRENT_TIMESTAMP"
+    with db.engine.begin() as conn:
+        run = conn.execute
+        for id_, name in ((1, "teacher"), (2, "ada"), (3, "bob")):
+            run(text(f"INSERT INTO users (id, username, name, password_hash, role, created_at) "
+                     f"VALUES ({id_}, '{name}', '', '!', 'student', {now})"))
+        for id_, code in ((1, "c1"), (2, "c2")):
+            run(text(f"INSERT INTO courses (id, code, title, created_at) VALUES ({id_}, '{code}', 't', {now})"))
+        for id_, slug in ((1, "ex-one"), (2, "ex-two")):
+            run(text(f"INSERT INTO exercises (id, slug, title, kind, current_version, deleted, created_at) "
+                     f"VALUES ({id_}, '{slug}', 't', 'numeric', 1, false, {now})"))
+            run(text(f"INSERT INTO exercise_versions (id, exercise_id, version, definition, created_at) "
+                     f"VALUES ({id_}, {id_}, 1, '{{}}', {now})"))
+        # (id, course, exercise, points, attempt limit)
+        for id_, course, exercise, points, limit in ((1, 1, 1, 2.5, 3), (2, 1, 2, 1.0, None), (3, 2, 1, 4.0, 1)):
+            run(text("INSERT INTO assignments (id, course_id, exercise_id, title, due_at, attempt_limit, points, "
+                     "late_policy, late_penalty, visible, scoring, solution_policy, created_at) VALUES "
+                     f"({id_}, {course}, {exercise}, 'a{id_}', NULL, :limit, {points}, 'penalty', 0.5, true, "
+                     f"'best', 'after_due', {now})"), {"limit": limit})
+        for id_, user, exercise, seed in ((1, 2, 1, 111), (2, 2, 2, 222), (3, 3, 1, 333)):
+            run(text(f"INSERT INTO variants (id, user_id, exercise_id, seed, created_at) "
+                     f"VALUES ({id_}, {user}, {exercise}, {seed}, {now})"))
+        # (id, assignment, user, version, seed, status, attempt, score, points, late)
+        submissions = [(1, 1, 2, 1, 111, "graded", 1, 0.5, 1.25, False), (2, 1, 2, 1, 111, "invalid", None, None,
+                       None, False), (3, 1, 2, 1, 111, "graded", 2, 1.0, 1.25, True),
+                       (4, 2, 2, 2, 222, "graded", 1, 1.0, 1.0, False), (5, 3, 3, 1, 333, "graded", 1, 0.25, 1.0,
+                       False), (6, 1, 3, 1, 333, "graded", 1, 0.0, 0.0, False)]
+        for row in submissions:
+            run(text("INSERT INTO submissions (id, assignment_id, user_id, exercise_version_id, seed, kind, answers, "
+                     "status, attempt, score, points, late, feedback, mistakes, grading_ms, created_at) VALUES "
+                     "(:id, :a, :u, :v, :seed, 'numeric', '{}', :status, :attempt, :score, :points, :late, '{}', "
+                     f"'[]', 0, {now})"), dict(zip(("id", "a", "u", "v", "seed", "status", "attempt", "score",
+                                                    "points", "late"), row, strict=True)))
+    flask_migrate.upgrade()
+    assert drift() == []
+    with db.engine.connect() as conn:
+        items = conn.execute(text("SELECT assignment_id, exercise_id, position, points, attempt_limit, id "
+                                  "FROM assignment_items ORDER BY assignment_id")).all()
+        assert [tuple(r[:5]) for r in items] == [(1, 1, 1, 2.5, 3), (2, 2, 1, 1.0, None), (3, 1, 1, 4.0, 1)]
+        item_of = {r[0]: r[5] for r in items}
+        stored = conn.execute(text(
+            "SELECT s.id, s.assignment_id, s.user_id, s.exercise_version_id, s.seed, s.status, s.attempt, s.score, "
+            "s.points, s.late, s.item_id, i.exercise_id FROM submissions s JOIN assignment_items i ON i.id = s.item_id "
+            "ORDER BY s.id")).all()
+        assert [tuple(r[:10]) for r in stored] == submissions
+        exercise_of = {1: 1, 2: 2, 3: 1}  # each submission still answers the exercise its assignment had
+        assert all(r[10] == item_of[r[1]] and r[11] == exercise_of[r[1]] for r in stored)
+        assert conn.execute(text("SELECT id, user_id, exercise_id, seed FROM variants ORDER BY id")).all() == [
+            (1, 2, 1, 111), (2, 2, 2, 222), (3, 3, 1, 333)]
+        columns = {c["name"] for c in inspect(db.engine).get_columns("assignments")}
+        assert not columns & {"exercise_id", "points", "attempt_limit"}
+    with db.engine.begin() as conn:  # a new item gets a fresh id (the sequence moved past the copied ones)
+        conn.execute(text("INSERT INTO assignment_items (assignment_id, exercise_id, position, points) "
+                          "VALUES (3, 2, 2, 1.0)"))
+    flask_migrate.downgrade(revision="0004")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT id, exercise_id, points, attempt_limit FROM assignments ORDER BY id")
+                            ).all() == [(1, 1, 2.5, 3), (2, 2, 1.0, None), (3, 1, 4.0, 1)]
+        assert conn.scalar(text("SELECT count(*) FROM submissions")) == len(submissions)

@@ -4,11 +4,12 @@ Flask, token auth, a validated JSON body, the database) doing nothing but insert
 from __future__ import annotations
 
 from flask.views import MethodView
+from sqlalchemy import select
 
 from grader.api.auth import current_user, require
 from grader.api.common import blueprint
 from grader.api.schemas import FloorIn, FloorOut
-from grader.models import Submission, db
+from grader.models import AssignmentItem, Submission, db
 
 blp = blueprint("bench", "Benchmark floor (BENCH_FLOOR=1 only)")
 
@@ -21,7 +22,10 @@ class Floor(MethodView):
     def post(self, body):
         """Insert one ungraded row and return its id."""
         db.session().expire_on_commit = False  # as the submission view: no reload of what was just written
-        row = Submission(assignment_id=body["assignment_id"], user_id=current_user().id,
+        # the set's first item, inside the same INSERT (a submission names its item; the floor stays one statement)
+        item = (select(AssignmentItem.id).where(AssignmentItem.assignment_id == body["assignment_id"])
+                .order_by(AssignmentItem.position).limit(1).scalar_subquery())
+        row = Submission(assignment_id=body["assignment_id"], item_id=item, user_id=current_user().id,
                          exercise_version_id=body["version_id"], seed=0, kind="numeric", status="floor",
                          attempt=None, feedback={}, mistakes=[])
         db.session.add(row)

@@ -77,7 +77,13 @@ class SolveIn(In):
     seed = fields.Integer(strict=True, load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
 
 
+EXERCISE_SLUG = {"validate": [validate.Length(min=1, max=120),
+                                validate.Regexp(r"^[^\x00]+$", error="must not contain NUL bytes")]}
+
+
 class SubmissionIn(In):
+    exercise = fields.String(**EXERCISE_SLUG, metadata={
+        "description": "the slug of the problem set's exercise answered (may be left out for a set of one)"})
     answers = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=200)), values=AnswerValue(),
                           validate=validate.Length(max=MAX_ANSWERS),
                           metadata={"description": "answer per ask, keyed by its position ('0', '1', ...) or "
@@ -96,6 +102,8 @@ class SubmissionIn(In):
 
 
 class PrecheckIn(In):
+    exercise = fields.String(**EXERCISE_SLUG, metadata={
+        "description": "the problem set's exercise (may be left out for a set of one)"})
     code = fields.String(required=True, validate=validate.Length(min=1, max=MAX_CODE),
                          metadata={"description": "Python source of the backward function"})
 
@@ -110,11 +118,63 @@ class AssignmentFields(In):
     visible = fields.Boolean()
     scoring = fields.String(validate=validate.OneOf(["best", "last"]))
     solution_policy = fields.String(validate=validate.OneOf(["never", "after_due", "always"]))
+    position = fields.Integer(strict=True, validate=validate.Range(min=0, max=100_000), metadata={
+        "description": "order among the course's problem sets (ascending; equal positions: by due date)"})
+    archived = fields.Boolean(metadata={"description": "retired: hidden from students; may then be deleted "
+                                                      "with its submissions"})
+
+
+class ItemIn(In):
+    exercise = fields.String(required=True, **EXERCISE_SLUG, metadata={"description": "the exercise's slug"})
+    points = fields.Float(load_default=1.0, validate=validate.Range(min=0, max=1_000_000))
+    attempts = fields.Integer(strict=True, allow_none=True, load_default=None,
+                              validate=validate.Range(min=1, max=1000),
+                              metadata={"description": "attempt limit (null: the exercise's own, if any)"})
 
 
 class AssignmentIn(AssignmentFields):
-    exercise = fields.String(required=True, validate=validate.Length(min=1, max=120),
-                             metadata={"description": "the exercise's slug"})
+    exercise = fields.String(**EXERCISE_SLUG, metadata={
+        "description": "a set of one: the exercise's slug (with `points` and `attempt_limit`)"})
+    exercises = fields.List(fields.Nested(ItemIn), validate=validate.Length(min=1, max=100),
+                            metadata={"description": "the problem set's exercises, in order"})
+
+    @validates_schema
+    def _one(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if "exercise" in data and "exercises" in data:
+            raise ValidationError("send exercise (a set of one) or exercises, not both", "exercise")
+        if "exercise" not in data and "exercises" not in data:
+            raise ValidationError("required: an exercise, or a list of exercises", "exercise")
+        if "exercises" in data and ({"points", "attempt_limit"} & set(data)):
+            raise ValidationError("with exercises, points and attempts are given per exercise", "body")
+
+
+class OverrideIn(In):
+    user = fields.String(required=True, validate=[validate.Length(min=1, max=80),
+                                                  validate.Regexp(r"^[^\x00]+$", error="must not contain NUL bytes")],
+                         metadata={"description": "the student's username"})
+    due_at = UTCDateTime(metadata={"description": "their own due date (left out: the set's, or as before)"})
+    extra_attempts = fields.Integer(strict=True, validate=validate.Range(min=0, max=1000),
+                                    metadata={"description": "attempts added to each exercise's limit"})
+
+
+class OverrideQuery(In):
+    user = fields.String(required=True, validate=[validate.Length(min=1, max=80),
+                                                  validate.Regexp(r"^[^\x00]+$", error="must not contain NUL bytes")],
+                         metadata={"description": "the student's username"})
+
+
+class OverrideOut(Schema):
+    id = fields.Integer(required=True)
+    assignment_id = fields.Integer(required=True)
+    user = fields.String(required=True)
+    due_at = UTCDateTime(allow_none=True, required=True)
+    extra_attempts = fields.Integer(required=True)
+    created_at = UTCDateTime(required=True)
+
+
+class VariantQuery(In):
+    exercise = fields.String(**EXERCISE_SLUG, metadata={
+        "description": "the problem set's exercise (may be left out for a set of one)"})
 
 
 class AssignmentPatch(AssignmentFields):
@@ -275,19 +335,31 @@ class MembershipOut(Schema):
     role = fields.String(required=True)
 
 
+class ItemOut(Schema):
+    exercise = fields.String(required=True)
+    title = fields.String(required=True)
+    position = fields.Integer(required=True)
+    points = fields.Float(required=True)
+    attempts = fields.Integer(allow_none=True, required=True)
+
+
 class AssignmentOut(Schema):
     id = fields.Integer(required=True)
     course_id = fields.Integer(required=True)
-    exercise = fields.String(required=True)
+    exercise = fields.String(required=True, metadata={"description": "the first exercise's slug"})
+    exercises = fields.List(fields.Nested(ItemOut), required=True)
     title = fields.String(required=True)
     due_at = UTCDateTime(allow_none=True, required=True)
-    attempt_limit = fields.Integer(allow_none=True, required=True)
-    points = fields.Float(required=True)
+    attempt_limit = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "a set of one: its exercise's limit; null for a larger set (see exercises)"})
+    points = fields.Float(required=True, metadata={"description": "the sum of the exercises' points"})
     late_policy = fields.String(required=True)
     late_penalty = fields.Float(required=True)
     visible = fields.Boolean(required=True)
     scoring = fields.String(required=True)
     solution_policy = fields.String(required=True)
+    position = fields.Integer(required=True)
+    archived = fields.Boolean(required=True)
     created_at = UTCDateTime(required=True)
 
 

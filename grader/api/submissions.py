@@ -11,7 +11,15 @@ from sqlalchemy import select
 from grader import precheck, service
 from grader.api.auth import current_user, require
 from grader.api.common import assignment_for, blueprint, not_found, page_of, submission_for, submission_view
-from grader.api.schemas import PrecheckIn, PrecheckOut, SubmissionIn, SubmissionOut, SubmissionQuery, VariantOut
+from grader.api.schemas import (
+    PrecheckIn,
+    PrecheckOut,
+    SubmissionIn,
+    SubmissionOut,
+    SubmissionQuery,
+    VariantOut,
+    VariantQuery,
+)
 from grader.engine import to_json
 from grader.grading.tolerance import Tolerance
 from grader.models import Submission, User, db
@@ -23,13 +31,20 @@ blp = blueprint("submissions", "Your variant of an assignment, submitting and re
 @blp.route("/assignments/<int(max=2147483647):assignment_id>/variant")
 class VariantView(MethodView):
     @require("submissions:read")
+    @blp.arguments(VariantQuery, location="query")
     @blp.response(200, VariantOut)
-    def get(self, assignment_id: int):
-        """Your own numbers for the assignment, without the solution: the inputs, parameters and upstream
-        gradients, the graph, what to give (with the expected shape) and the tolerance in words."""
+    def get(self, args, assignment_id: int):
+        """Your own numbers for an exercise of the problem set (`?exercise=`, may be left out for a set of one),
+        without the solution: the inputs, parameters and upstream gradients, the graph, what to give (with the
+        expected shape) and the tolerance in words."""
         user = current_user()
         assignment, _ = assignment_for(user, assignment_id)
-        _, variant = service.variant_for(user, assignment.exercise)
+        item = assignment.item_for(args.get("exercise"))
+        if item is None:
+            service.item_of(assignment)  # 422 when none was named in a larger set
+            raise ServiceError(422, "validation_error", "no such exercise in this problem set",
+                               {"exercise": ["not in this problem set"]})
+        _, variant = service.variant_for(user, item.exercise)
         exercise = variant.exercise
         function = None
         if exercise.function is not None:
@@ -42,16 +57,16 @@ class VariantView(MethodView):
                 for i, ask in enumerate(exercise.asks)]
         leaves: dict[str, Any] = {name: to_json(value) for name, value in variant.leaves.items()}
         return {
-            "assignment_id": assignment.id, "exercise": assignment.exercise.slug,
-            "version": assignment.exercise.current_version, "title": exercise.title, "kind": exercise.kind,
+            "assignment_id": assignment.id, "exercise": item.exercise.slug,
+            "version": item.exercise.current_version, "title": exercise.title, "kind": exercise.kind,
             "prompt": exercise.prompt, "dims": variant.dims,
             "inputs": {k: v for k, v in leaves.items() if k in exercise.inputs},
             "params": {k: v for k, v in leaves.items() if k in exercise.params},
             "upstream": {k: to_json(v) for k, v in variant.upstream.items()} if variant.upstream else None,
             "graph": exercise.graph_lines, "asks": asks,
             "tolerance": Tolerance.from_spec(exercise.tolerance, exercise.kind).describe(),
-            "function": function, "attempts_left": service.attempts_left(user, assignment),
-            "due_at": assignment.due_at, "late_policy": assignment.late_policy,
+            "function": function, "attempts_left": service.attempts_left(user, item),
+            "due_at": service.due_for(user, assignment), "late_policy": assignment.late_policy,
         }
 
 
@@ -69,11 +84,12 @@ class AssignmentSubmissions(MethodView):
         # One query for the assignment, its exercise and current version and what the service checks (role,
         # attempts used, seed); no reload after the service commits: this request only reads what it wrote.
         db.session().expire_on_commit = False
-        context = service.submit_context(user, assignment_id)
+        context = service.submit_context(user, assignment_id, body.get("exercise"))
         if context is None:
             raise not_found("assignment")
         try:  # the service checks access (404 outside the course), the due date and attempts
-            submission = service.submit(user, context.assignment, answers=body.get("answers"),
+            submission = service.submit(user, context.assignment, exercise=body.get("exercise"),
+                                        answers=body.get("answers"),
                                         code=body.get("code"), context=context, seen_version=body.get("version"))
         except ImportError:  # code grading (the sandbox) is not installed in this deployment
             raise ServiceError(503, "unavailable", "code grading is not available on this server") from None
@@ -95,8 +111,9 @@ class AssignmentSubmissions(MethodView):
         elif "user" in args:
             query = query.join(User, Submission.user_id == User.id).where(User.username == args["user"])
         rows = db.session.scalars(page_of(query.order_by(Submission.id.desc()), pagination_parameters)).all()
-        visible = service.solution_visible(assignment, user, role=role)  # one assignment: the same for every row
-        return [submission_view(s, user, visible=visible) for s in rows]
+        # one exercise: the same for every row (a larger set asks once per exercise)
+        visible = {item.id: service.solution_visible(item, user, role=role) for item in assignment.items}
+        return [submission_view(s, user, visible=visible[s.item_id]) for s in rows]
 
 
 @blp.route("/assignments/<int(max=2147483647):assignment_id>/precheck")
@@ -113,7 +130,12 @@ class AssignmentPrecheck(MethodView):
         user = current_user()
         assignment, _ = assignment_for(user, assignment_id)
         try:
-            return precheck.precheck(user, assignment, body["code"]).to_dict()
+            item = assignment.item_for(body.get("exercise"))
+            if item is None:
+                service.item_of(assignment)  # 422 when none was named in a larger set
+                raise ServiceError(422, "validation_error", "no such exercise in this problem set",
+                                   {"exercise": ["not in this problem set"]})
+            return precheck.precheck(user, assignment, body["code"], item=item).to_dict()
         except ImportError:  # code grading (the sandbox) is not installed in this deployment
             raise ServiceError(503, "unavailable", "code grading is not available on this server") from None
 

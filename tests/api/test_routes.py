@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from grader.exercises import find
-from grader.models import ApiToken, Exercise, Membership, Submission, Variant, db, utcnow
+from grader.models import ApiToken, Exercise, Membership, Submission, User, Variant, db, utcnow
 from tests.api.conftest import EXERCISE, RIGHT, assign, bearer, count
 
 
@@ -328,3 +328,109 @@ def test_expected_answers_are_hidden_again_when_the_policy_tightens(client, worl
     assert all(p["expected"] is None for p in listed[0]["feedback"]["parts"])
     teacher = client.get(f"/api/v1/submissions/{sid}", headers=bearer("teacher")).get_json()
     assert all(p["expected"] is not None for p in teacher["feedback"]["parts"])
+
+
+# --- problem sets ----------------------------------------------------------------------------------------
+
+def test_a_problem_set_is_created_with_its_exercises_and_answered_one_exercise_at_a_time(client, world):
+    teacher = bearer("teacher")
+    created = client.post(f"/api/v1/courses/{world.course.id}/assignments", headers=teacher, json={
+        "title": "Week 2", "due_at": "2030-01-01T12:00:00Z", "late_policy": "reject",
+        "exercises": [{"exercise": EXERCISE, "points": 2, "attempts": 3}, {"exercise": "gate-add", "points": 1}]})
+    body = created.get_json()
+    assert created.status_code == 201, body
+    assert [(e["exercise"], e["points"], e["attempts"], e["position"]) for e in body["exercises"]] == [
+        (EXERCISE, 2, 3, 1), ("gate-add", 1, None, 2)]
+    assert body["points"] == 3 and body["attempt_limit"] is None
+    url = f"/api/v1/assignments/{body['id']}/submissions"
+    alice = bearer("alice")
+    unnamed = client.post(url, json={"answers": RIGHT}, headers=alice)
+    assert unnamed.status_code == 422 and "exercise" in unnamed.get_json()["errors"]
+    stranger = client.post(url, json={"exercise": "code-relu-backward", "answers": RIGHT}, headers=alice)
+    assert stranger.status_code == 422 and "exercise" in stranger.get_json()["errors"]
+    right = client.post(url, json={"exercise": EXERCISE, "answers": RIGHT}, headers=alice)
+    assert right.status_code == 201 and right.get_json()["points"] == 2 and right.get_json()["attempt"] == 1
+    variant = client.get(f"/api/v1/assignments/{body['id']}/variant?exercise={EXERCISE}", headers=alice).get_json()
+    assert variant["exercise"] == EXERCISE and variant["attempts_left"] == 2
+    assert client.get(f"/api/v1/assignments/{body['id']}/variant", headers=alice).status_code == 422
+    book = client.get(f"/api/v1/courses/{world.course.id}/gradebook", headers=teacher).get_json()
+    assert {r["username"]: r["scores"][str(body["id"])] for r in book["students"]} == {"alice": 2, "bob": None}
+    assert {"id": body["id"], "title": "Week 2", "points": 3} in book["assignments"]
+
+
+def test_a_problem_set_refuses_bad_entries_with_422_and_stores_nothing(client, world):
+    url = f"/api/v1/courses/{world.course.id}/assignments"
+    teacher = bearer("teacher")
+    for body, field in (({"exercises": []}, "exercises"), ({"exercises": [{"points": 1}]}, "exercises.0.exercise"),
+                        ({"exercises": [{"exercise": "no-such"}]}, "exercises.0.exercise"),
+                        ({"exercises": [{"exercise": "gate-add"}, {"exercise": "gate-add"}]}, "exercises.1.exercise"),
+                        ({"exercise": "gate-add", "exercises": [{"exercise": "gate-add"}]}, "exercise")):
+        response = client.post(url, json=body, headers=teacher)
+        assert response.status_code == 422 and field in response.get_json()["errors"], (body, response.get_json())
+    assert count(Submission) == 0 and len(client.get(url, headers=teacher).get_json()) == 1
+
+
+def test_overrides_are_given_listed_honoured_and_removed(client, world):
+    teacher, alice = bearer("teacher"), bearer("alice")
+    closed = assign(world.course, "gate-add", due_at=utcnow() - timedelta(hours=1), late_policy="reject")
+    url = f"/api/v1/assignments/{closed.id}/overrides"
+    given = client.post(url, json={"user": "alice", "due_at": "2030-01-01T00:00:00Z", "extra_attempts": 2},
+                        headers=teacher)
+    assert given.status_code == 201 and given.get_json()["user"] == "alice", given.get_json()
+    assert [(o["user"], o["extra_attempts"]) for o in client.get(url, headers=teacher).get_json()] == [("alice", 2)]
+    variant = client.get(f"/api/v1/assignments/{closed.id}/variant", headers=alice).get_json()
+    assert variant["due_at"].startswith("2030-01-01")
+    submitted = client.post(f"/api/v1/assignments/{closed.id}/submissions", json={"answers": {"0": "1"}},
+                            headers=alice)
+    assert submitted.status_code == 201
+    bob = client.post(f"/api/v1/assignments/{closed.id}/submissions", json={"answers": {"0": "1"}},
+                      headers=bearer("bob"))
+    assert bob.status_code == 409 and bob.get_json()["code"] == "past_due"
+    assert client.post(url, json={"user": "eve", "extra_attempts": 1}, headers=teacher).status_code == 422
+    assert client.post(url, json={"user": "alice"}, headers=teacher).status_code == 422
+    assert client.post(url, json={"user": "alice", "extra_attempts": 1}, headers=alice).status_code == 403
+    assert client.delete(url + "?user=alice", headers=teacher).status_code == 204
+    assert client.get(url, headers=teacher).get_json() == []
+
+
+def test_problem_sets_are_reordered_hidden_and_deleted_only_without_submissions_unless_archived(client, world):
+    teacher = bearer("teacher")
+    spare = assign(world.course, "gate-add")
+    listing = f"/api/v1/courses/{world.course.id}/assignments"
+    client.patch(f"/api/v1/assignments/{world.assignment.id}", json={"position": 2}, headers=teacher)
+    assert [a["id"] for a in client.get(listing, headers=teacher).get_json()] == [spare.id, world.assignment.id]
+    client.post(f"/api/v1/assignments/{world.assignment.id}/submissions", json={"answers": RIGHT},
+                headers=bearer("alice"))
+    item = f"/api/v1/assignments/{world.assignment.id}"
+    refused = client.delete(item, headers=teacher)
+    assert refused.status_code == 409 and refused.get_json()["code"] == "has_submissions"
+    assert client.patch(item, json={"archived": True}, headers=teacher).get_json()["archived"] is True
+    assert [a["id"] for a in client.get(listing, headers=bearer("alice")).get_json()] == [spare.id]
+    assert client.delete(item, headers=teacher).status_code == 204
+    assert client.delete(f"/api/v1/assignments/{spare.id}", headers=teacher).status_code == 204
+    assert count(Submission) == 0
+
+
+def test_a_draft_anywhere_in_a_problem_set_refuses_it(client, world):
+    draft = db.session.scalar(select(Exercise).where(Exercise.slug == "gate-add"))
+    draft.current.checks = {"passed": False, "failures": ["its worked answer is wrong"]}
+    db.session.commit()
+    response = client.post(f"/api/v1/courses/{world.course.id}/assignments", headers=bearer("teacher"), json={
+        "title": "Week 3", "exercises": [{"exercise": EXERCISE}, {"exercise": "gate-add"}]})
+    assert response.status_code == 409 and response.get_json()["code"] == "exercise_draft"
+    assert len(client.get(f"/api/v1/courses/{world.course.id}/assignments", headers=bearer("teacher")).get_json()) == 1
+
+
+def test_a_ta_gives_and_removes_overrides_but_cannot_delete_the_set(client, world):
+    from tests.api.conftest import make_user
+
+    make_user("tara")
+    db.session.add(Membership(user_id=db.session.scalar(select(User.id).where(User.username == "tara")),
+                              course_id=world.course.id, role="ta"))
+    db.session.commit()
+    ta = bearer("tara")
+    url = f"/api/v1/assignments/{world.assignment.id}/overrides"
+    assert client.post(url, json={"user": "bob", "extra_attempts": 2}, headers=ta).status_code == 201
+    assert [o["user"] for o in client.get(url, headers=ta).get_json()] == ["bob"]
+    assert client.delete(url + "?user=bob", headers=ta).status_code == 204
+    assert client.delete(f"/api/v1/assignments/{world.assignment.id}", headers=ta).status_code == 403

@@ -20,6 +20,11 @@ MATRIX = [
     ("POST", "/assignments/{assignment}", {"answer-0": "1"},   302, 303, 404),
     ("POST", "/assignments/{code}/precheck", {"code": RELU_BROKEN},
                                                                302, 200, 404),
+    ("GET", "/assignments/{assignment}/exercises/1", None,     302, 200, 404),  # a set of one: its only exercise
+    ("POST", "/assignments/{assignment}/exercises/1", {"answer-0": "1"},
+                                                               302, 303, 404),
+    ("POST", "/assignments/{code}/exercises/1/precheck", {"code": RELU_BROKEN},
+                                                               302, 200, 404),
     ("GET", "/assignments/{assignment}/history", None,         302, 200, 404),
     ("GET", "/submissions/{submission}", None,                 302, 200, 404),
     ("GET", "/login", None,                                    200, 302, 302),
@@ -39,7 +44,8 @@ def test_every_page_route_is_in_the_matrix(app):
              for method in rule.methods - {"HEAD", "OPTIONS"}}
     names = {"{course}": "<int(max=2147483647):course_id>", "{assignment}": "<int(max=2147483647):assignment_id>",
              "{code}": "<int(max=2147483647):assignment_id>",
-             "{submission}": "<int(max=2147483647):submission_id>", "not-a-link": "<token>"}
+             "{submission}": "<int(max=2147483647):submission_id>", "not-a-link": "<token>",
+             "/1": "/<int(max=1000):position>"}
     in_matrix = set()
     for method, path, *_ in MATRIX:
         for k, v in names.items():

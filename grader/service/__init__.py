@@ -1,0 +1,58 @@
+"""The one place that grades and stores a submission. Every entry point (API, pages, LTI, CLI) calls it.
+
+    submit(user, assignment, answers={...})   ->  Submission (graded, or invalid: no attempt used)
+    submit(user, assignment, code="...")      ->  Submission (per-test results)
+
+By area: access (roles, visibility, the solution policy), variants (a student's seed and numbers), limits
+(attempts and due dates, as a student's override changes them), overrides (a later due date or
+extra attempts for some students), submissions (grade and store; the submission budget), assignments (settings and
+rescoring), gradebook (points per student). Callers import from here: `from grader.service import submit`.
+"""
+
+from grader.errors import ServiceError
+from grader.service.access import course_role, feedback_for, require_student_access, require_visible, solution_visible
+from grader.service.assignments import (
+    SCORING_TERMS,
+    ItemSpec,
+    create_assignment,
+    delete_assignment,
+    rescore_assignment,
+    update_assignment,
+)
+from grader.service.gradebook import Gradebook, assignment_score, gradebook, item_scores
+from grader.service.limits import (
+    attempt_limit,
+    attempts_left,
+    check_open,
+    due_date,
+    due_for,
+    earned_points,
+    graded_attempts,
+    item_of,
+    override_for,
+)
+from grader.service.overrides import remove_override, set_override
+from grader.service.submissions import (
+    MAX_ANSWER_ENTRIES,
+    MAX_ANSWER_TEXT,
+    MAX_ANSWERS,
+    MAX_CODE,
+    STORE_RETRIES,
+    SubmitContext,
+    check_payload,
+    grade,
+    spend_budget,
+    submit,
+    submit_context,
+)
+from grader.service.variants import cached_variant, derive_seed, variant_for
+
+__all__ = [
+    "MAX_ANSWERS", "MAX_ANSWER_ENTRIES", "MAX_ANSWER_TEXT", "MAX_CODE", "SCORING_TERMS", "STORE_RETRIES",
+    "Gradebook", "ServiceError", "SubmitContext", "assignment_score", "attempt_limit", "attempts_left",
+    "cached_variant", "check_open", "check_payload", "course_role", "derive_seed", "earned_points",
+    "feedback_for", "grade", "gradebook", "graded_attempts", "require_student_access", "require_visible",
+    "solution_visible", "spend_budget", "submit", "submit_context", "update_assignment", "variant_for",
+    "ItemSpec", "create_assignment", "rescore_assignment", "item_scores", "item_of", "delete_assignment",
+    "due_date", "due_for", "override_for", "remove_override", "set_override",
+]
