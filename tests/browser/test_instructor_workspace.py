@@ -12,7 +12,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Assignment, Course, Exercise, User, db
+from grader.models import Assignment, Course, Exercise, Membership, User, db
 from tests.browser.conftest import PASSWORD, screenshot, staff_member
 
 # The notes' single neuron, written out: z = w·x, out = σ(z), a loss on out; the ask is dL/dw.
@@ -126,11 +126,14 @@ def test_an_edit_that_changes_a_students_numbers_is_confirmed_first(page, live_s
     url, app = live_server.url, live_server.app
     staff_member(app, "ivan-browser")
     student = live_server.student("opener-browser")
-    with app.app_context():  # ivan's own exercise, assigned in the course
+    with app.app_context():  # ivan's own exercise, assigned in a course of its own (bp101's list stays as it is)
         ivan = db.session.scalar(select(User).where(User.username == "ivan-browser"))
+        opener = db.session.scalar(select(User).where(User.username == student))
         source = EXERCISE.replace("browser-neuron", "browser-opened")
         saved, _ = authoring.save_checked(yaml.safe_load(source), ivan, source=source)
-        course = db.session.scalar(select(Course).where(Course.code == "bp101"))
+        course = Course(code="ws-browser", title="Workspace course")
+        db.session.add_all([course, Membership(user=ivan, course=course, role="instructor"),
+                            Membership(user=opener, course=course)])
         assignment = Assignment(course=course, exercise=saved, title="Opened")
         db.session.add(assignment)
         db.session.commit()
