@@ -69,3 +69,16 @@ def app(backend, database_urls):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def pool():
+    """A two-slot sandbox pool with full isolation, one per test module that grades code (a pool is costly):
+    without isolation the module skips locally and fails in CI (tests/sandbox/conftest.py's rule). The sandbox
+    suite has a pool fixture of its own."""
+    from grader.sandbox import SandboxPool
+    from tests.sandbox.conftest import require_isolation
+
+    require_isolation()
+    with SandboxPool(size=2) as shared:
+        yield shared

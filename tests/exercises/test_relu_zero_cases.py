@@ -233,20 +233,6 @@ MASKS = {"right": "(z > 0)", "one at zero": "(z >= 0)",
          "coin at zero": "np.where(z == 0, np.random.default_rng().random(z.shape) < 0.5, z > 0)"}
 
 
-@pytest.fixture(scope="module")
-def pool():
-    import os
-
-    from grader.sandbox import SandboxPool, check_capabilities
-
-    if os.geteuid() != 0 and os.environ.get("CI") != "true":
-        pytest.skip("full isolation needs root (CI runs as root)")
-    assert check_capabilities() is not None
-    pool = SandboxPool(size=2)
-    yield pool
-    pool.close()
-
-
 @pytest.mark.parametrize(("exercise_id", "code"), [("code-relu-backward", RELU_CODE),
                                                    ("code-three-layer-backward", THREE_LAYER_CODE)])
 def test_in_the_sandbox_only_the_zero_cases_catch_a_guess_at_zero(pool, exercise_id, code):

@@ -4,7 +4,6 @@ Correct implementations of every catalogue code exercise score full marks; typic
 messages that say what is wrong."""
 
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -50,18 +49,6 @@ def three_layer_backward(x, y, W1, W2, W3):
     return x.T @ g, dW2, dW3
 """,
 }
-
-
-@pytest.fixture(scope="module")
-def pool():
-    from grader.sandbox import SandboxPool, check_capabilities
-
-    if os.geteuid() != 0 and os.environ.get("CI") != "true":
-        pytest.skip("full isolation needs root (CI runs as root)")
-    assert check_capabilities() is not None
-    pool = SandboxPool(size=2)
-    yield pool
-    pool.close()
 
 
 @pytest.mark.parametrize("exercise_id", sorted(CORRECT))

@@ -33,7 +33,6 @@ from tests.grading.code_corpus import (
     failed_parts,
     grade,
     named,
-    sandbox_pool,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -313,12 +312,6 @@ def test_big_printers_print_more_than_the_output_cap(entry):
 
 
 # --- through the real grader ------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def pool():
-    with sandbox_pool() as pool:
-        yield pool
-
 
 @pytest.mark.parametrize("entry", [e for e in ENTRIES if e.verdict == CORRECT], ids=lambda e: e.name)
 def test_correct_entry_scores_1_on_every_seed(pool, entry):

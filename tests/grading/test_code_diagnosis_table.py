@@ -24,7 +24,6 @@ from tests.grading.code_corpus import (
     failed_parts,
     grade,
     named,
-    sandbox_pool,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,12 +50,6 @@ class Table:
     correct_runs: int = 0
     correct_parts: int = 0
     false_diagnoses: list[str] = field(default_factory=list)
-
-
-@pytest.fixture(scope="module")
-def pool():
-    with sandbox_pool() as pool:
-        yield pool
 
 
 @pytest.fixture(scope="module")

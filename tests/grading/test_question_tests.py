@@ -11,20 +11,10 @@ import pytest
 
 from grader.exercises import load_catalogue, parse_exercise
 from grader.grading.question_tests import NAMED_MIN, run_question_tests
-from tests.sandbox.conftest import require_isolation
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOGUE = load_catalogue(ROOT / "exercises")
 SEEDS = range(100)
-
-
-@pytest.fixture(scope="module")
-def pool():
-    require_isolation()
-    from grader.sandbox import SandboxPool
-
-    with SandboxPool(size=2) as pool:
-        yield pool
 
 
 @pytest.fixture(scope="module")

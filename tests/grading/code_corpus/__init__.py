@@ -11,12 +11,9 @@ This is our own code: the tests may exec it in the test process. Never do that w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from grader.grading.code import grade_code
-from grader.sandbox import SandboxPool
 from tests.grading.code_corpus import affine, relu, sigmoid, three_layer
 from tests.grading.code_corpus.entry import (
     CODE_MISTAKES,
@@ -30,7 +27,7 @@ from tests.grading.code_corpus.entry import (
 )
 
 __all__ = ["CODE_MISTAKES", "CORRECT", "EXERCISES", "FORBIDS_IN_PLACE", "GATE_MISTAKES", "MISTAKE_CODES", "WRONG",
-           "Entry", "ENTRIES", "BY_NAME", "SEEDS", "sandbox_pool", "grade", "failed_parts", "named"]
+           "Entry", "ENTRIES", "BY_NAME", "SEEDS", "grade", "failed_parts", "named"]
 
 ENTRIES: tuple[Entry, ...] = (*affine.ENTRIES, *relu.ENTRIES, *sigmoid.ENTRIES, *three_layer.ENTRIES)
 BY_NAME: dict[str, Entry] = {e.name: e for e in ENTRIES}
@@ -39,20 +36,6 @@ assert len(BY_NAME) == len(ENTRIES), "corpus entry names must be unique"
 SEEDS = range(20)
 ATTEMPT = 0
 _graded: dict[tuple[str, int], Any] = {}
-
-
-@contextmanager
-def sandbox_pool() -> Iterator[SandboxPool]:
-    """A two-slot pool with full isolation, for one test module: without it the test skips locally and fails
-    in CI (the sandbox suite's own rule, tests/sandbox/conftest.py)."""
-    from tests.sandbox.conftest import require_isolation
-
-    require_isolation()
-    pool = SandboxPool(2)
-    try:
-        yield pool
-    finally:
-        pool.close()
 
 
 def grade(entry: Entry, seed: int, pool: Any, catalogue: dict[str, Any]) -> Any:
