@@ -242,6 +242,45 @@ class AssignmentOverride(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
+class ManualScore(db.Model):
+    """Points an instructor or TA set by hand for one student's problem set, in place of what its submissions
+    earn, until removed. Why, and what it replaced, is in the grade log."""
+
+    __tablename__ = "manual_scores"
+    __table_args__ = (UniqueConstraint("assignment_id", "user_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    points: Mapped[float]
+    reason: Mapped[str] = mapped_column(Text)
+    set_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    set_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    assignment: Mapped[Assignment] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    setter: Mapped[User | None] = relationship(foreign_keys=[set_by])
+
+
+class GradeChange(db.Model):
+    """The audit log of manual scores: who set or removed one, when, the score before and after (None: what
+    the submissions earn) and why. Rows are only ever added; they outlive the manual score they describe."""
+
+    __tablename__ = "grade_changes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("assignments.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    old_points: Mapped[float | None]
+    new_points: Mapped[float | None]
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    assignment: Mapped[Assignment] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
 class Variant(db.Model):
     """A student's own numbers: the seed is derived from student and exercise, and kept."""
 
