@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from grader import exercises as definitions
-from grader import service
+from grader import roster, service
 from grader.authoring import save_exercise
 from grader.errors import ServiceError
 from grader.exercises import DefinitionError, DegenerateVariantError, find, load_file, make_variant, solve
@@ -233,18 +233,13 @@ def _user(username: str) -> User:
 @database_errors
 def create_user_command(username: str, role: str, name: str, password: str) -> None:
     """Create the account USERNAME (its password is stored hashed)."""
-    username = username.strip()
-    if not username or len(username) > 80:
-        raise click.BadParameter("must be 1 to 80 characters", param_hint="USERNAME")
     if len(password) < MIN_PASSWORD:
         raise click.BadParameter(f"must be at least {MIN_PASSWORD} characters", param_hint="--password")
-    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise click.ClickException(f"user '{username}' already exists")
-    user = User(username=username, name=name or username, role=role)
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    click.echo(f"created {role} '{username}' (id {user.id})")
+    try:
+        user = roster.create_user(username, name, role, password)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created {role} '{user.username}' (id {user.id})")
 
 
 # --- courses ---------------------------------------------------------------------------------------------
@@ -264,16 +259,12 @@ def _course(code: str) -> Course:
 @click.option("--title", required=True, help="The course's title.")
 @database_errors
 def create_course_command(code: str, title: str) -> None:
-    """Create the course CODE (a short unique name such as bp101)."""
-    code = code.strip()
-    if not code or len(code) > 80:
-        raise click.BadParameter("must be 1 to 80 characters", param_hint="CODE")
-    if db.session.scalar(select(Course.id).where(Course.code == code)) is not None:
-        raise click.ClickException(f"course '{code}' already exists")
-    course = Course(code=code, title=title)
-    db.session.add(course)
-    db.session.commit()
-    click.echo(f"created course '{code}' (id {course.id}): {title}")
+    """Create the course CODE (a short unique name such as bp101); enroll its instructors with `enroll`."""
+    try:
+        course = roster.create_course(None, code, title)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"created course '{course.code}' (id {course.id}): {course.title}")
 
 
 @courses_cli.command("enroll")
@@ -285,8 +276,10 @@ def create_course_command(code: str, title: str) -> None:
 def enroll_command(code: str, username: str, role: str) -> None:
     """Enroll USERNAME in the course CODE (or change their role in it)."""
     course, user = _course(code), _user(username)
-    message = _enroll(course, user, role)
-    db.session.commit()
+    try:
+        message = _enroll(course, user, role)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(message)
 
 
@@ -361,15 +354,16 @@ def gradebook_command(code: str) -> None:
 
 
 def _enroll(course: Course, user: User, role: str) -> str:
-    membership = db.session.scalar(select(Membership).where(Membership.course_id == course.id,
-                                                            Membership.user_id == user.id))
-    if membership is None:
-        db.session.add(Membership(course=course, user=user, role=role))
+    """Through grader.roster, as the pages and the API enroll (the course keeps an instructor)."""
+    current = db.session.scalar(select(Membership.role).where(Membership.course_id == course.id,
+                                                              Membership.user_id == user.id))
+    if current is None:
+        roster.add_member(course, user.username, role)
         return f"enrolled '{user.username}' in '{course.code}' as {role}"
-    if membership.role == role:
+    if current == role:
         return f"'{user.username}' is already {role} in '{course.code}'"
-    old, membership.role = membership.role, role
-    return f"'{user.username}' is now {role} in '{course.code}' (was {old})"
+    roster.change_role(course, user.username, role)
+    return f"'{user.username}' is now {role} in '{course.code}' (was {current})"
 
 
 # --- tokens ----------------------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_users_create_prompts_for_the_password_twice(app: Flask) -> None:
 
 def test_users_create_refuses_duplicates_and_bad_input(app: Flask) -> None:
     ok(cli(app, "users", "create", "ada", "--password", "first-password"))
-    refused(cli(app, "users", "create", "ada", "--password", "other-password"), 1, "user 'ada' already exists")
+    refused(cli(app, "users", "create", "ada", "--password", "other-password"), 1, "the username ada is taken")
     refused(cli(app, "users", "create", "cy", "--password", "short"), 2, "at least 8 characters")
     refused(cli(app, "users", "create", "cy", "--role", "root", "--password", "long-enough"), 2, "'root'")
     assert count(User) == 1 and user("ada").check_password("first-password")
@@ -93,10 +93,19 @@ def test_courses_create_and_enroll(app: Flask) -> None:
     assert count(Membership) == 1 and membership.role == "instructor" and membership.course.title == "Backprop"
 
 
+def test_enroll_keeps_an_instructor_as_the_pages_and_the_api_do(app: Flask) -> None:
+    ok(cli(app, "users", "create", "ada", "--password", "ada-password"))
+    ok(cli(app, "courses", "create", "bp101", "--title", "Backprop"))
+    ok(cli(app, "courses", "enroll", "bp101", "ada", "--role", "instructor"))
+    refused(cli(app, "courses", "enroll", "bp101", "ada", "--role", "student"), 1, "the only instructor of bp101")
+    refused(cli(app, "courses", "create", "bp 102", "--title", "Spaced"), 1, "without spaces")
+    assert db.session.scalar(select(Membership.role)) == "instructor" and count(Course) == 1
+
+
 def test_courses_errors(app: Flask) -> None:
     ok(cli(app, "users", "create", "ada", "--password", "ada-password"))
     ok(cli(app, "courses", "create", "bp101", "--title", "Backprop"))
-    refused(cli(app, "courses", "create", "bp101", "--title", "Again"), 1, "course 'bp101' already exists")
+    refused(cli(app, "courses", "create", "bp101", "--title", "Again"), 1, "code bp101 already exists")
     refused(cli(app, "courses", "create", "bp102"), 2, "--title")
     refused(cli(app, "courses", "enroll", "nope", "ada"), 1, "no course 'nope'")
     refused(cli(app, "courses", "enroll", "bp101", "nobody"), 1, "no user 'nobody'")
@@ -292,7 +301,7 @@ def test_db_upgrade_then_demo_on_a_fresh_sqlite_file(tmp_path: Path) -> None:
     assert logins(runs[0].stdout) == logins(runs[1].stdout)
     assert logins(runs[0].stdout)["demo-student"] == demo_password("k" * 32, "demo-student")
     duplicate = flask_cli("users", "create", "demo-student", "--password", "whatever-long", env=env)
-    assert duplicate.returncode == 1 and "Error: user 'demo-student' already exists" in duplicate.stderr
+    assert duplicate.returncode == 1 and "Error: the username demo-student is taken" in duplicate.stderr
     assert "Traceback" not in duplicate.stderr
 
 
