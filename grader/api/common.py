@@ -73,6 +73,7 @@ def submission_view(submission: Submission, viewer: User, *, redact: bool = True
     feedback = service.feedback_for(submission, viewer, visible=visible) if redact else submission.feedback or {}
     return {
         "id": submission.id, "assignment_id": submission.assignment_id, "user_id": submission.user_id,
+        "item_id": submission.item_id, "exercise": submission.item.exercise.slug,
         "exercise_version": version if version is not None else submission.exercise_version.version,
         "kind": submission.kind,
         "status": submission.status, "attempt": submission.attempt, "score": submission.score,

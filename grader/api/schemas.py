@@ -281,6 +281,9 @@ class SubmissionOut(Schema):
     id = fields.Integer(required=True)
     assignment_id = fields.Integer(required=True)
     user_id = fields.Integer(required=True)
+    item_id = fields.Integer(required=True, metadata={"description": "the problem set's item it answers"})
+    exercise = fields.String(required=True, metadata={"description": "that item's exercise id, e.g. "
+                                                      "relu-backward"})
     exercise_version = fields.Integer(required=True)
     kind = fields.String(required=True)
     status = fields.String(required=True, metadata={"description": "graded, invalid (a format error: no "

@@ -350,6 +350,11 @@ def test_a_problem_set_is_created_with_its_exercises_and_answered_one_exercise_a
     assert stranger.status_code == 422 and "exercise" in stranger.get_json()["errors"]
     right = client.post(url, json={"exercise": EXERCISE, "answers": RIGHT}, headers=alice)
     assert right.status_code == 201 and right.get_json()["points"] == 2 and right.get_json()["attempt"] == 1
+    second = client.post(url, json={"exercise": "gate-add", "answers": {}}, headers=alice).get_json()
+    listed = client.get(url, headers=alice).get_json()
+    assert {(s["exercise"], s["item_id"]) for s in listed} == {
+        (EXERCISE, right.get_json()["item_id"]), ("gate-add", second["item_id"])}
+    assert right.get_json()["item_id"] != second["item_id"]
     variant = client.get(f"/api/v1/assignments/{body['id']}/variant?exercise={EXERCISE}", headers=alice).get_json()
     assert variant["exercise"] == EXERCISE and variant["attempts_left"] == 2
     assert client.get(f"/api/v1/assignments/{body['id']}/variant", headers=alice).status_code == 422
