@@ -444,7 +444,9 @@ def _when(moment: datetime | None) -> str:
 # --- demo ------------------------------------------------------------------------------------------------
 
 DEMO_COURSE = ("demo", "Backpropagation, step by step")
-DEMO_USERS = (("demo-student", "Demo Student", "student"), ("demo-instructor", "Demo Instructor", "instructor"))
+# (username, name, role in the course); a TA's account is a student's, with the "ta" role in the course only.
+DEMO_USERS = (("demo-student", "Demo Student", "student"), ("demo-ta", "Demo TA", "ta"),
+              ("demo-instructor", "Demo Instructor", "instructor"))
 # Teaching order by slug prefix: gates, one neuron, small networks, losses and Jacobians, then code.
 DEMO_ORDER = ("gate-", "single-neuron", "branch-", "seed-", "two-layer", "chain-", "three-layer", "tanh-",
               "leaky-", "linear-", "softmax-", "jacobian-", "code-")
@@ -468,8 +470,8 @@ def _demo_rank(slug: str) -> tuple[int, str]:
 @click.option("--force", is_flag=True, help="Run even with the production configuration.")
 @database_errors
 def demo_command(force: bool) -> None:
-    """Set up (idempotently) a demo course with the whole catalogue assigned, a student and an instructor,
-    and print their logins. Running it again changes nothing and prints the same logins."""
+    """Set up (idempotently) a demo course with the whole catalogue assigned, a student, a TA and an
+    instructor, and print their logins. Running it again changes nothing and prints the same logins."""
     if current_app.config["CONFIG_NAME"] == "production" and not force:
         raise click.ClickException("demo accounts do not belong on a production service (production is the "
                                    "default of wsgi.py; GRADGATE_CONFIG=development for a trial), or add --force")
@@ -518,7 +520,7 @@ def _demo_user(course: Course, username: str, name: str, role: str) -> tuple[str
     user = db.session.scalar(select(User).where(User.username == username))
     note = ""
     if user is None:
-        user = User(username=username, name=name, role=role)
+        user = User(username=username, name=name, role="instructor" if role == "instructor" else "student")
         user.set_password(password)
         db.session.add(user)
     elif not user.check_password(password):  # changed since, or the secret key changed: make the login true

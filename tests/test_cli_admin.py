@@ -238,7 +238,7 @@ def test_demo_is_idempotent_and_prints_working_logins(app: Flask) -> None:
         assert user(username).check_password(password) and user(username).password_hash != password
 
     catalogue = len(list(CATALOGUE.glob("*.yaml")))
-    assert before == {"User": 2, "Course": 1, "Membership": 2, "Exercise": catalogue,
+    assert before == {"User": 3, "Course": 1, "Membership": 3, "Exercise": catalogue,
                       "ExerciseVersion": catalogue, "Assignment": catalogue}
     assert f"{catalogue} assignments ({catalogue} new)" in first.output
     assert f"{catalogue} assignments (0 new)" in second.output
@@ -248,8 +248,9 @@ def test_demo_course_contents(app: Flask) -> None:
     ok(cli(app, "demo"))
     course = db.session.scalar(select(Course).where(Course.code == "demo"))
     roles = {m.user.username: m.role for m in course.memberships}
-    assert roles == {"demo-student": "student", "demo-instructor": "instructor"}
+    assert roles == {"demo-student": "student", "demo-ta": "ta", "demo-instructor": "instructor"}
     assert user("demo-student").role == "student" and user("demo-instructor").role == "instructor"
+    assert user("demo-ta").role == "student"  # a TA of this course only
     now = utcnow()
     assert all(a.due_at > now and a.attempt_limit and a.visible for a in course.assignments)
     assert len({a.exercise.id for a in course.assignments}) == len(course.assignments)
