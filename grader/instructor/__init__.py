@@ -5,8 +5,7 @@ and administrators only; anyone else gets 404.
 Views are thin: storing goes through grader.authoring, grading through grader.service, as for every other
 entry point."""
 
-from grader.instructor import courses  # noqa: F401 - registers the course and roster pages on bp
-from grader.instructor import students  # noqa: F401 - registers the student's work page on bp
+from grader.instructor import courses, students  # noqa: F401 - register the course, roster and work pages on bp
 from grader.instructor.views import bp, workspace_role
 
 __all__ = ["bp", "workspace_role"]

@@ -33,6 +33,7 @@ from grader.service.limits import (
     override_for,
 )
 from grader.service.overrides import remove_override, set_override
+from grader.service.student_work import ExerciseWork, SetWork, StudentWork, course_order, member_of, student_work
 from grader.service.submissions import (
     MAX_ANSWER_ENTRIES,
     MAX_ANSWER_TEXT,
@@ -46,7 +47,6 @@ from grader.service.submissions import (
     submit,
     submit_context,
 )
-from grader.service.student_work import ExerciseWork, SetWork, StudentWork, course_order, member_of, student_work
 from grader.service.variants import cached_variant, derive_seed, seed_of, variant_for
 
 __all__ = [
