@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from grader import service
 from grader.api.errors import init_errors
 from grader.authoring import check_size  # noqa: F401 - re-exported for the API modules
-from grader.models import Assignment, Course, Submission, User, db
+from grader.models import Assignment, Course, Membership, Submission, User, db
 from grader.service import ServiceError
 
 
@@ -54,14 +54,34 @@ def assignment_for(user: User, assignment_id: int, *, instructor: bool = False) 
     return assignment, role
 
 
+STAFF_ROLES = ("instructor", "ta")  # read every student's work in their course (admins count as instructors)
+
+
+def student_for(user: User, course: Course, role: str | None, username: str | None) -> User:
+    """Whose work a request reads (`?user=`): the caller's own when no one, or they themselves, is named; for
+    the course's instructors and TAs, the student of the course named. A student naming someone else gets
+    403 (whether or not they exist); staff naming someone who is not a student of the course get 404."""
+    if username is None or username == user.username:
+        return user
+    if role not in STAFF_ROLES:
+        raise ServiceError(403, "forbidden", "only the course's instructors and TAs may read another student's "
+                           "work: leave out the `user` parameter to read your own", {"user": ["not yours to read"]})
+    student = db.session.scalar(select(User).join(Membership, Membership.user_id == User.id).where(
+        Membership.course_id == course.id, Membership.role == "student", User.username == username))
+    if student is None:
+        raise ServiceError(404, "not_found", f"no student {username!r} in this course (the `user` parameter)",
+                           {"user": ["not a student of this course"]})
+    return student
+
+
 def submission_for(user: User, submission_id: int) -> Submission:
-    """The owner, or an instructor of the course; anyone else gets 404."""
+    """The owner, or an instructor or TA of the course; anyone else gets 404."""
     submission = db.session.get(Submission, submission_id)
     if submission is None:
         raise not_found("submission")
     if submission.user_id == user.id:
         service.require_student_access(user, submission.assignment)  # 404 once the assignment is hidden
-    elif service.course_role(user, submission.assignment.course) != "instructor":
+    elif service.course_role(user, submission.assignment.course) not in STAFF_ROLES:
         raise not_found("submission")
     return submission
 

@@ -172,9 +172,16 @@ class OverrideOut(Schema):
     created_at = UTCDateTime(required=True)
 
 
+STUDENT_USERNAME = {"validate": [validate.Length(min=1, max=80),
+                                  validate.Regexp(r"^[^\x00]+$", error="must not contain NUL bytes")]}
+
+
 class VariantQuery(In):
     exercise = fields.String(**EXERCISE_SLUG, metadata={
         "description": "the problem set's exercise (may be left out for a set of one)"})
+    user = fields.String(**STUDENT_USERNAME, metadata={
+        "description": "the course's instructors and TAs: this student's variant (their numbers and seed); "
+                       "a student may name only themselves (403 otherwise)"})
 
 
 class AssignmentPatch(AssignmentFields):
@@ -194,9 +201,9 @@ class TokenIn(In):
 
 
 class SubmissionQuery(In):
-    user = fields.String(validate=[validate.Length(min=1, max=80),
-                                   validate.Regexp(r"^[^\x00]+$", error="must not contain NUL bytes")],
-                         metadata={"description": "instructors: only this student's submissions"})
+    user = fields.String(**STUDENT_USERNAME, metadata={
+        "description": "the course's instructors and TAs: only this student's submissions; a student may name "
+                       "only themselves (403 otherwise)"})
 
 
 class FloorIn(In):
@@ -260,6 +267,10 @@ class FunctionOut(Schema):
 class VariantOut(Schema):
     assignment_id = fields.Integer(required=True)
     exercise = fields.String(required=True)
+    user = fields.String(required=True, metadata={"description": "whose numbers these are (a username)"})
+    seed = fields.Integer(allow_none=True, required=True, metadata={
+        "description": "the seed the numbers are drawn from: for the course's instructors and TAs (null for a "
+                       "student)"})
     version = fields.Integer(required=True)
     title = fields.String(required=True)
     kind = fields.String(required=True)

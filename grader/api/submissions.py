@@ -1,4 +1,7 @@
-"""A student's variant and submissions. The grading is grader.service.submit's; these views only translate."""
+"""A student's variant and submissions. The grading is grader.service.submit's; these views only translate.
+
+The course's instructors and TAs read any of its students' variants and submissions with `?user=<username>`
+(grader.api.common.student_for: 403 for a student naming someone else, 404 for no such student)."""
 
 from __future__ import annotations
 
@@ -8,9 +11,18 @@ import numpy as np
 from flask.views import MethodView
 from sqlalchemy import select
 
-from grader import precheck, service
+from grader import authoring, precheck, service
 from grader.api.auth import current_user, require
-from grader.api.common import assignment_for, blueprint, not_found, page_of, submission_for, submission_view
+from grader.api.common import (
+    STAFF_ROLES,
+    assignment_for,
+    blueprint,
+    not_found,
+    page_of,
+    student_for,
+    submission_for,
+    submission_view,
+)
 from grader.api.schemas import (
     PrecheckIn,
     PrecheckOut,
@@ -22,7 +34,7 @@ from grader.api.schemas import (
 )
 from grader.engine import to_json
 from grader.grading.tolerance import Tolerance
-from grader.models import Submission, User, db
+from grader.models import Submission, db
 from grader.service import ServiceError
 
 blp = blueprint("submissions", "Your variant of an assignment, submitting and reading submissions")
@@ -36,15 +48,22 @@ class VariantView(MethodView):
     def get(self, args, assignment_id: int):
         """Your own numbers for an exercise of the problem set (`?exercise=`, may be left out for a set of one),
         without the solution: the inputs, parameters and upstream gradients, the graph, what to give (with the
-        expected shape) and the tolerance in words."""
+        expected shape) and the tolerance in words. The course's instructors and TAs: a student's with
+        `?user=` (their numbers, seed, attempts left and due date; nothing is stored by reading them)."""
         user = current_user()
-        assignment, _ = assignment_for(user, assignment_id)
+        assignment, role = assignment_for(user, assignment_id)
+        student = student_for(user, assignment.course, role, args.get("user"))
         item = assignment.item_for(args.get("exercise"))
         if item is None:
             service.item_of(assignment)  # 422 when none was named in a larger set
             raise ServiceError(422, "validation_error", "no such exercise in this problem set",
                                {"exercise": ["not in this problem set"]})
-        _, variant = service.variant_for(user, item.exercise)
+        if student is user:
+            row, variant = service.variant_for(user, item.exercise)
+            seed = row.seed
+        else:  # a read: the seed their first visit will store, if they have not opened it yet
+            seed = service.seed_of(student, item.exercise)
+            variant = service.cached_variant(authoring.definition_of(item.exercise.current), seed)
         exercise = variant.exercise
         function = None
         if exercise.function is not None:
@@ -57,7 +76,8 @@ class VariantView(MethodView):
                 for i, ask in enumerate(exercise.asks)]
         leaves: dict[str, Any] = {name: to_json(value) for name, value in variant.leaves.items()}
         return {
-            "assignment_id": assignment.id, "exercise": item.exercise.slug,
+            "assignment_id": assignment.id, "exercise": item.exercise.slug, "user": student.username,
+            "seed": seed if role in STAFF_ROLES else None,
             "version": item.exercise.current_version, "title": exercise.title, "kind": exercise.kind,
             "prompt": exercise.prompt, "dims": variant.dims,
             "inputs": {k: v for k, v in leaves.items() if k in exercise.inputs},
@@ -65,8 +85,8 @@ class VariantView(MethodView):
             "upstream": {k: to_json(v) for k, v in variant.upstream.items()} if variant.upstream else None,
             "graph": exercise.graph_lines, "asks": asks,
             "tolerance": Tolerance.from_spec(exercise.tolerance, exercise.kind).describe(),
-            "function": function, "attempts_left": service.attempts_left(user, item),
-            "due_at": service.due_for(user, assignment), "late_policy": assignment.late_policy,
+            "function": function, "attempts_left": service.attempts_left(student, item),
+            "due_at": service.due_for(student, assignment), "late_policy": assignment.late_policy,
         }
 
 
@@ -101,15 +121,15 @@ class AssignmentSubmissions(MethodView):
     @blp.response(200, SubmissionOut(many=True))
     @blp.paginate()
     def get(self, args, assignment_id: int, pagination_parameters):
-        """Submissions at the assignment, newest first: a student's own; an instructor's: everyone's (or one
-        student's with ?user=)."""
+        """Submissions at the assignment, newest first: a student's own; the course's instructors and TAs:
+        everyone's, or one student's with `?user=` (404 when they are not a student of the course)."""
         user = current_user()
         assignment, role = assignment_for(user, assignment_id)
         query = select(Submission).where(Submission.assignment_id == assignment.id)
-        if role != "instructor":
+        if "user" in args:
+            query = query.where(Submission.user_id == student_for(user, assignment.course, role, args["user"]).id)
+        elif role not in STAFF_ROLES:
             query = query.where(Submission.user_id == user.id)
-        elif "user" in args:
-            query = query.join(User, Submission.user_id == User.id).where(User.username == args["user"])
         rows = db.session.scalars(page_of(query.order_by(Submission.id.desc()), pagination_parameters)).all()
         # one exercise: the same for every row (a larger set asks once per exercise)
         visible = {item.id: service.solution_visible(item, user, role=role) for item in assignment.items}
@@ -145,6 +165,6 @@ class SubmissionItem(MethodView):
     @require("submissions:read")
     @blp.response(200, SubmissionOut)
     def get(self, submission_id: int):
-        """One submission: its owner's, or any in a course you teach."""
+        """One submission: its owner's, or any in a course you teach or assist (instructors and TAs)."""
         user = current_user()
         return submission_view(submission_for(user, submission_id), user)

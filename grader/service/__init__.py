@@ -6,7 +6,8 @@
 By area: access (roles, visibility, the solution policy), variants (a student's seed and numbers), limits
 (attempts and due dates, as a student's override changes them), overrides (a later due date or
 extra attempts for some students), submissions (grade and store; the submission budget), assignments (settings and
-rescoring), gradebook (points per student). Callers import from here: `from grader.service import submit`.
+rescoring), gradebook (points per student), student_work (one student's every attempt, for the course's staff).
+Callers import from here: `from grader.service import submit`.
 """
 
 from grader.errors import ServiceError
@@ -32,6 +33,7 @@ from grader.service.limits import (
     override_for,
 )
 from grader.service.overrides import remove_override, set_override
+from grader.service.student_work import ExerciseWork, SetWork, StudentWork, course_order, member_of, student_work
 from grader.service.submissions import (
     MAX_ANSWER_ENTRIES,
     MAX_ANSWER_TEXT,
@@ -45,7 +47,7 @@ from grader.service.submissions import (
     submit,
     submit_context,
 )
-from grader.service.variants import cached_variant, derive_seed, variant_for
+from grader.service.variants import cached_variant, derive_seed, seed_of, variant_for
 
 __all__ = [
     "MAX_ANSWERS", "MAX_ANSWER_ENTRIES", "MAX_ANSWER_TEXT", "MAX_CODE", "SCORING_TERMS", "STORE_RETRIES",
@@ -55,4 +57,5 @@ __all__ = [
     "solution_visible", "spend_budget", "submit", "submit_context", "update_assignment", "variant_for",
     "ItemSpec", "create_assignment", "rescore_assignment", "item_scores", "item_of", "delete_assignment",
     "due_date", "due_for", "override_for", "remove_override", "set_override",
+    "ExerciseWork", "SetWork", "StudentWork", "course_order", "member_of", "student_work", "seed_of",
 ]

@@ -39,6 +39,13 @@ def variant_for(user: User, exercise: Exercise) -> tuple[Variant, definitions.Va
     return row, cached_variant(definition_of(exercise.current), row.seed)
 
 
+def seed_of(user: User, exercise: Exercise) -> int:
+    """The student's seed without storing anything: their stored one, else the one their first visit will
+    store (derived, so the same). For staff reading a student's numbers: a read must not write."""
+    row = db.session.scalar(select(Variant.seed).where(Variant.user_id == user.id, Variant.exercise_id == exercise.id))
+    return row if row is not None else derive_seed(user.id, exercise.slug)
+
+
 _variants: dict[tuple[int, int], tuple[definitions.Exercise, definitions.Variant]] = {}
 
 

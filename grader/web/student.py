@@ -9,7 +9,9 @@ Routes (all need a signed-in user; someone outside the course gets 404, never a 
     GET  /assignments/<id>/exercises/<n>    the set's n-th exercise: prompt, graph, answer form
     POST /assignments/<id>[/exercises/<n>]  submit (plain form post) -> 303 to the submission's page
     GET  /submissions/<id>                  the exercise page with that submission's feedback (PRG: a refresh
-                                            shows the feedback again instead of submitting again)
+                                            shows the feedback again instead of submitting again). The course's
+                                            instructors and TAs read any of its submissions there, as its
+                                            student saw it, with no way to submit as them
     POST /assignments/<id>[/exercises/<n>]/precheck   a code exercise's "Check on the example": the page again with the
                                             result (or only the result, for the page's script); nothing stored
     GET  /assignments/<id>/history          every attempt with its answer, score and feedback
@@ -33,7 +35,7 @@ from werkzeug.wrappers import Response
 
 from grader import authoring, precheck, service
 from grader import exercises as definitions
-from grader.models import Assignment, AssignmentItem, Course, Membership, Submission, db, utcnow
+from grader.models import Assignment, AssignmentItem, Course, Membership, Submission, User, db, utcnow
 from grader.service import ServiceError
 from grader.web import service_problem, stale_form, too_many_requests
 from grader.web.answers import answers_from_form, ask_views, label_tex, part_message, render_prompt, shown_parts
@@ -43,6 +45,7 @@ from grader.web.graph_svg import render_graph
 __all__ = ["bp", "render_prompt"]
 
 bp = Blueprint("student", __name__)
+STAFF_ROLES = ("instructor", "ta")  # who read any submission of their course (admins count as instructors)
 bp.register_error_handler(429, too_many_requests)
 bp.register_error_handler(CSRFError, stale_form)
 bp.register_error_handler(ServiceError, service_problem)
@@ -74,16 +77,17 @@ def _visible_assignments(course: Course) -> list[Assignment]:
                   key=lambda a: (a.position, a.due_at is None, a.due_at or datetime.max, a.id))
 
 
-def _past_due(assignment: Assignment, now: datetime) -> bool:
-    """Past the due date that holds for the signed-in student (their override's, else the set's)."""
-    due = service.due_for(current_user, assignment)
+def _past_due(assignment: Assignment, now: datetime, student: User | None = None) -> bool:
+    """Past the due date that holds for the student (the signed-in one unless said; their override's, else the
+    set's)."""
+    due = service.due_for(student or current_user, assignment)
     return due is not None and now > due
 
 
-def due_view(assignment: Assignment) -> dict[str, Any]:
+def due_view(assignment: Assignment, student: User | None = None) -> dict[str, Any]:
     """The due date a page shows: the student's own where an override moved it (said as "your due date"),
-    and their extra attempts."""
-    override = service.override_for(current_user, assignment)
+    and their extra attempts. `student`: whose (the signed-in user unless said)."""
+    override = service.override_for(student or current_user, assignment)
     return {"at": service.due_date(assignment, override), "own": override is not None and override.due_at is not None,
             "extra": override.extra_attempts if override is not None else 0}
 
@@ -194,15 +198,19 @@ def _problem_set_page(assignment: Assignment) -> str:
 
 def _exercise_page(item: AssignmentItem, submission: Submission | None = None,
                    check: precheck.Precheck | None = None, code: str | None = None) -> str:
-    """The exercise, with a submission's feedback, or with a check on the example of `code` (as typed)."""
+    """The exercise, with a submission's feedback, or with a check on the example of `code` (as typed). A
+    submission is shown as its owner sees it (their feedback, attempts and due date), also to the course's
+    staff, who get a banner saying whose it is and no submit button."""
     assignment = item.assignment
+    owner = db.session.get(User, submission.user_id) if submission is not None else current_user
+    staff_view = owner.id != current_user.id
     if submission is not None:  # the version and numbers it was graded against
         exercise = authoring.definition_of(submission.exercise_version)
         variant = definitions.make_variant(exercise, submission.seed)
     else:
         _, variant = service.variant_for(current_user, item.exercise)
         exercise = variant.exercise
-    feedback = service.feedback_for(submission, current_user) if submission is not None else None
+    feedback = service.feedback_for(submission, owner) if submission is not None else None
     parts = shown_parts(feedback)
     diagnoses = [p.get("diagnosis") for p in parts] + [(feedback or {}).get("diagnosis")]
     highlight = sorted({gate for d in diagnoses if isinstance(d, dict) for gate in d.get("gates") or []})
@@ -234,11 +242,12 @@ def _exercise_page(item: AssignmentItem, submission: Submission | None = None,
         version=submission.exercise_version.version if submission is not None else item.exercise.current_version,
         feedback=feedback,
         parts=parts,
-        attempts_left=service.attempts_left(current_user, item),
-        best=service.item_scores(current_user, assignment).get(item.id),
-        past_due=_past_due(assignment, now) and assignment.late_policy == "reject",
-        due=due_view(assignment),
+        attempts_left=service.attempts_left(owner, item),
+        best=service.item_scores(owner, assignment).get(item.id),
+        past_due=_past_due(assignment, now, owner) and assignment.late_policy == "reject",
+        due=due_view(assignment, owner),
         label_tex=label_tex,
+        owner=owner if staff_view else None,
     )
 
 
@@ -324,9 +333,12 @@ def check_example(assignment_id: int, position: int | None = None) -> str | Resp
 @login_required
 def submission(submission_id: int) -> str:
     submission = db.session.get(Submission, submission_id)
-    if submission is None or submission.user_id != current_user.id:
+    if submission is None:
         abort(404)
-    _assignment_or_404(submission.assignment_id)
+    if submission.user_id == current_user.id:
+        _assignment_or_404(submission.assignment_id)  # 404 once the set is hidden from its student
+    elif service.course_role(current_user, submission.assignment.course) not in STAFF_ROLES:
+        abort(404)  # someone else's, and not the course's staff: no hint that it exists
     return _exercise_page(submission.item, submission)
 
 

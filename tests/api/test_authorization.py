@@ -65,6 +65,9 @@ MATRIX = [
                                                                                  401, 403, 404, 204, 204, 403),
     ("GET", "/assignments/{assignment}/variant", None, "submissions:read", "alice",
                                                                                  401, 200, 404, 200, 200, 403),
+    # a student's, for the course's staff (tests/api/test_user_parameter.py): a student naming another is 403
+    ("GET", "/assignments/{assignment}/variant?user=bob", None, "submissions:read", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
     ("POST", "/assignments/{assignment}/submissions", "submit", "submissions:write", "alice",
                                                                                  401, 201, 404, 201, 201, 403),
     # on a code assignment (CODE_BODIES), with code that does not parse: answered without starting the sandbox
@@ -72,6 +75,8 @@ MATRIX = [
                                                                                  401, 200, 404, 200, 200, 403),
     ("GET", "/assignments/{assignment}/submissions", None, "submissions:read", "alice",
                                                                                  401, 200, 404, 200, 200, 403),
+    ("GET", "/assignments/{assignment}/submissions?user=bob", None, "submissions:read", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
     ("GET", "/submissions/{submission}", None, "submissions:read", "alice",      401, 200, 404, 200, 200, 403),
     ("GET", "/tokens", None, None, "alice",                                      401, 200, 200, 200, 200, 200),
     ("POST", "/tokens", "token", None, "alice",                                  401, 201, 201, 201, 201, 201),
