@@ -119,8 +119,9 @@ def revise_assignment(assignment: Assignment, items: list[ItemSpec], by: User | 
         select(Submission.id).where(Submission.item_id == item.id).limit(1)) is not None]
     if answered:
         slugs = ", ".join(item.exercise.slug for item in answered)
-        raise ServiceError(409, "has_submissions", f"{slugs} has submissions in this problem set: it stays in it "
-                           "(archive the set and make a new one to drop it)", {"exercises": [f"{slugs} answered"]})
+        raise ServiceError(409, "has_submissions", f"exercise {slugs} has submissions in this problem set: it "
+                           "stays in it (archive the set and make a new one to drop it)",
+                           {"exercises": [f"{slugs} answered"]})
     terms = _terms(assignment)
     existing = {item.exercise_id: item for item in assignment.items}
     for item in removed:
