@@ -127,7 +127,7 @@ class SetForm:
         typed.sort(key=lambda entry: entry[:2])
         self.items = [spec for _, _, spec in typed]
         self.item_rows = [index for _, index, _ in typed]
-        if not self.items and "exercises" not in self.errors:
+        if not self.items:
             self.errors["exercises"] = "Exercises: choose at least one exercise"
 
     def refused(self, error: ServiceError) -> None:
