@@ -212,6 +212,7 @@ def update_assignment(assignment: Assignment, changes: dict[str, Any]) -> int:
     due date moves: lateness is judged against the new date). `points` and `attempt_limit` are an item's: they
     may be changed here on a set of one only (422 for a larger set). One transaction. Returns how many
     submissions were rescored."""
+    check_settings(changes)
     item_changes = {name: changes[name] for name in ITEM_TERMS if name in changes}
     if item_changes and assignment.single is None:
         raise ServiceError(422, "validation_error", "this problem set has several exercises: points and attempts "
