@@ -95,8 +95,10 @@ class Memberships(MethodView):
     @blp.response(200, MembershipOut(many=True))
     @blp.paginate()
     def get(self, course_id: int, pagination_parameters):
-        """The course's members (instructors)."""
-        course, _ = course_for(current_user(), course_id, instructor=True)
+        """The course's members (its instructors and TAs)."""
+        course, role = course_for(current_user(), course_id)
+        if role not in ("instructor", "ta"):
+            raise ServiceError(403, "forbidden", "only the course's instructors and TAs may do this")
         query = select(Membership).join(User).where(Membership.course_id == course.id)
         members = db.session.scalars(page_of(query.order_by(User.username), pagination_parameters)).all()
         return [_membership_out(m) for m in members]
@@ -127,10 +129,10 @@ class Assignments(MethodView):
     @blp.response(200, AssignmentOut(many=True))
     @blp.paginate()
     def get(self, course_id: int, pagination_parameters):
-        """The course's assignments (students see the visible ones)."""
+        """The course's assignments (students see the visible ones; instructors and TAs all of them)."""
         course, role = course_for(current_user(), course_id)
         query = select(Assignment).where(Assignment.course_id == course.id)
-        if role != "instructor":
+        if role == "student":
             query = query.where(Assignment.visible.is_(True), Assignment.archived.is_(False))
         rows = db.session.scalars(page_of(query.order_by(Assignment.position, Assignment.id),
                                           pagination_parameters)).all()

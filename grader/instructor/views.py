@@ -104,6 +104,14 @@ def _may_write() -> bool:
     return workspace_role(current_user) in ("admin", "instructor")
 
 
+def _require_write() -> None:
+    """A TA (a student account staffing a course) is told why, rather than a bare 403 or the owner rule's
+    advice to make a copy, which they may not do either."""
+    if not _may_write():
+        raise ServiceError(403, "forbidden", "TAs see the exercises but do not write, change, copy, delete or "
+                           "restore them: ask an instructor of the course")
+
+
 def _exercise_or_404(slug: str, *, solutions: bool = True) -> Exercise:
     """The exercise, if the user may open it here; with `solutions` (its definition, preview, versions), not
     if they take it as a student somewhere (403 says why)."""
@@ -131,8 +139,7 @@ def _editor(source: str, *, exercise: Exercise | None, errors: list[Any] | None 
 
 @bp.get("/exercises/new")
 def new() -> tuple[str, int]:
-    if not _may_write():
-        abort(403)
+    _require_write()
     return _editor(NEW_EXERCISE, exercise=None)
 
 
@@ -153,8 +160,7 @@ def update(slug: str) -> Response | tuple[str, int]:
 
 
 def _save(exercise: Exercise | None) -> Response | tuple[str, int]:
-    if not _may_write():
-        abort(403)
+    _require_write()
     source = request.form.get("definition", "")
     report = check_source(source)
     if report.errors:
@@ -197,8 +203,7 @@ def validate() -> Response:
 
 @bp.post("/exercises/<slug>/copy")
 def copy(slug: str) -> Response:
-    if not _may_write():
-        abort(403)
+    _require_write()
     exercise = _exercise_or_404(slug)  # a copy holds the solutions too
     mine = re.sub(r"[^a-z0-9]+", "-", current_user.username.lower()).strip("-") or "copy"
     new_id = (request.form.get("new_id") or f"{slug}-{mine}").strip()
@@ -214,6 +219,7 @@ def copy(slug: str) -> Response:
 @bp.post("/exercises/<slug>/delete")
 def delete(slug: str) -> Response:
     exercise = _exercise_or_404(slug)
+    _require_write()
     authoring.delete_exercise(exercise, current_user)
     flash(f"Deleted {slug} (its versions and submissions are kept).", "info")
     return redirect(url_for("instructor.library"))
@@ -233,6 +239,7 @@ def versions(slug: str) -> str:
 @bp.post("/exercises/<slug>/versions/<int(max=100000):number>/restore")
 def restore(slug: str, number: int) -> Response:
     exercise = _exercise_or_404(slug)
+    _require_write()
     try:
         authoring.restore_version(exercise, number, current_user)
     except definitions.DefinitionError as exc:  # an old version today's checks refuse (e.g. too large)

@@ -15,9 +15,16 @@ from grader.service.access import course_role, feedback_for, require_student_acc
 from grader.service.assignments import (
     SCORING_TERMS,
     ItemSpec,
+    SetRow,
+    check_settings,
     create_assignment,
     delete_assignment,
+    in_order,
+    move_assignment,
+    next_position,
+    problem_sets,
     rescore_assignment,
+    revise_assignment,
     update_assignment,
 )
 from grader.service.gradebook import Gradebook, assignment_score, gradebook, item_scores
@@ -32,7 +39,7 @@ from grader.service.limits import (
     item_of,
     override_for,
 )
-from grader.service.overrides import remove_override, set_override
+from grader.service.overrides import override_rows, remove_override, set_override
 from grader.service.student_work import ExerciseWork, SetWork, StudentWork, course_order, member_of, student_work
 from grader.service.submissions import (
     MAX_ANSWER_ENTRIES,
@@ -58,4 +65,6 @@ __all__ = [
     "ItemSpec", "create_assignment", "rescore_assignment", "item_scores", "item_of", "delete_assignment",
     "due_date", "due_for", "override_for", "remove_override", "set_override",
     "ExerciseWork", "SetWork", "StudentWork", "course_order", "member_of", "student_work", "seed_of",
+    "SetRow", "check_settings", "in_order", "move_assignment", "next_position", "problem_sets", "revise_assignment",
+    "override_rows",
 ]

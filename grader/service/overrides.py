@@ -24,6 +24,11 @@ def set_override(assignment: Assignment, usernames: list[str], *, due_at: dateti
     if due_at is None and extra_attempts is None:
         raise ServiceError(422, "validation_error", "give a due date, extra attempts or both",
                            {"due_at": ["give due_at or extra_attempts"]})
+    if extra_attempts is not None and not 0 <= extra_attempts <= MAX_EXTRA_ATTEMPTS:
+        raise ServiceError(422, "validation_error", f"extra attempts must be from 0 to {MAX_EXTRA_ATTEMPTS}",
+                           {"extra_attempts": [f"from 0 to {MAX_EXTRA_ATTEMPTS}"]})
+    if not usernames:
+        raise ServiceError(422, "validation_error", "choose at least one student", {"user": ["no student"]})
     students = {u.username: u for u in db.session.scalars(
         select(User).join(Membership).where(Membership.course_id == assignment.course_id,
                                             Membership.role == "student", User.username.in_(usernames)))}
@@ -67,3 +72,12 @@ def remove_override(assignment: Assignment, username: str) -> bool:
     rescore_assignment(assignment)
     db.session.commit()
     return True
+
+
+def override_rows(assignment: Assignment) -> list[tuple[AssignmentOverride, str | None]]:
+    """The set's overrides by student username, each with who gave it (None: the command line, or an account
+    since deleted)."""
+    overrides = sorted(assignment.overrides, key=lambda o: o.user.username)
+    givers = {o.created_by for o in overrides if o.created_by is not None}
+    names = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(givers))).all()) if givers else {}
+    return [(o, names.get(o.created_by)) for o in overrides]

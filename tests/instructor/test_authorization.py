@@ -21,6 +21,9 @@ SOURCE = (ROOT / "exercises" / "gate-multiply.yaml").read_text().replace("id: ga
 NEW = SOURCE.replace(f"id: {OWN}", "id: matrix-new")
 EDITED = SOURCE.replace("A single multiply gate", "One multiply gate")
 
+SET_FORM = {"title": "mul", "rows": "1", "exercise-0": OWN, "points-0": "2", "late_policy": "reject",
+            "scoring": "best", "solution_policy": "after_due", "visible": "1"}
+
 COLUMNS = ("anonymous", "student", "ta", "other_instructor", "owner", "admin")
 USERS = {"student": "alice", "ta": "tom", "other_instructor": "eve", "owner": "ada", "admin": "root"}
 # method, path, form                            | anonymous student ta other owner admin (302: to the sign-in page)
@@ -45,8 +48,25 @@ MATRIX = [
     ("GET", "/instructor/exercises/{catalogue}/check", None,   302, 404, 200, 200, 200, 200),
     ("POST", "/instructor/exercises/{catalogue}/check", {"seeds": "20"},
                                                                302, 404, 200, 200, 200, 200),
+    # bp101's problem set "mul" (its course's pages: tests/roster/test_course_page_authorization.py); the TA gives
+    # overrides and changes nothing else
+    ("GET", "/instructor/assignments/{set}/edit", None,        302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/edit", SET_FORM,   302, 404, 403, 404, 302, 302),
+    ("POST", "/instructor/assignments/{set}/move", {"direction": "up"},
+                                                               302, 404, 403, 404, 302, 302),
+    ("POST", "/instructor/assignments/{set}/visibility", {"visible": "0"},
+                                                               302, 404, 403, 404, 302, 302),
+    ("POST", "/instructor/assignments/{set}/archive", {"archived": "1"},
+                                                               302, 404, 403, 404, 302, 302),
+    ("POST", "/instructor/assignments/{set}/delete", {},       302, 404, 403, 404, 302, 302),
+    ("GET", "/instructor/assignments/{set}/overrides", None,   302, 404, 200, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/overrides", {"user": "alice", "extra_attempts": "1"},
+                                                               302, 404, 302, 404, 302, 302),
+    ("POST", "/instructor/assignments/{set}/overrides/alice/remove", {},
+                                                               302, 404, 302, 404, 302, 302),
 ]
-NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>"}
+NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{set}": "<int(max=2147483647):assignment_id>",
+         "/alice/": "/<string(maxlength=80):username>/"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -86,7 +106,8 @@ def test_workspace_authorization(app, client, row, column):
     world()
     if column != "anonymous":
         login(client, USERS[column])
-    url = path.format(own=OWN, catalogue="gate-multiply")
+    mul = db.session.scalar(select(Assignment.id).where(Assignment.title == "mul"))
+    url = path.format(own=OWN, catalogue="gate-multiply", set=mul)
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
@@ -100,3 +121,6 @@ def test_workspace_authorization(app, client, row, column):
     if want in (403, 404) and column != "anonymous":
         own = db.session.scalar(select(Exercise).where(Exercise.slug == OWN))
         assert own.current_version == 1 and not own.deleted  # a refusal changed nothing
+        db.session.expire_all()
+        kept = db.session.get(Assignment, mul)
+        assert kept.visible and not kept.archived and not kept.overrides and kept.points == 1

@@ -9,9 +9,10 @@ from __future__ import annotations
 import io
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from grader.models import Membership, User, db
+from grader import authoring
+from grader.models import Assignment, Membership, User, db
 from tests.web.conftest import login
 
 COLUMNS = ("anonymous", "student", "ta", "instructor", "other_instructor", "admin")
@@ -36,7 +37,14 @@ MATRIX = [
     ("POST", "/instructor/courses/{course}/members/bob/reset", {},
                                                                   302, 404, 403, 200, 404, 200),
     ("GET", "/instructor/courses/{course}/students/bob", None,    302, 404, 200, 200, 404, 200),
+    # its problem sets (each set's own pages: tests/instructor/test_authorization.py)
+    ("GET", "/instructor/courses/{course}/assignments", None,     302, 404, 200, 200, 404, 200),
+    ("GET", "/instructor/courses/{course}/assignments/new", None, 302, 404, 403, 200, 404, 200),
+    ("POST", "/instructor/courses/{course}/assignments/new", "set",
+                                                                  302, 404, 403, 302, 404, 302),
 ]
+SET_FORM = {"title": "Week 1", "rows": "1", "exercise-0": "gate-add", "points-0": "1", "late_policy": "reject",
+            "scoring": "best", "solution_policy": "after_due", "visible": "1"}
 
 
 def test_every_course_page_route_is_in_the_matrix(app):
@@ -49,8 +57,11 @@ def test_every_course_page_route_is_in_the_matrix(app):
 
 @pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
 @pytest.mark.parametrize("column", COLUMNS)
-def test_course_page_authorization(client, roster_world, row, column):
+def test_course_page_authorization(app, client, roster_world, row, column):
     method, path, form, *expected = row
+    if form == "set":
+        authoring.import_catalogue(app.config["EXERCISES_DIR"])
+        form = SET_FORM
     if column != "anonymous":
         login(client, WHO[column])
     url = path.format(course=roster_world.course.id)
@@ -70,3 +81,5 @@ def test_course_page_authorization(client, roster_world, row, column):
         assert member is None if path.endswith("/remove") else member.role == "ta"
     elif changed_bob:
         assert member is not None and member.role == "student"
+    made = db.session.scalar(select(func.count()).select_from(Assignment))
+    assert made == (1 if form is SET_FORM and want == 302 and column != "anonymous" else 0)
