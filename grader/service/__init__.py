@@ -6,7 +6,8 @@
 By area: access (roles, visibility, the solution policy), variants (a student's seed and numbers), limits
 (attempts and due dates, as a student's override changes them), overrides (a later due date or
 extra attempts for some students), submissions (grade and store; the submission budget), assignments (settings and
-rescoring), gradebook (points per student). Callers import from here: `from grader.service import submit`.
+rescoring), gradebook (a cell per student and problem set), manual_scores (points set by hand, the grade log, the
+CSV export). Callers import from here: `from grader.service import submit`.
 """
 
 from grader.errors import ServiceError
@@ -19,7 +20,17 @@ from grader.service.assignments import (
     rescore_assignment,
     update_assignment,
 )
-from grader.service.gradebook import Gradebook, assignment_score, gradebook, item_scores
+from grader.service.gradebook import (
+    SORTS,
+    Cell,
+    Gradebook,
+    arrange,
+    assignment_score,
+    course_assignments,
+    gradebook,
+    gradebook_cell,
+    item_scores,
+)
 from grader.service.limits import (
     attempt_limit,
     attempts_left,
@@ -30,6 +41,17 @@ from grader.service.limits import (
     graded_attempts,
     item_of,
     override_for,
+)
+from grader.service.manual_scores import (
+    MAX_REASON,
+    course_student,
+    grade_log,
+    grade_log_query,
+    gradebook_csv,
+    manual_score,
+    remove_manual_score,
+    require_grader,
+    set_manual_score,
 )
 from grader.service.overrides import remove_override, set_override
 from grader.service.submissions import (
@@ -55,4 +77,7 @@ __all__ = [
     "solution_visible", "spend_budget", "submit", "submit_context", "update_assignment", "variant_for",
     "ItemSpec", "create_assignment", "rescore_assignment", "item_scores", "item_of", "delete_assignment",
     "due_date", "due_for", "override_for", "remove_override", "set_override",
+    "SORTS", "Cell", "arrange", "course_assignments", "gradebook_cell", "MAX_REASON", "course_student",
+    "grade_log", "grade_log_query", "gradebook_csv", "manual_score", "remove_manual_score", "require_grader",
+    "set_manual_score",
 ]
