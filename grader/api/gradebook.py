@@ -10,7 +10,6 @@ writes the grade log in the same transaction."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Response
@@ -141,9 +140,8 @@ def cell_out(cell: Cell, assignment_id: int, username: str, possible: float) -> 
 
 
 def csv_response(course: Course) -> Response:
-    filename = "gradebook-" + re.sub(r"[^A-Za-z0-9._-]", "_", course.code) + ".csv"
     return Response(service.gradebook_csv(course), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+                    headers={"Content-Disposition": f'attachment; filename="{service.gradebook_filename(course)}"'})
 
 
 CSV_EXAMPLE = "username,name,email,Week 1 (id 3),total\r\nada,Ada Lovelace,,4,4\r\n"

@@ -48,6 +48,7 @@ from grader.service.manual_scores import (
     grade_log,
     grade_log_query,
     gradebook_csv,
+    gradebook_filename,
     manual_score,
     remove_manual_score,
     require_grader,
@@ -78,6 +79,6 @@ __all__ = [
     "ItemSpec", "create_assignment", "rescore_assignment", "item_scores", "item_of", "delete_assignment",
     "due_date", "due_for", "override_for", "remove_override", "set_override",
     "SORTS", "Cell", "arrange", "course_assignments", "gradebook_cell", "MAX_REASON", "course_student",
-    "grade_log", "grade_log_query", "gradebook_csv", "manual_score", "remove_manual_score", "require_grader",
-    "set_manual_score",
+    "grade_log", "grade_log_query", "gradebook_csv", "gradebook_filename", "manual_score", "remove_manual_score",
+    "require_grader", "set_manual_score",
 ]

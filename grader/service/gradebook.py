@@ -212,14 +212,15 @@ def arrange(book: Gradebook, *, sort: str = "name", descending: bool = False, te
         rows.append(student)
     column = int(sort[1:]) if sort[:1] == "a" and sort[1:].isdigit() and int(sort[1:]) in ids else None
     if sort == "username":
-        key = lambda s: (s.username,)  # noqa: E731
-    elif sort == "total":
-        key = lambda s: (book.total(s), s.username)  # noqa: E731
+        return sorted(rows, key=lambda s: s.username, reverse=descending)
+    if sort == "total":
+        key = book.total
     elif column is not None:
         # never graded sorts below zero points either way round: -1 ranks it first ascending, last descending
-        key = lambda s: (-1.0 if (p := book.cell(s, column).points) is None else p, s.username)  # noqa: E731
+        key = lambda s: -1.0 if (p := book.cell(s, column).points) is None else p  # noqa: E731
     else:
-        key = lambda s: ((s.name or "").casefold(), s.username)  # noqa: E731
+        key = lambda s: (s.name or "").casefold()  # noqa: E731
+    # the students come in username order and the sort is stable (reversed too): ties stay in that order
     return sorted(rows, key=key, reverse=descending)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -152,3 +153,8 @@ def gradebook_csv(course: Course) -> str:
         out.writerow([_cell_text(v) for v in (student.username, student.name, None, *points,
                                               book.total(student))])
     return text.getvalue()
+
+
+def gradebook_filename(course: Course) -> str:
+    """The CSV's file name: the course code, in characters safe in a Content-Disposition header."""
+    return "gradebook-" + re.sub(r"[^A-Za-z0-9._-]", "_", course.code) + ".csv"
