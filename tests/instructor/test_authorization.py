@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Assignment, Course, Exercise, Membership, db
+from grader.models import Assignment, Course, Exercise, ManualScore, Membership, db
 from tests.service.conftest import make_user
 from tests.web.conftest import login
 
@@ -45,14 +45,26 @@ MATRIX = [
     ("GET", "/instructor/exercises/{catalogue}/check", None,   302, 404, 200, 200, 200, 200),
     ("POST", "/instructor/exercises/{catalogue}/check", {"seeds": "20"},
                                                                302, 404, 200, 200, 200, 200),
+    # the gradebook of ada's course (grader/instructor/gradebook.py): its staff see it and grade, TAs too
+    ("GET", "/instructor/courses/{course}/gradebook", None,    302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/courses/{course}/gradebook/csv", None, 302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/courses/{course}/gradebook/log", None, 302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/courses/{course}/gradebook/{assignment}/alice", None,
+                                                               302, 404, 200, 404, 200, 200),
+    ("POST", "/instructor/courses/{course}/gradebook/{assignment}/alice",
+     {"action": "set", "points": "0.5", "reason": "graded by hand"},
+                                                               302, 404, 302, 404, 302, 302),
 ]
-NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>"}
+NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
+         "{assignment}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
     # The course and roster pages have their own matrix (course roles): tests/roster/test_course_page_authorization.py
+    # (the gradebook's pages are here)
     rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("instructor.")
-             and not rule.rule.startswith("/instructor/courses") for method in rule.methods - {"HEAD", "OPTIONS"}}
+             and (not rule.rule.startswith("/instructor/courses") or "/gradebook" in rule.rule)
+             for method in rule.methods - {"HEAD", "OPTIONS"}}
     in_matrix = set()
     for method, path, *_ in MATRIX:
         path = path.split("?")[0]
@@ -86,7 +98,9 @@ def test_workspace_authorization(app, client, row, column):
     world()
     if column != "anonymous":
         login(client, USERS[column])
-    url = path.format(own=OWN, catalogue="gate-multiply")
+    course = db.session.scalar(select(Course).where(Course.code == "bp101"))
+    assignment = db.session.scalar(select(Assignment).where(Assignment.course_id == course.id))
+    url = path.format(own=OWN, catalogue="gate-multiply", course=course.id, assignment=assignment.id)
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
@@ -100,3 +114,4 @@ def test_workspace_authorization(app, client, row, column):
     if want in (403, 404) and column != "anonymous":
         own = db.session.scalar(select(Exercise).where(Exercise.slug == OWN))
         assert own.current_version == 1 and not own.deleted  # a refusal changed nothing
+        assert db.session.scalar(select(ManualScore.id)) is None
