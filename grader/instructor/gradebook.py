@@ -15,9 +15,11 @@ dir=asc|desc, q=text, late=1, overrides=1, manual=1), so the page works without 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 
 from grader import service
@@ -75,15 +77,39 @@ def gradebook(course_id: int) -> tuple[str, int]:
                                only_late=view["late"], only_overrides=view["overrides"], only_manual=view["manual"])
     headers = {key: _sort_link(course, view, key) for key in ("name", "username", "total")}
     headers.update({f"a{a.id}": _sort_link(course, view, f"a{a.id}") for a in book.assignments})
-    empty, cells = service.Cell(), book.cells
     columns = [(a, number(book.possible[a.id])) for a in book.assignments]
-    rows = [(s, number(book.total(s)), [(a.id, most, cells.get((s.id, a.id), empty)) for a, most in columns])
-            for s in students]
+    base = f"/instructor/courses/{course.id}/gradebook/"
+    rows = [(s, number(book.total(s)), _cells_html(book, s, columns, base)) for s in students]
     return render_template("instructor/gradebook/table.html", course=course, role=role, view=view,
                            columns=columns, rows=rows, headers=headers, number=number,
                            possible=number(book.possible_total), shown=len(rows), enrolled=len(book.students),
-                           csv_url=url_for("instructor.gradebook_csv", course_id=course.id),
-                           cell_base=f"/instructor/courses/{course.id}/gradebook/"), 200
+                           csv_url=url_for("instructor.gradebook_csv", course_id=course.id)), 200
+
+
+def _cells_html(book: service.Gradebook, student: User, columns: list[tuple[Assignment, str]], base: str) -> Markup:
+    """A row's cells as HTML, built here rather than in the template: a large course has tens of thousands of
+    cells, and Jinja's per-value escaping was most of the page's time. Everything in them is numbers, ids,
+    dates and fixed words, except the username, which is quoted for the URL."""
+    who, empty, parts = quote(student.username, safe=""), service.Cell(), []
+    for assignment, most in columns:
+        c = book.cells.get((student.id, assignment.id), empty)
+        shown = number(c.points) if c.points is not None else "–"
+        html = ['<td class="late">' if c.late else "<td>",
+                f'<a href="{base}{assignment.id}/{who}">{shown}/{most}</a>']
+        if c.attempts:
+            html.append(f" <small>{c.attempts}×</small>")
+        if c.late:
+            html.append(' <span class="mark late">late</span>')
+        if c.override:
+            due = f"due {c.override_due:%Y-%m-%d %H:%M} UTC" if c.override_due else "the set's due date"
+            extra = (f", {c.extra_attempts} extra attempt{'s' if c.extra_attempts != 1 else ''}"
+                     if c.extra_attempts else "")
+            html.append(f' <span class="mark override" title="override: {due}{extra}">override</span>')
+        if c.manual is not None:
+            earned = number(c.earned) if c.earned is not None else "nothing"
+            html.append(f' <span class="mark manual">manual</span> <small>(earned {earned})</small>')
+        parts.append("".join(html) + "</td>")
+    return Markup("".join(parts))
 
 
 @bp.get(COURSE + "/csv")

@@ -117,12 +117,13 @@ def _students(course_id: int, usernames: Iterable[str] | None = None) -> list[Us
 
 def _fill(cells: dict[tuple[int, int], Cell], assignments: list[Assignment], user_ids: set[int],
           user_id: int | None = None) -> None:
-    """Three grouped queries whatever the number of students: the submissions per (student, item) joined to
-    the last graded attempt, the overrides and the manual scores."""
+    """Three grouped queries whatever the number of students: the submissions summed per (student, set) in
+    the database (from each exercise's best or last graded attempt, as the set says), the overrides and the
+    manual scores. Only a row per cell comes back, not one per submission."""
     ids = [a.id for a in assignments]
     if not ids:
         return
-    by_last = {a.id for a in assignments if a.scoring == "last"}
+    by_last = [a.id for a in assignments if a.scoring == "last"]
     key = (Submission.user_id, Submission.assignment_id, Submission.item_id)
     where = [Submission.assignment_id.in_(ids), Submission.attempt.is_not(None)]
     if user_id is not None:
@@ -133,11 +134,19 @@ def _fill(cells: dict[tuple[int, int], Cell], assignments: list[Assignment], use
                        func.max(case((Submission.late.is_(False), points))).label("on_time"),
                        func.count().label("attempts"), func.max(Submission.attempt).label("n"))
                 .where(*where).group_by(*key).subquery())
-    last = db.session.execute(
-        select(per_item.c.user_id, per_item.c.assignment_id, per_item.c.best, per_item.c.on_time,
-               per_item.c.attempts, points, Submission.late)
+    scored_last = per_item.c.assignment_id.in_(by_last)
+    earned = case((scored_last, points), else_=per_item.c.best)
+    late = case((scored_last, case((Submission.late.is_(True), 1), else_=0)),
+                else_=case((per_item.c.on_time.is_(None) | (per_item.c.on_time < per_item.c.best), 1), else_=0))
+    rows = db.session.execute(
+        select(per_item.c.user_id, per_item.c.assignment_id, func.sum(earned), func.max(late),
+               func.sum(per_item.c.attempts))
         .join(Submission, (Submission.user_id == per_item.c.user_id) & (Submission.item_id == per_item.c.item_id)
-              & (Submission.attempt == per_item.c.n)))
+              & (Submission.attempt == per_item.c.n))  # the last graded attempt at each exercise
+        .group_by(per_item.c.user_id, per_item.c.assignment_id))
+    for uid, aid, total, any_late, attempts in rows:
+        if uid in user_ids:  # not a TA or instructor trying the set, or someone no longer enrolled
+            cells[(uid, aid)] = Cell(earned=round(total or 0.0, 6), late=bool(any_late), attempts=int(attempts))
 
     def cell(uid: int, aid: int) -> Cell:
         found = cells.get((uid, aid))
@@ -145,17 +154,6 @@ def _fill(cells: dict[tuple[int, int], Cell], assignments: list[Assignment], use
             found = cells[(uid, aid)] = Cell()
         return found
 
-    for uid, aid, best, on_time, attempts, last_points, last_late in last:
-        if uid not in user_ids:
-            continue  # a TA or instructor trying the set, or someone no longer enrolled
-        target = cell(uid, aid)
-        if aid in by_last:
-            earned, late = last_points, bool(last_late)
-        else:
-            earned, late = best, on_time is None or on_time < best
-        target.earned = round((target.earned or 0.0) + (earned or 0.0), 6)
-        target.late = target.late or late
-        target.attempts += attempts
     for model in (AssignmentOverride, ManualScore):
         query = select(model).where(model.assignment_id.in_(ids))
         if user_id is not None:
