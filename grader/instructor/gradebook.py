@@ -79,23 +79,24 @@ def gradebook(course_id: int) -> tuple[str, int]:
     headers.update({f"a{a.id}": _sort_link(course, view, f"a{a.id}") for a in book.assignments})
     columns = [(a, number(book.possible[a.id])) for a in book.assignments]
     base = f"/instructor/courses/{course.id}/gradebook/"
-    rows = [(s, number(book.total(s)), _cells_html(book, s, columns, base)) for s in students]
+    by_id = [(a.id, most) for a, most in columns]
+    rows = [(s, number(book.total(s)), _cells_html(book, s, by_id, base)) for s in students]
     return render_template("instructor/gradebook/table.html", course=course, role=role, view=view,
                            columns=columns, rows=rows, headers=headers, number=number,
                            possible=number(book.possible_total), shown=len(rows), enrolled=len(book.students),
                            csv_url=url_for("instructor.gradebook_csv", course_id=course.id)), 200
 
 
-def _cells_html(book: service.Gradebook, student: User, columns: list[tuple[Assignment, str]], base: str) -> Markup:
+def _cells_html(book: service.Gradebook, student: User, columns: list[tuple[int, str]], base: str) -> Markup:
     """A row's cells as HTML, built here rather than in the template: a large course has tens of thousands of
     cells, and Jinja's per-value escaping was most of the page's time. Everything in them is numbers, ids,
     dates and fixed words, except the username, which is quoted for the URL."""
-    who, empty, parts = quote(student.username, safe=""), service.Cell(), []
-    for assignment, most in columns:
-        c = book.cells.get((student.id, assignment.id), empty)
+    who, uid, cells, empty, parts = quote(student.username, safe=""), student.id, book.cells, service.Cell(), []
+    for aid, most in columns:
+        c = cells.get((uid, aid), empty)
         shown = number(c.points) if c.points is not None else "–"
         html = ['<td class="late">' if c.late else "<td>",
-                f'<a href="{base}{assignment.id}/{who}">{shown}/{most}</a>']
+                f'<a href="{base}{aid}/{who}">{shown}/{most}</a>']
         if c.attempts:
             html.append(f" <small>{c.attempts}×</small>")
         if c.late:

@@ -78,7 +78,11 @@ class Gradebook:
     assignments: list[Assignment]
     students: list[User]
     cells: dict[tuple[int, int], Cell] = field(default_factory=dict)  # (user id, assignment id) -> cell
-    possible: dict[int, float] = field(default_factory=dict)  # assignment id -> its points
+    possible: dict[int, float] = field(default_factory=dict)  # assignment id -> its points, in course order
+
+    def __post_init__(self) -> None:
+        if not self.possible:
+            self.possible = {a.id: a.points for a in self.assignments}
 
     def cell(self, student: User | int, assignment: Assignment | int) -> Cell:
         key = (getattr(student, "id", student), getattr(assignment, "id", assignment))
@@ -88,9 +92,8 @@ class Gradebook:
         return self.cell(student, assignment).points
 
     def total(self, student: User | int) -> float:
-        uid = getattr(student, "id", student)
-        return round(sum(self.cells[(uid, a.id)].points or 0.0 for a in self.assignments
-                         if (uid, a.id) in self.cells), 6)
+        uid, cells = getattr(student, "id", student), self.cells
+        return round(sum(cells[(uid, aid)].points or 0.0 for aid in self.possible if (uid, aid) in cells), 6)
 
     @property
     def possible_total(self) -> float:
