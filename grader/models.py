@@ -329,7 +329,7 @@ class Submission(db.Model):
 
 
 SCOPES = ("exercises:read", "exercises:write", "submissions:read", "submissions:write", "gradebook:read",
-          "courses:read", "courses:write", "users:write")
+          "gradebook:write", "courses:read", "courses:write", "users:write")
 
 
 def hash_token(token: str) -> str:

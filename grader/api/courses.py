@@ -1,4 +1,4 @@
-"""Courses, memberships, assignments and the gradebook."""
+"""Courses, memberships and assignments (the gradebook is grader.api.gradebook)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from grader.api.schemas import (
     AssignmentOut,
     AssignmentPatch,
     CourseOut,
-    GradebookOut,
     MembershipIn,
     MembershipOut,
     OverrideIn,
@@ -26,7 +25,7 @@ from grader.api.schemas import (
 from grader.models import Assignment, AssignmentOverride, Course, Membership, User, db
 from grader.service import ServiceError
 
-blp = blueprint("courses", "Courses, memberships, assignments and the gradebook")
+blp = blueprint("courses", "Courses, memberships and assignments")
 
 
 def _course_out(course: Course, role: str | None) -> dict[str, Any]:
@@ -72,21 +71,6 @@ class CourseItem(MethodView):
     def get(self, course_id: int):
         """One of your courses."""
         return _course_out(*course_for(current_user(), course_id))
-
-
-@blp.route("/courses/<int(max=2147483647):course_id>/gradebook")
-class Gradebook(MethodView):
-    @require("gradebook:read")
-    @blp.response(200, GradebookOut)
-    def get(self, course_id: int):
-        """Each student's points per assignment (best or last attempt, as the assignment says)."""
-        course, _ = course_for(current_user(), course_id, instructor=True)
-        book = service.gradebook(course)
-        rows = [{"user_id": student.id, "username": student.username, "name": student.name,
-                 "scores": {str(a.id): book.score(student, a) for a in book.assignments},
-                 "total": book.total(student)} for student in book.students]
-        return {"course_id": course.id, "students": rows,
-                "assignments": [{"id": a.id, "title": a.title, "points": a.points} for a in book.assignments]}
 
 
 @blp.route("/courses/<int(max=2147483647):course_id>/memberships")

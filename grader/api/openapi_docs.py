@@ -61,6 +61,10 @@ EXAMPLES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
     ("POST", "/api/v1/assignments/{assignment_id}/overrides"): {
         "extension": {"user": "ada", "due_at": "2026-10-03T23:59:00Z"},
         "extra attempts": {"user": "tom", "extra_attempts": 2}},
+    ("PUT", "/api/v1/courses/{course_id}/gradebook/{assignment_id}/{username}"): {
+        "manual score": {"points": 4, "reason": "graded by hand: the upload failed (ticket 812)"}},
+    ("DELETE", "/api/v1/courses/{course_id}/gradebook/{assignment_id}/{username}"): {
+        "back to the submissions": {"reason": "the regrade is done"}},
     ("POST", "/api/v1/assignments/{assignment_id}/submissions"): {
         "answers": {"answers": ANSWERS},
         "answers to one exercise of a set": {"exercise": "seed-two-layer-w1-22", "answers": ANSWERS},

@@ -29,9 +29,14 @@ blp = blueprint("roster", "Creating courses and accounts; changing and removing 
 NO_NUL = validate.Regexp(r"^[^\x00]*$", error="must not contain NUL bytes")
 
 
+# \s differs between Python (also \x1c-\x1f, \x85) and the document's ECMA regexes (also \ufeff): naming those
+# characters too makes the pattern the same in both, so what the document allows is accepted.
+CODE = r"^[^\s\x00\x1c-\x1f\x85\ufeff]+$"
+
+
 class CourseIn(In):
     code = fields.String(required=True, validate=[validate.Length(min=1, max=80),
-                                                  validate.Regexp(r"^[^\s\x00]+$", error="no spaces, e.g. bp101")],
+                                                  validate.Regexp(CODE, error="no spaces, e.g. bp101")],
                          metadata={"description": "short and unique, no spaces", "example": "bp101"})
     title = fields.String(required=True, validate=[validate.Length(min=1, max=200), NO_NUL],
                           metadata={"example": "Backpropagation 101"})

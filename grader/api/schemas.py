@@ -377,27 +377,6 @@ class AssignmentOut(Schema):
     created_at = UTCDateTime(required=True)
 
 
-class GradebookColumn(Schema):
-    id = fields.Integer(required=True)
-    title = fields.String(required=True)
-    points = fields.Float(required=True)
-
-
-class GradebookRow(Schema):
-    user_id = fields.Integer(required=True)
-    username = fields.String(required=True)
-    name = fields.String(required=True)
-    scores = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True), required=True,
-                         metadata={"description": "assignment id -> points earned (null: no graded attempt)"})
-    total = fields.Float(required=True)
-
-
-class GradebookOut(Schema):
-    course_id = fields.Integer(required=True)
-    assignments = fields.List(fields.Nested(GradebookColumn), required=True)
-    students = fields.List(fields.Nested(GradebookRow), required=True)
-
-
 class TokenOut(Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)

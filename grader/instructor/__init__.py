@@ -1,13 +1,13 @@
 """The instructor workspace: the exercise library, the definition editor, previews with the worked solution,
-question tests, version history, the courses with their rosters, their problem sets with the overrides, and
-every student's work. Instructors, TAs and administrators only; anyone else gets 404.
+question tests, version history, the courses with their rosters, their problem sets with the overrides, their
+gradebooks and every student's work. Instructors, TAs and administrators only; anyone else gets 404.
 
 Views are thin: storing goes through grader.authoring, grading through grader.service, as for every other
 entry point."""
 
 # importing them registers their pages on bp: the courses and rosters, the problem sets and their overrides,
-# and each student's work
-from grader.instructor import assignments, courses, students  # noqa: F401
+# the gradebooks and each student's work
+from grader.instructor import assignments, courses, gradebook, students  # noqa: F401
 from grader.instructor.views import bp, workspace_role
 
 __all__ = ["bp", "workspace_role"]

@@ -6,8 +6,9 @@
 By area: access (roles, visibility, the solution policy), variants (a student's seed and numbers), limits
 (attempts and due dates, as a student's override changes them), overrides (a later due date or
 extra attempts for some students), submissions (grade and store; the submission budget), assignments (settings and
-rescoring), gradebook (points per student), student_work (one student's every attempt, for the course's staff).
-Callers import from here: `from grader.service import submit`.
+rescoring), gradebook (a cell per student and problem set), manual_scores (points set by hand, the grade log, the
+CSV export), student_work (one student's every attempt, for the course's staff). Callers import from here:
+`from grader.service import submit`.
 """
 
 from grader.errors import ServiceError
@@ -27,7 +28,17 @@ from grader.service.assignments import (
     revise_assignment,
     update_assignment,
 )
-from grader.service.gradebook import Gradebook, assignment_score, gradebook, item_scores
+from grader.service.gradebook import (
+    SORTS,
+    Cell,
+    Gradebook,
+    arrange,
+    assignment_score,
+    course_assignments,
+    gradebook,
+    gradebook_cell,
+    item_scores,
+)
 from grader.service.limits import (
     attempt_limit,
     attempts_left,
@@ -38,6 +49,18 @@ from grader.service.limits import (
     graded_attempts,
     item_of,
     override_for,
+)
+from grader.service.manual_scores import (
+    MAX_REASON,
+    course_student,
+    grade_log,
+    grade_log_query,
+    gradebook_csv,
+    gradebook_filename,
+    manual_score,
+    remove_manual_score,
+    require_grader,
+    set_manual_score,
 )
 from grader.service.overrides import override_rows, remove_override, set_override
 from grader.service.student_work import ExerciseWork, SetWork, StudentWork, course_order, member_of, student_work
@@ -67,4 +90,7 @@ __all__ = [
     "ExerciseWork", "SetWork", "StudentWork", "course_order", "member_of", "student_work", "seed_of",
     "SetRow", "check_settings", "in_order", "move_assignment", "next_position", "problem_sets", "revise_assignment",
     "override_rows",
+    "SORTS", "Cell", "arrange", "course_assignments", "gradebook_cell", "MAX_REASON", "course_student",
+    "grade_log", "grade_log_query", "gradebook_csv", "gradebook_filename", "manual_score", "remove_manual_score",
+    "require_grader", "set_manual_score",
 ]

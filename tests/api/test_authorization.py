@@ -41,6 +41,13 @@ MATRIX = [
     ("GET", "/courses", None, "courses:read", "alice",                           401, 200, 200, 200, 200, 403),
     ("GET", "/courses/{course}", None, "courses:read", "alice",                  401, 200, 404, 200, 200, 403),
     ("GET", "/courses/{course}/gradebook", None, "gradebook:read", "teacher",    401, 403, 404, 200, 200, 403),
+    ("GET", "/courses/{course}/gradebook?format=csv", None, "gradebook:read", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("PUT", "/courses/{course}/gradebook/{assignment}/bob", "manual", "gradebook:write", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("DELETE", "/courses/{course}/gradebook/{assignment}/bob?reason=regraded", None, "gradebook:write",
+     "teacher",                                                                  401, 403, 404, 204, 204, 403),
+    ("GET", "/courses/{course}/grade-log", None, "gradebook:read", "teacher",    401, 403, 404, 200, 200, 403),
     ("GET", "/courses/{course}/memberships", None, "courses:read", "teacher",    401, 403, 404, 200, 200, 403),
     ("POST", "/courses/{course}/memberships", "enroll", "courses:write", "teacher",
                                                                                  401, 403, 404, 201, 201, 403),
@@ -99,7 +106,7 @@ def bodies(app) -> dict:
         "override": {"user": "alice", "extra_attempts": 1},
         "course": {"code": "new101", "title": "New"}, "rename": {"title": "Renamed"},
         "user": {"username": "newbie", "name": "New Bie", "email": "newbie@example.org", "role": "student"},
-        "role": {"role": "ta"},
+        "role": {"role": "ta"}, "manual": {"points": 5, "reason": "graded by hand"},
     }
 
 

@@ -39,12 +39,15 @@ HEADERS = {"Authorization": f"Bearer {SECRET}"}
 # Operations whose input has rules beyond its JSON schema, answered with 422 when schema-valid data breaks
 # them: an exercise definition is checked by parse_exercise (its own schema, with paths), a username or an
 # exercise slug must exist (in the problem set, where one is named), and answers vs code must suit the
-# exercise's kind. Every other check still runs.
+# exercise's kind, a manual score's points lie within its set's and its reason is not blank. Every other check
+# still runs.
 SEMANTIC = {
     "POST /api/v1/exercises", "PUT /api/v1/exercises/{slug}", "POST /api/v1/solve",
     "POST /api/v1/courses/{course_id}/memberships", "POST /api/v1/courses/{course_id}/assignments",
     "POST /api/v1/assignments/{assignment_id}/submissions", "POST /api/v1/assignments/{assignment_id}/precheck",
     "GET /api/v1/assignments/{assignment_id}/variant",
+    "PUT /api/v1/courses/{course_id}/gradebook/{assignment_id}/{username}",
+    "DELETE /api/v1/courses/{course_id}/gradebook/{assignment_id}/{username}",
 }
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 

@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Assignment, Course, Exercise, Membership, db
+from grader.models import Assignment, Course, Exercise, ManualScore, Membership, db
 from tests.service.conftest import make_user
 from tests.web.conftest import login
 
@@ -64,15 +64,26 @@ MATRIX = [
                                                                302, 404, 302, 404, 302, 302),
     ("POST", "/instructor/assignments/{set}/overrides/alice/remove", {},
                                                                302, 404, 302, 404, 302, 302),
+    # the gradebook of ada's course (grader/instructor/gradebook.py): its staff see it and grade, TAs too
+    ("GET", "/instructor/courses/{course}/gradebook", None,    302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/courses/{course}/gradebook/csv", None, 302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/courses/{course}/gradebook/log", None, 302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/courses/{course}/gradebook/{set}/alice", None,
+                                                               302, 404, 200, 404, 200, 200),
+    ("POST", "/instructor/courses/{course}/gradebook/{set}/alice",
+     {"action": "set", "points": "0.5", "reason": "graded by hand"},
+                                                               302, 404, 302, 404, 302, 302),
 ]
-NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{set}": "<int(max=2147483647):assignment_id>",
-         "/alice/": "/<string(maxlength=80):username>/"}
+NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
+         "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
     # The course and roster pages have their own matrix (course roles): tests/roster/test_course_page_authorization.py
+    # (the gradebook's pages are here)
     rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("instructor.")
-             and not rule.rule.startswith("/instructor/courses") for method in rule.methods - {"HEAD", "OPTIONS"}}
+             and (not rule.rule.startswith("/instructor/courses") or "/gradebook" in rule.rule)
+             for method in rule.methods - {"HEAD", "OPTIONS"}}
     in_matrix = set()
     for method, path, *_ in MATRIX:
         path = path.split("?")[0]
@@ -106,8 +117,9 @@ def test_workspace_authorization(app, client, row, column):
     world()
     if column != "anonymous":
         login(client, USERS[column])
+    course = db.session.scalar(select(Course.id).where(Course.code == "bp101"))
     mul = db.session.scalar(select(Assignment.id).where(Assignment.title == "mul"))
-    url = path.format(own=OWN, catalogue="gate-multiply", set=mul)
+    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul)
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
@@ -124,3 +136,6 @@ def test_workspace_authorization(app, client, row, column):
         db.session.expire_all()
         kept = db.session.get(Assignment, mul)
         assert kept.visible and not kept.archived and not kept.overrides and kept.points == 1
+        assert db.session.scalar(select(ManualScore.id)) is None
+    if want == 302 and column != "anonymous" and "/gradebook/" in path:
+        assert db.session.scalar(select(ManualScore.points)) == 0.5  # allowed: done

