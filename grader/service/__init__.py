@@ -63,7 +63,7 @@ from grader.service.manual_scores import (
     set_manual_score,
 )
 from grader.service.overrides import override_rows, remove_override, set_override
-from grader.service.student_work import ExerciseWork, SetWork, StudentWork, course_order, member_of, student_work
+from grader.service.student_work import ExerciseWork, SetWork, StudentWork, member_of, student_work
 from grader.service.submissions import (
     MAX_ANSWER_ENTRIES,
     MAX_ANSWER_TEXT,
@@ -87,7 +87,7 @@ __all__ = [
     "solution_visible", "spend_budget", "submit", "submit_context", "update_assignment", "variant_for",
     "ItemSpec", "create_assignment", "rescore_assignment", "item_scores", "item_of", "delete_assignment",
     "due_date", "due_for", "override_for", "remove_override", "set_override",
-    "ExerciseWork", "SetWork", "StudentWork", "course_order", "member_of", "student_work", "seed_of",
+    "ExerciseWork", "SetWork", "StudentWork", "member_of", "student_work", "seed_of",
     "SetRow", "check_settings", "in_order", "move_assignment", "next_position", "problem_sets", "revise_assignment",
     "override_rows",
     "SORTS", "Cell", "arrange", "course_assignments", "gradebook_cell", "MAX_REASON", "course_student",

@@ -48,12 +48,12 @@ def require_visible(role: str | None, assignment: Assignment) -> None:
 def solution_visible(target: Assignment | AssignmentItem, user: User, now: datetime | None = None,
                      role: str | None = None) -> bool:
     """May this user see the expected answers of an exercise of a problem set (an item; a set of one may be
-    given as its assignment)? Instructors always; students when the set's policy allows it and so does every
-    other set that places the same exercise for them: the seed is the student's and the exercise's, so the
-    numbers, and the answers, are the same there. `role` is the user's course role where the caller knows it
-    already (saves a query)."""
+    given as its assignment)? Instructors and TAs (they grade) always; students when the set's policy allows it
+    and so does every other set that places the same exercise for them: the seed is the student's and the
+    exercise's, so the numbers, and the answers, are the same there. `role` is the user's course role where
+    the caller knows it already (saves a query)."""
     item = item_of(target)
-    if (role or course_role(user, item.assignment.course)) == "instructor":
+    if (role or course_role(user, item.assignment.course)) in ("instructor", "ta"):
         return True
     if not _policy_shows(item, user, now):
         return False

@@ -34,6 +34,7 @@ from grader.models import (
     db,
 )
 from grader.service.access import feedback_for, solution_visible
+from grader.service.assignments import in_order
 from grader.service.limits import attempt_limit
 from grader.service.variants import derive_seed
 
@@ -81,11 +82,6 @@ class StudentWork:
         return sum(len(e.submissions) for s in self.sets for e in s.exercises)
 
 
-def course_order(assignments: list[Assignment]) -> list[Assignment]:
-    """A course's problem sets as its pages list them: by position, then due date (none last), then age."""
-    return sorted(assignments, key=lambda a: (a.position, a.due_at is None, a.due_at or datetime.max, a.id))
-
-
 def member_of(course: Course, username: str) -> tuple[User, str]:
     """A member of the course by username, with their role; 404 naming them otherwise."""
     row = db.session.execute(select(User, Membership.role).join(Membership, Membership.user_id == User.id)
@@ -108,7 +104,7 @@ def _counted(graded: list[Submission], scoring: str) -> Submission | None:
 def student_work(course: Course, username: str) -> StudentWork:
     """Everything `username` did in `course` (404 when they are not a member), as its staff read it."""
     student, role = member_of(course, username)
-    assignments = course_order(list(db.session.scalars(
+    assignments = in_order(list(db.session.scalars(
         select(Assignment).where(Assignment.course_id == course.id)
         .options(selectinload(Assignment.items).selectinload(AssignmentItem.exercise)))))
     items = [item for a in assignments for item in a.items]

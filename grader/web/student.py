@@ -73,8 +73,7 @@ def _course_or_404(course_id: int) -> Course:
 
 def _visible_assignments(course: Course) -> list[Assignment]:
     instructor = service.course_role(current_user, course) == "instructor"
-    return sorted((a for a in course.assignments if (a.visible and not a.archived) or instructor),
-                  key=lambda a: (a.position, a.due_at is None, a.due_at or datetime.max, a.id))
+    return service.in_order([a for a in course.assignments if (a.visible and not a.archived) or instructor])
 
 
 def _past_due(assignment: Assignment, now: datetime, student: User | None = None) -> bool:
