@@ -76,6 +76,10 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
     init_extensions(app)
     init_headers(app)
 
+    from grader.jobs import init_celery
+
+    init_celery(app)
+
     from grader.api import init_api
 
     init_api(app)
