@@ -104,7 +104,13 @@ def workers(tmp_path) -> Iterator[list[Worker]]:
     started: list[Worker] = []
     yield started
     for worker in started:
-        worker.stop()
+        worker.kill9()  # the test is over: no warm shutdown to wait for
+
+
+# The slow tests (bursts, outages) run on one database: PostgreSQL where TEST_DATABASE_URL is set (CI), else a
+# file SQLite; the submission tests run on both.
+ONE_BACKEND = pytest.mark.parametrize("backend", ["postgresql" if os.environ.get("TEST_DATABASE_URL") else "sqlite"],
+                                      indirect=True)
 
 
 def start_worker(started: list[Worker], deployment: Deployment, log_dir: Path, **options: Any) -> Worker:
