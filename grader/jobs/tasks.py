@@ -3,6 +3,7 @@ check: a worker that would consume the grading queue without a sandbox that isol
 
     gradgate.grade_submission(id)   grade one queued submission and store it (once; a repeat is a no-op)
     gradgate.requeue_stale()        send again the submissions queued longer than REQUEUE_AFTER_S (beat)
+    gradgate.run_job(id)            a long job with progress (grader.jobs.progress; kinds in grader.jobs.catalogue)
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from celery.signals import celeryd_after_setup
 from flask import current_app
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from grader.jobs import TASK_GRADE, TASK_REQUEUE
+from grader.jobs import TASK_GRADE, TASK_REQUEUE, TASK_RUN_JOB
 from grader.models import db
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ def _db_retry(task: Task, exc: Exception) -> Exception:
 
 
 def register(celery: Celery) -> None:
+    from grader.jobs import catalogue  # noqa: F401  (registers its job kinds)
+    from grader.jobs.progress import run_job as run_job_now
     from grader.service.queued import grade_queued, send_grading, stale_queued
 
     @celery.task(name=TASK_GRADE, bind=True, acks_late=True, reject_on_worker_lost=True, shared=False)
@@ -42,6 +45,13 @@ def register(celery: Celery) -> None:
                 raise  # a bug, not an outage
             raise _db_retry(self, exc) from exc
         return None if stored is None else stored.status
+
+    @celery.task(name=TASK_RUN_JOB, bind=True, acks_late=True, reject_on_worker_lost=True, shared=False)
+    def run_job(self: Task, job_id: int) -> str | None:
+        try:
+            return run_job_now(job_id)
+        except OperationalError as exc:
+            raise _db_retry(self, exc) from exc
 
     @celery.task(name=TASK_REQUEUE, bind=True, shared=False)
     def requeue_stale(self: Task) -> int:
