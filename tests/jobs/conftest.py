@@ -59,14 +59,14 @@ class Worker:
     """One `celery worker` process group (main process, pool children, their sandbox fork servers)."""
 
     def __init__(self, deployment: Deployment, log_dir: Path, *, queues: str = "grading,default",
-                 concurrency: int = 1, name: str | None = None, user: str | None = None, **env: str) -> None:
+                 concurrency: int = 1, name: str | None = None, wrap: list[str] | None = None, **env: str) -> None:
         self.name = name or f"w{uuid.uuid4().hex[:6]}"
         self.log = log_dir / f"worker-{self.name}.log"
         command = [sys.executable, "-m", "celery", "-A", "grader.jobs", "worker", "-Q", queues,
                    "--concurrency", str(concurrency), "-n", f"{self.name}@%h", "--without-gossip",
                    "--without-mingle", "-l", "INFO"]
-        if user:
-            command = ["runuser", "-u", user, "--", *command]
+        if wrap:  # e.g. setpriv, to start it without some capabilities
+            command = [*wrap, *command]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(command, cwd=ROOT, env=deployment.env(**env), stdout=out,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
@@ -136,6 +136,22 @@ def deployment(backend, database_urls, tmp_path) -> Deployment:
 def jobs_app(deployment) -> Iterator[Flask]:
     with app_on(deployment.database_url, **deployment.config()) as app:
         yield app
+    forget_keys(deployment)
+
+
+def forget_keys(deployment: Deployment) -> None:
+    """Delete this test's keys (its prefix only) from the shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(deployment.broker_url)
+    try:
+        keys = list(client.scan_iter(match=deployment.prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+    except redis.ConnectionError:
+        pass  # a test's own Redis, stopped already
+    finally:
+        client.close()
 
 
 def code_course(students: int = 1, attempt_limit: int | None = None) -> tuple[Assignment, list[User]]:
