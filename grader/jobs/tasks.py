@@ -39,12 +39,11 @@ def register(celery: Celery) -> None:
     @celery.task(name=TASK_GRADE, bind=True, acks_late=True, reject_on_worker_lost=True, shared=False)
     def grade_submission(self: Task, submission_id: int) -> str | None:
         try:
-            stored = grade_queued(submission_id)
+            return grade_queued(submission_id)
         except DBAPIError as exc:
             if not (isinstance(exc, OperationalError) or exc.connection_invalidated):
                 raise  # a bug, not an outage
             raise _db_retry(self, exc) from exc
-        return None if stored is None else stored.status
 
     @celery.task(name=TASK_RUN_JOB, bind=True, acks_late=True, reject_on_worker_lost=True, shared=False)
     def run_job(self: Task, job_id: int) -> str | None:

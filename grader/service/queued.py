@@ -2,7 +2,7 @@
 its attempt number, and a grading worker stores the result on that same row.
 
     accept_queued(...)        ->  Submission (status queued, attempt numbered; the job is sent after commit)
-    grade_queued(id)          ->  Submission, or None when it was graded already (a second delivery: no-op)
+    grade_queued(id)          ->  its status once graded, or None when it was graded already (a repeat: no-op)
     stale_queued(older_than)  ->  ids of submissions still queued (their message was lost; sent again)
 
 The submission is the idempotency key: the result is written with `UPDATE ... WHERE status = 'queued'`, so of
@@ -19,11 +19,11 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from grader.authoring import definition_of
-from grader.models import Submission, User, db, utcnow
-from grader.service.access import solution_visible
-from grader.service.limits import earned_points
+from grader.models import AssignmentItem, Submission, db, utcnow
+from grader.service.limits import late_terms
 from grader.service.variants import cached_variant
 
 log = logging.getLogger(__name__)
@@ -46,10 +46,11 @@ def runnable(code: str, exercise: Any) -> bool:
     return format_problem(code, exercise) is None
 
 
-def queued_submission(**columns: Any) -> Submission:
-    """A code submission accepted for grading: no score yet, feedback saying it is being graded."""
+def queued_submission(*, reveal: bool = False, **columns: Any) -> Submission:
+    """A code submission accepted for grading: no score yet, feedback saying it is being graded (and whether
+    the solution policy shows expected values at this moment, for the worker's feedback, as submit() grades)."""
     return Submission(kind="code", answers=None, status=QUEUED, score=None, points=None,
-                      feedback=dict(QUEUED_FEEDBACK), mistakes=[], grading_ms=0.0, **columns)
+                      feedback={**QUEUED_FEEDBACK, "reveal": reveal}, mistakes=[], grading_ms=0.0, **columns)
 
 
 def send_grading(submission_ids: list[int]) -> int:
@@ -72,20 +73,21 @@ def send_grading(submission_ids: list[int]) -> int:
     return sent
 
 
-def grade_queued(submission_id: int) -> Submission | None:
-    """Grade a queued submission in the sandbox and store the result, once. None when there is nothing to do
-    (no such submission, or graded already). Database errors propagate: the task retries them."""
+def grade_queued(submission_id: int) -> str | None:
+    """Grade a queued submission in the sandbox and store the result, once: its new status, or None when there
+    is nothing to do (no such submission, or graded already). Database errors propagate: the task retries."""
     from grader.service.submissions import grade
 
-    submission = db.session.get(Submission, submission_id)
+    submission = db.session.scalar(select(Submission).where(Submission.id == submission_id).options(
+        joinedload(Submission.item).joinedload(AssignmentItem.assignment), joinedload(Submission.exercise_version)))
     if submission is None or submission.status != QUEUED:
         db.session.rollback()
         return None
-    item, user = submission.item, db.session.get(User, submission.user_id)
     definition = definition_of(submission.exercise_version)
     variant = cached_variant(definition, submission.seed)
-    reveal = solution_visible(item, user, utcnow())
-    code, attempt, late = submission.code, submission.attempt, submission.late
+    points = late_terms(submission.item, submission.late)
+    reveal = bool((submission.feedback or {}).get("reveal"))  # the solution policy when it was accepted
+    code, attempt, item_id, user_id = submission.code, submission.attempt, submission.item_id, submission.user_id
     db.session.rollback()  # no transaction open while the sandbox runs (SQLite would hold its lock)
     started = time.perf_counter()
     result = grade(definition, variant, answers=None, code=code, reveal=reveal,
@@ -97,8 +99,8 @@ def grade_queued(submission_id: int) -> Submission | None:
         "mistakes": sorted({p.diagnosis["mistake"] for p in result.parts if p.diagnosis}),
     }
     if result.uses_attempt:
-        values.update(score=result.score, points=earned_points(item, result.score, late))
-    elif attempt is not None and _latest_attempt(submission) == attempt:
+        values.update(score=result.score, points=points(result.score))
+    elif attempt is not None and _latest_attempt(item_id, user_id) == attempt:
         # A module that cannot be loaded (found in the sandbox) uses no attempt, as in the local path: give the
         # number back where no later submission took the next one (else it stays, and counts as used).
         values["attempt"] = None
@@ -109,12 +111,12 @@ def grade_queued(submission_id: int) -> Submission | None:
     if not stored:
         log.info("submission %s was graded by another delivery; this result is dropped", submission_id)
         return None
-    return db.session.get(Submission, submission_id)
+    return result.status
 
 
-def _latest_attempt(submission: Submission) -> int | None:
+def _latest_attempt(item_id: int, user_id: int) -> int | None:
     return db.session.scalar(select(func.max(Submission.attempt)).where(
-        Submission.item_id == submission.item_id, Submission.user_id == submission.user_id))
+        Submission.item_id == item_id, Submission.user_id == user_id))
 
 
 def stale_queued(older_than_s: float, now: datetime | None = None, limit: int = 1000) -> list[int]:

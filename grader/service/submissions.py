@@ -212,7 +212,8 @@ def submit(user: User, assignment: Assignment, *, exercise: str | None = None, a
     if grades_on_workers(definition.kind) and code is not None and runnable(code, definition):
         # Graded by a worker: stored as queued now with its attempt number, the job sent after the commit.
         queued = queued_submission(assignment_id=assignment.id, item_id=item.id, user_id=user.id,
-                                   exercise_version_id=version.id, seed=seed, code=code, late=late, created_at=now)
+                                   exercise_version_id=version.id, seed=seed, code=code, late=late, created_at=now,
+                                   reveal=solution_visible(item, user, now, role))
         stored = _store(queued, user, item, numbered=True, used=used,
                         limit=attempt_limit(item, definition, context.extra))
         send_grading([stored.id])
