@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask, current_app
 from sqlalchemy import func, select
+from werkzeug.security import generate_password_hash
 
 from grader import authoring
 from grader.models import Assignment, Course, Exercise, Membership, Submission, User, db
@@ -163,8 +164,9 @@ def code_course(students: int = 1, attempt_limit: int | None = None) -> tuple[As
     db.session.add(course)
     users = []
     for index in range(students):
-        user = User(username=f"student{index}", name=f"Student {index}", role="student")
-        user.set_password(f"student{index}-password")
+        # A cheap hash: these tests sign in, but are not about passwords (scrypt costs ~0.1 s a user).
+        user = User(username=f"student{index}", name=f"Student {index}", role="student",
+                    password_hash=generate_password_hash(f"student{index}-password", method="pbkdf2:sha256:1000"))
         users.append(user)
         db.session.add_all([user, Membership(user=user, course=course)])
     exercise = db.session.scalar(select(Exercise).where(Exercise.slug == "code-relu-backward"))

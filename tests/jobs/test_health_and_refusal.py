@@ -8,9 +8,10 @@ import time
 
 import pytest
 
+from grader.models import Submission, db
 from tests.api.conftest import bearer
 from tests.conftest import app_on
-from tests.jobs.conftest import ONE_BACKEND, RELU_RIGHT, Deployment, code_course, start_worker, wait_graded
+from tests.jobs.conftest import ONE_BACKEND, RELU_RIGHT, Deployment, code_course, start_worker
 
 pytestmark = pytest.mark.celery
 
@@ -45,11 +46,7 @@ def test_a_worker_without_isolation_refuses_grading_and_healthz_shows_the_queue(
     assert health["jobs"]["workers"] == [weak.name + "@" + socket.gethostname()]
     assert health["jobs"]["queues"][grading] == 1 and health["status"] == "ok"
     assert "gradgate.grade_submission" not in weak.text().split(" ready.", 1)[1]
-
-    start_worker(workers, deployment, tmp_path)  # a grading host that can isolate
-    (graded,) = wait_graded()
-    assert graded.status == "graded" and graded.score == 1.0
-    assert client.get("/healthz").get_json()["jobs"]["queues"][grading] == 0
+    assert db.session.get(Submission, queued.get_json()["id"]).status == "queued"  # waits for a grading host
 
 
 def test_healthz_says_when_the_broker_is_unreachable(tmp_path):
