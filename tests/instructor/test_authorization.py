@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Assignment, Course, Exercise, Membership, db
+from grader.models import Assignment, Course, Exercise, Job, Membership, db
 from tests.service.conftest import make_user
 from tests.web.conftest import login
 
@@ -45,8 +45,11 @@ MATRIX = [
     ("GET", "/instructor/exercises/{catalogue}/check", None,   302, 404, 200, 200, 200, 200),
     ("POST", "/instructor/exercises/{catalogue}/check", {"seeds": "20"},
                                                                302, 404, 200, 200, 200, 200),
+    # long jobs (grader/instructor/jobs.py): the catalogue belongs to administrators; a job page to its starter
+    ("POST", "/instructor/catalogue/import", {},               302, 404, 403, 403, 403, 302),
+    ("GET", "/instructor/jobs/{job}", None,                    302, 404, 404, 404, 404, 200),
 ]
-NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>"}
+NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{job}": "<int(max=2147483647):job_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -74,6 +77,7 @@ def world() -> None:
     db.session.commit()
     saved, _ = authoring.save_checked(yaml.safe_load(SOURCE), ada, source=SOURCE)
     db.session.add(Assignment(course=course, exercise=saved, title="mul"))
+    db.session.add(Job(kind="catalogue_import", started_by=root.id, state="running", done=3, total=20, params={}))
     db.session.commit()
     assert root.role == "admin"
 
@@ -86,7 +90,7 @@ def test_workspace_authorization(app, client, row, column):
     world()
     if column != "anonymous":
         login(client, USERS[column])
-    url = path.format(own=OWN, catalogue="gate-multiply")
+    url = path.format(own=OWN, catalogue="gate-multiply", job=db.session.scalar(select(Job.id)))
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
