@@ -76,6 +76,10 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
     init_extensions(app)
     init_headers(app)
 
+    from grader.jobs import init_celery
+
+    init_celery(app)
+
     from grader.api import init_api
 
     init_api(app)
@@ -90,7 +94,16 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
 
     @app.get("/healthz")
     def healthz():
-        return jsonify(status="ok")
+        """The web process answers (200); with a broker, also what it sees of the background work: one that does not
+        answer, or grading with no worker seen, is "degraded" (still 200: this web host itself can serve)."""
+        if not app.config.get("CELERY_BROKER_URL"):  # the embedded default: jobs run in this process
+            return jsonify(status="ok")
+        from grader.jobs.health import jobs_health
+
+        jobs = jobs_health(app)
+        grading_stuck = jobs.get("backend") == "celery" and "workers" in jobs and not jobs["workers"]
+        degraded = str(jobs.get("broker", "")).startswith("unreachable") or grading_stuck
+        return jsonify(status="degraded" if degraded else "ok", jobs=jobs)
 
     from grader import cli
 

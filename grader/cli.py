@@ -532,5 +532,7 @@ def _demo_user(course: Course, username: str, name: str, role: str) -> tuple[str
 
 def init_app(app: Flask) -> None:
     """Register the command groups."""
-    for command in (exercises_cli, users_cli, courses_cli, tokens_cli, demo_command):
+    from grader.jobs.cli import jobs_cli
+
+    for command in (exercises_cli, users_cli, courses_cli, tokens_cli, demo_command, jobs_cli):
         app.cli.add_command(command)

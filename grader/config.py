@@ -25,6 +25,18 @@ class Config:
     # embeds them is added, e.g. "'self' https://canvas.example.edu".
     FRAME_ANCESTORS = os.environ.get("FRAME_ANCESTORS", "'self'")
     SESSION_COOKIE_SAMESITE = "Lax"  # the session cookie is not sent with cross-site posts
+    # Where code is graded: "local" (this process's sandbox pool, the embedded default) or "celery" (grading
+    # workers on other hosts; see docs/deploy.md). Without a broker, jobs run in this process (eager).
+    GRADING_BACKEND = os.environ.get("GRADING_BACKEND", "local")
+    CELERY_BROKER_URL: str | None = os.environ.get("CELERY_BROKER_URL")
+    CELERY_RESULT_BACKEND: str | None = os.environ.get("CELERY_RESULT_BACKEND")
+    # A delivered task not acknowledged within this time (its worker died) is delivered again (Redis).
+    CELERY_VISIBILITY_TIMEOUT = int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "600"))
+    CELERY_KEY_PREFIX = os.environ.get("CELERY_KEY_PREFIX", "")  # Redis keys of this deployment's queues
+    GRADING_QUEUE = os.environ.get("GRADING_QUEUE", "grading")
+    DEFAULT_QUEUE = os.environ.get("DEFAULT_QUEUE", "default")
+    SUBMIT_WAIT_S = float(os.environ.get("SUBMIT_WAIT_S", "2"))  # the API waits this long for a queued result
+    REQUEUE_AFTER_S = float(os.environ.get("REQUEUE_AFTER_S", "120"))  # a submission queued longer is sent again
 
 
 class DevelopmentConfig(Config):

@@ -313,7 +313,8 @@ class Submission(db.Model):
     kind: Mapped[str] = mapped_column(String(20))  # numeric | code
     answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     code: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20))  # graded | invalid | error
+    # graded | invalid | error | queued (a grading worker has it); indexed for the resend of queued ones
+    status: Mapped[str] = mapped_column(String(20), index=True)
     attempt: Mapped[int | None]
     score: Mapped[float | None]  # in [0, 1], before the late penalty
     points: Mapped[float | None]  # what it earns towards the assignment
@@ -392,3 +393,6 @@ class ApiToken(db.Model):
     def usable(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+from grader.jobs.models import Job  # noqa: E402,F401  (its own module; imported here so the schema is complete)

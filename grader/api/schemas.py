@@ -298,7 +298,8 @@ class SubmissionOut(Schema):
     exercise_version = fields.Integer(required=True)
     kind = fields.String(required=True)
     status = fields.String(required=True, metadata={"description": "graded, invalid (a format error: no "
-                                                    "attempt used) or error (infrastructure: no attempt used)"})
+                                                    "attempt used), error (infrastructure: no attempt used) or "
+                                                    "queued (a grading worker has it; its attempt is numbered)"})
     attempt = fields.Integer(allow_none=True, required=True)
     score = fields.Float(allow_none=True, required=True)
     points = fields.Float(allow_none=True, required=True)

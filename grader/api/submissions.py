@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from flask import current_app, url_for
 from flask.views import MethodView
 from sqlalchemy import select
 
@@ -36,6 +37,7 @@ from grader.engine import to_json
 from grader.grading.tolerance import Tolerance
 from grader.models import Submission, db
 from grader.service import ServiceError
+from grader.service.queued import QUEUED, wait_for_result
 
 blp = blueprint("submissions", "Your variant of an assignment, submitting and reading submissions")
 
@@ -95,11 +97,14 @@ class AssignmentSubmissions(MethodView):
     @require("submissions:write")
     @blp.arguments(SubmissionIn)
     @blp.response(201, SubmissionOut)
+    @blp.alt_response(202, schema=SubmissionOut, description="Accepted and queued for a grading worker (status "
+                      "`queued`, its attempt numbered); the Location header is the submission's URL")
     def post(self, body, assignment_id: int):
         """Submit `{answers}` (numeric) or `{code}` (code exercise): graded and stored, 201. A format error in
         an answer is stored too (status `invalid`, attempt null: no attempt used). 409 past the due date or
         with no attempts left, or when `version` is given and the exercise has been edited since; 422 for answers
-        to a code exercise or the other way round."""
+        to a code exercise or the other way round. Where code is graded by workers (GRADING_BACKEND=celery): 201
+        with the result when it is done within a short wait, else 202 with status `queued` and Location."""
         user = current_user()
         # One query for the assignment, its exercise and current version and what the service checks (role,
         # attempts used, seed); no reload after the service commits: this request only reads what it wrote.
@@ -113,6 +118,11 @@ class AssignmentSubmissions(MethodView):
                                         code=body.get("code"), context=context, seen_version=body.get("version"))
         except ImportError:  # code grading (the sandbox) is not installed in this deployment
             raise ServiceError(503, "unavailable", "code grading is not available on this server") from None
+        if submission.status == QUEUED and not wait_for_result(submission, current_app.config["SUBMIT_WAIT_S"]):
+            # graded by a worker, not yet done: where to read it (GET until its status is no longer queued)
+            location = url_for("submissions.SubmissionItem", submission_id=submission.id)
+            return submission_view(submission, user, redact=False, version=context.version.version), 202, {
+                "Location": location}
         # the feedback was just graded with the solution policy of this moment: nothing to hide again
         return submission_view(submission, user, redact=False, version=context.version.version)
 

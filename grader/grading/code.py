@@ -79,6 +79,12 @@ def _format_problem(code: str, exercise: Exercise, check_starter: bool = True) -
     return None
 
 
+def format_problem(code: str, exercise: Exercise) -> str | None:
+    """Why the code cannot be run at all, checked in the trusted process (no sandbox): a submission queued
+    for a grading worker is checked first, so a syntax error is answered at once and uses no attempt."""
+    return _format_problem(code, exercise)
+
+
 def _same_code(a: str, b: str) -> bool:
     try:
         return ast.dump(ast.parse(a)) == ast.dump(ast.parse(b))

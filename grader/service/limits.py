@@ -4,6 +4,7 @@ score earns under the set's late terms and the item's points."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -86,6 +87,13 @@ def check_open(item: AssignmentItem, exercise: definitions.Exercise, used: int, 
 
 def earned_points(item: AssignmentItem, score: float, late: bool) -> float:
     """What a graded score in [0, 1] earns towards the item's points under its set's current late terms."""
+    return late_terms(item, late)(score)
+
+
+def late_terms(item: AssignmentItem, late: bool) -> Callable[[float], float]:
+    """earned_points for this item and lateness, as a function of the score: read now, applied later (a grading
+    worker reads the terms before it runs the code, and holds no transaction meanwhile)."""
     assignment = item.assignment
     penalty = assignment.late_penalty if late and assignment.late_policy == "penalty" else 0.0
-    return round(score * (1 - penalty) * item.points, 6)
+    points = item.points
+    return lambda score: round(score * (1 - penalty) * points, 6)

@@ -5,8 +5,10 @@
 
 Order of work: check access, due date and attempts left (cheap, before grading); grade outside any
 transaction (numeric in process, code through the sandbox pool); then store in one short transaction that
-numbers the attempt. The unique (assignment, user, attempt) constraint is what keeps the attempt limit under
-concurrency: a racing insert that loses is retried with the next number, or refused once the limit is met.
+numbers the attempt. With GRADING_BACKEND=celery a code submission is stored as queued instead, numbered the
+same way, and graded by a worker (grader.service.queued). The unique (assignment, user, attempt) constraint
+is what keeps the attempt limit under concurrency: a racing insert that loses is retried with the next number,
+or refused once the limit is met.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from grader.models import (
 )
 from grader.service.access import require_visible, solution_visible
 from grader.service.limits import attempt_limit, attempts_used, check_open, earned_points, graded_attempts
+from grader.service.queued import grades_on_workers, queued_submission, runnable, send_grading
 from grader.service.variants import cached_variant, variant_for
 
 STORE_RETRIES = 20
@@ -206,6 +209,15 @@ def submit(user: User, assignment: Assignment, *, exercise: str | None = None, a
     if seed is None:
         seed = variant_for(user, item.exercise)[0].seed
     variant = cached_variant(definition, seed)
+    if grades_on_workers(definition.kind) and code is not None and runnable(code, definition):
+        # Graded by a worker: stored as queued now with its attempt number, the job sent after the commit.
+        queued = queued_submission(assignment_id=assignment.id, item_id=item.id, user_id=user.id,
+                                   exercise_version_id=version.id, seed=seed, code=code, late=late, created_at=now,
+                                   reveal=solution_visible(item, user, now, role))
+        stored = _store(queued, user, item, numbered=True, used=used,
+                        limit=attempt_limit(item, definition, context.extra))
+        send_grading([stored.id])
+        return stored
     started = time.perf_counter()
     result = grade(definition, variant, answers=answers, code=code, reveal=solution_visible(item, user, now, role),
                    allow_weak=current_app.config.get("SANDBOX_ALLOW_WEAK", False), attempt=used + 1

@@ -37,6 +37,7 @@ from grader import authoring, precheck, service
 from grader import exercises as definitions
 from grader.models import Assignment, AssignmentItem, Course, Membership, Submission, User, db, utcnow
 from grader.service import ServiceError
+from grader.service.queued import QUEUED
 from grader.web import service_problem, stale_form, too_many_requests
 from grader.web.answers import answers_from_form, ask_views, label_tex, part_message, render_prompt, shown_parts
 from grader.web.given import example_tables, given_tensors
@@ -237,6 +238,7 @@ def _exercise_page(item: AssignmentItem, submission: Submission | None = None,
         check=check,
         example=example_tables(check) if check is not None else None,
         submission=submission,
+        grading=submission is not None and submission.status == QUEUED,  # a grading worker has it
         # The version whose numbers this page shows, sent back with the form (see service.submit).
         version=submission.exercise_version.version if submission is not None else item.exercise.current_version,
         feedback=feedback,

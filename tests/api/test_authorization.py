@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from grader.exercises import find
-from grader.models import SCOPES, ApiToken, Exercise, User, db
+from grader.models import SCOPES, ApiToken, Exercise, Job, User, db
 from tests.api.conftest import EXERCISE, RIGHT, assign, bearer, seed_world
 
 COLUMNS = ("anonymous", "student", "other_student", "instructor", "scoped", "unscoped")
@@ -89,6 +89,8 @@ MATRIX = [
     ("POST", "/tokens", "token", None, "alice",                                  401, 201, 201, 201, 201, 201),
     # a token revokes only itself and what it made: the spare token is neither (sessions: test_tokens.py)
     ("DELETE", "/tokens/{token}", None, None, "alice",                           401, 403, 404, 404, 403, 403),
+    # a job's progress: the teacher started this one (any token of theirs reads it; others: 404)
+    ("GET", "/jobs/{job}", None, None, "teacher",                                401, 404, 404, 200, 200, 200),
 ]
 
 
@@ -126,7 +128,7 @@ def test_every_documented_operation_is_in_the_matrix(client):
                   if m != "parameters"}
     names = {"{slug}": "{slug}", "{course_id}": "{course}", "{assignment_id}": "{assignment}",
              "{submission_id}": "{submission}", "{token_id}": "{token}", "{number}": "1",
-             "{username}": "bob"}
+             "{username}": "bob", "{job_id}": "{job}"}
     normalised = set()
     for method, path in documented:
         for k, v in names.items():
@@ -150,11 +152,12 @@ def test_authorization(app, client, row, column):
     submission = client.post(f"/api/v1/assignments/{world.assignment.id}/submissions", json={"answers": RIGHT},
                              headers=bearer("alice")).get_json()["id"]
     spare, _ = ApiToken.issue(alice, ["courses:read"], name="spare")
-    db.session.add(spare)
+    job = Job(kind="catalogue_import", started_by=teacher.id, state="done", done=1, total=1, params={})
+    db.session.add_all([spare, job])
     db.session.commit()
     assignment = code.id if body in CODE_BODIES else world.assignment.id
     url = "/api/v1" + path.format(slug=EXERCISE, course=world.course.id, assignment=assignment,
-                                  submission=submission, token=spare.id)
+                                  submission=submission, token=spare.id, job=job.id)
     headers = headers_for(column, scope, natural)
     response = client.open(url, method=method, json=bodies(app)[body] if body else None, headers=headers)
     want = expected[COLUMNS.index(column)]
