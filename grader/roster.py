@@ -7,8 +7,8 @@ Refusals are `ServiceError`s with the status the API answers and a message a pag
 New accounts get a one-time sign-in link rather than a password sent around: a signed, expiring token over
 the account's id and a fingerprint of its password hash, so it needs no table and dies as soon as the
 password changes. Using it (`use_sign_in_token`) replaces the password with an unknown one, so a link works
-once, and the person then chooses a password. Email addresses are accepted (CSV, API) but not stored:
-Gradgate sends no mail and the users table has no email column.
+once, and the person then chooses a password. Email addresses (CSV, API) are kept for the course's staff to
+see (roster, a student's work, the gradebook's CSV); Gradgate sends no mail.
 """
 
 from __future__ import annotations
@@ -163,8 +163,7 @@ def check_password_text(password: str, field_name: str = "password") -> None:
 
 def create_user(username: str, name: str = "", role: str = "student", password: str | None = None,
                 email: str | None = None, *, commit: bool = True) -> User:
-    """A new account. Without a password it gets an unknown one: hand out `sign_in_link` instead. The email
-    is checked for shape but not stored (see the module's docstring)."""
+    """A new account. Without a password it gets an unknown one: hand out `sign_in_link` instead."""
     username = (username or "").strip()
     if not USERNAME.match(username):
         raise _invalid("username", "the username must be 1 to 80 letters, digits or . _ @ + - "
@@ -173,13 +172,14 @@ def create_user(username: str, name: str = "", role: str = "student", password: 
     name = (name or "").strip()
     if len(name) > 200:
         raise _invalid("name", "the name must be at most 200 characters")
-    if email and not EMAIL.match(email.strip()):
+    email = (email or "").strip() or None
+    if email is not None and (len(email) > 254 or not EMAIL.match(email)):
         raise _invalid("email", f"{email!r} is not an email address")
     if password is not None:
         check_password_text(password)
     if find_user(username) is not None:
         raise ServiceError(409, "exists", f"the username {username} is taken", {"username": ["already taken"]})
-    user = User(username=username, name=name or username, role=role, password_hash=_unusable())
+    user = User(username=username, name=name or username, email=email, role=role, password_hash=_unusable())
     if password is not None:
         user.set_password(password)
     db.session.add(user)

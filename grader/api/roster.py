@@ -53,7 +53,8 @@ class UserIn(In):
     name = fields.String(load_default="", validate=[validate.Length(max=200), NO_NUL],
                          metadata={"example": "Ada Lovelace"})
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254),
-                         metadata={"description": "checked, not stored (Gradgate sends no mail)"})
+                         metadata={"description": "shown to the courses' staff (Gradgate sends no mail)",
+                                   "example": "ada@example.edu"})
     role = fields.String(load_default="student", validate=validate.OneOf(ROLES),
                          metadata={"description": "the site-wide role; only an administrator creates "
                                                   "instructor or admin accounts"})
@@ -65,6 +66,7 @@ class UserOut(Schema):
     id = fields.Integer(required=True)
     username = fields.String(required=True)
     name = fields.String(required=True)
+    email = fields.String(allow_none=True, required=True)
     role = fields.String(required=True)
     sign_in_url = fields.String(allow_none=True, required=True, metadata={
         "description": "a one-time sign-in link to hand out (null when a password was given); it expires in "
@@ -122,8 +124,8 @@ class Users(MethodView):
         password = body.get("password")
         user = roster.create_user(body["username"], body["name"], body["role"], password, body["email"])
         link = None if password is not None else sign_in_url(roster.sign_in_token(user))
-        return {"id": user.id, "username": user.username, "name": user.name, "role": user.role,
-                "sign_in_url": link}
+        return {"id": user.id, "username": user.username, "name": user.name, "email": user.email,
+                "role": user.role, "sign_in_url": link}
 
 
 @blp.route("/courses/<int(max=2147483647):course_id>/memberships/<string(maxlength=80):username>")

@@ -141,8 +141,8 @@ def _cell_text(value: Any) -> str:
 def gradebook_csv(course: Course) -> str:
     """The gradebook as CSV: one row per student (username, name, email, the points per problem set, a manual
     score where one is set, empty where nothing counts yet, then the total), the header naming each set by
-    title and id. Users have no stored email, so that column stays empty (the roster's CSV has the same
-    columns). A cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    title and id (the first three columns as the roster's CSV has them). A cell a spreadsheet would run as a
+    formula gets a leading apostrophe."""
     book = gradebook(course)
     text = io.StringIO()
     out = csv.writer(text, lineterminator="\r\n")
@@ -150,7 +150,7 @@ def gradebook_csv(course: Course) -> str:
                                           *(f"{a.title} (id {a.id})" for a in book.assignments), "total")])
     for student in book.students:
         points = [book.cell(student, a).points for a in book.assignments]
-        out.writerow([_cell_text(v) for v in (student.username, student.name, None, *points,
+        out.writerow([_cell_text(v) for v in (student.username, student.name, student.email, *points,
                                               book.total(student))])
     return text.getvalue()
 

@@ -1,4 +1,4 @@
-"""manual scores for one student's problem set, and the grade log that records each change
+"""manual scores for one student's problem set, the grade log that records each change, and users' email
 
 Revision ID: 0007
 Revises: 0006
@@ -17,6 +17,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('email', sa.String(length=254), nullable=True))
+
     op.create_table('manual_scores',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assignment_id', sa.Integer(), nullable=False),
@@ -69,3 +72,5 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_manual_scores_user_id'))
         batch_op.drop_index(batch_op.f('ix_manual_scores_assignment_id'))
     op.drop_table('manual_scores')
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('email')

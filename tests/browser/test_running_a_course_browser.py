@@ -139,7 +139,7 @@ def test_an_instructor_runs_a_course_and_a_ta_grades_it(page, browser, live_serv
         page.get_by_role("link", name="Download CSV").click()
     rows = list(csv.reader(io.StringIO(download.value.path().read_text())))
     assert rows[0][:3] == ["username", "name", "email"] and any("Week 1: gates" in h for h in rows[0])
-    assert sorted(r[0] for r in rows[1:]) == [f"flow{i}" for i in range(1, 6)]
+    assert sorted((r[0], r[2]) for r in rows[1:]) == [(f"flow{i}", f"flow{i}@example.org") for i in range(1, 6)]
     page.locator("tr", has_text=ON_TIME).locator("td a").first.click()
     page.get_by_label(re.compile(r"^Points")).fill("5")
     page.get_by_label("Reason (kept in the grade log)").first.fill("Submitted on paper during the outage")

@@ -47,6 +47,9 @@ def test_a_mixed_file_creates_enrolls_skips_and_reports_each_bad_row(app, roster
     assert role_of(course, "new1") == "student" and role_of(course, "loner") == "ta"
     assert role_of(course, "alice") == "student" and role_of(course, "new4") == "instructor"
     assert db.session.scalar(select(User.name).where(User.username == "new4")) == "Four, New"
+    new = select(User.username, User.email).where(User.username.in_(["new1", "new4"]))
+    emails = dict(db.session.execute(new).all())
+    assert emails == {"new1": "new1@example.org", "new4": None}  # kept for the staff; none given is None
     assert db.session.scalar(select(User.role).where(User.username == "new4")) == "instructor"
     for bad in ("bad name", "new2", "new3", "new5"):
         assert db.session.scalar(select(User).where(User.username == bad)) is None

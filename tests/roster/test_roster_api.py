@@ -32,7 +32,7 @@ def test_a_new_user_gets_a_working_password_or_a_one_time_link(app, client):
                                 headers=bearer("teacher", ["users:write"]))
     assert with_password.status_code == 201
     assert with_password.get_json() == {"id": with_password.get_json()["id"], "username": "ada", "name": "Ada",
-                                        "role": "student", "sign_in_url": None}
+                                        "email": "ada@example.org", "role": "student", "sign_in_url": None}
     assert client.post("/login", data={"username": "ada", "password": "ada-password"}).status_code == 302
     client.post("/logout")
     linked = client.post("/api/v1/users", json={"username": "bea", "name": "Bea", "email": "b@example.org",
