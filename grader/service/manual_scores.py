@@ -45,6 +45,8 @@ def check_reason(reason: Any) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
         raise _invalid("reason", "give a reason: it is kept in the grade log")
+    if "\x00" in text:  # PostgreSQL's text cannot hold it (the API's schema refuses it too)
+        raise _invalid("reason", "the reason must not contain NUL bytes")
     if len(text) > MAX_REASON:
         raise _invalid("reason", f"the reason must be at most {MAX_REASON} characters (it has {len(text)})")
     return text
