@@ -125,7 +125,8 @@ def gradebook_csv(course_id: int) -> Response:
 def grade_log(course_id: int) -> tuple[str, int]:
     course, _ = _staff_course(course_id)
     page = request.args.get("page", "1")
-    page = max(1, min(int(page), 100_000)) if page.isdigit() else 1
+    # ASCII digits only ("²".isdigit() is true and int() refuses it), and few enough for int()
+    page = max(1, min(int(page), 100_000)) if page.isascii() and page.isdigit() and len(page) <= 9 else 1
     query = service.grade_log_query(course).offset((page - 1) * LOG_PAGE).limit(LOG_PAGE + 1)
     changes = list(db.session.scalars(query).unique())
     return render_template("instructor/gradebook/log.html", course=course, changes=changes[:LOG_PAGE],
