@@ -65,7 +65,8 @@ def _sort_link(course: Course, view: dict[str, Any], key: str) -> tuple[str, str
 
 
 def number(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
+    # 15 significant digits, not :g's 6: a set may be worth millions and "1.23457e+06" is not the score
+    return "" if value is None else f"{value:.15g}"
 
 
 @bp.get(COURSE)
@@ -124,7 +125,8 @@ def gradebook_csv(course_id: int) -> Response:
 def grade_log(course_id: int) -> tuple[str, int]:
     course, _ = _staff_course(course_id)
     page = request.args.get("page", "1")
-    page = max(1, min(int(page), 100_000)) if page.isdigit() else 1
+    # ASCII digits only ("²".isdigit() is true and int() refuses it), and few enough for int()
+    page = max(1, min(int(page), 100_000)) if page.isascii() and page.isdigit() and len(page) <= 9 else 1
     query = service.grade_log_query(course).offset((page - 1) * LOG_PAGE).limit(LOG_PAGE + 1)
     changes = list(db.session.scalars(query).unique())
     return render_template("instructor/gradebook/log.html", course=course, changes=changes[:LOG_PAGE],
@@ -169,7 +171,8 @@ def change_cell(course_id: int, assignment_id: int, username: str) -> Response |
         if action == "set":
             points = _points(form["points"], assignment)
             service.set_manual_score(current_user, assignment, student.username, points, form["reason"])
-            flash(f"{student.username} now has {points:g} of {assignment.points:g} for {assignment.title}.", "info")
+            flash(f"{student.username} now has {number(points)} of {number(assignment.points)} for "
+                  f"{assignment.title}.", "info")
         elif action == "remove":
             removed = service.remove_manual_score(current_user, assignment, student.username, form["reason"])
             flash("The manual score is removed: what the submissions earn counts again." if removed
@@ -189,5 +192,5 @@ def _points(text: str, assignment: Assignment) -> float:
     try:
         return float(text.strip().replace(",", "."))
     except ValueError:
-        message = f"give the points as a number from 0 to {assignment.points:g} (not {text.strip()[:20]!r})"
+        message = f"give the points as a number from 0 to {assignment.points:.15g} (not {text.strip()[:20]!r})"
         raise ServiceError(422, "validation_error", message, {"points": [message]}) from None

@@ -35,7 +35,10 @@ def read_date(text: str) -> datetime | None:
     if not text:
         return None
     when = datetime.fromisoformat(text)
-    return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo is not None else when
+    try:
+        return when.astimezone(UTC).replace(tzinfo=None) if when.tzinfo is not None else when
+    except OverflowError:  # an offset that takes it past year 1 or 9999: not a date we can store
+        raise ValueError(text) from None
 
 
 def _number(text: str, default: float) -> float:
@@ -203,6 +206,8 @@ class OverrideForm:
             self.errors["days"] = "More days: give a new due date or a number of days, not both"
         elif assignment.due_at is None:
             self.errors["days"] = "More days: this problem set has no due date to add days to; give a date"
+        elif assignment.due_at > datetime.max - timedelta(days=days):
+            self.errors["days"] = "More days: that goes past the year 9999; give a date"
         else:
             self.due_at = assignment.due_at + timedelta(days=days)
 

@@ -96,6 +96,10 @@ def _staff_only() -> Response | None:
         return login_manager.unauthorized()
     if workspace_role(current_user) is None:
         abort(404)  # no hint that the workspace exists
+    typed = (*request.args.items(multi=True), *request.form.items(multi=True))
+    if "\x00" in request.path or any("\x00" in value for _, value in typed):
+        # no field stores a NUL and PostgreSQL cannot even compare one: refused here, as the API does
+        abort(400, "NUL bytes are not allowed in the address or the form")
     return None
 
 

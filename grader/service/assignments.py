@@ -11,7 +11,18 @@ from sqlalchemy import delete, func, select
 
 from grader.authoring import require_assignable
 from grader.errors import ServiceError
-from grader.models import Assignment, AssignmentItem, AssignmentOverride, Course, Exercise, Submission, User, db
+from grader.models import (
+    Assignment,
+    AssignmentItem,
+    AssignmentOverride,
+    Course,
+    Exercise,
+    GradeChange,
+    ManualScore,
+    Submission,
+    User,
+    db,
+)
 from grader.service.limits import earned_points
 
 # Terms that change what a stored submission earns; changing any of them rescores the graded ones.
@@ -201,7 +212,8 @@ def delete_assignment(assignment: Assignment) -> None:
         raise ServiceError(409, "has_submissions", "this problem set has submissions: archive it first "
                            "(archived: true) to delete it with them, or hide it (visible: false)")
     # said outright rather than left to ON DELETE CASCADE, which SQLite only honours with its foreign keys on
-    db.session.execute(delete(Submission).where(Submission.assignment_id == assignment.id))
+    for model in (Submission, ManualScore, GradeChange):
+        db.session.execute(delete(model).where(model.assignment_id == assignment.id))
     db.session.delete(assignment)
     db.session.commit()
 

@@ -211,7 +211,8 @@ def arrange(book: Gradebook, *, sort: str = "name", descending: bool = False, te
             if not all(any(test(c) for c in cells) for test in wanted):
                 continue
         rows.append(student)
-    column = int(sort[1:]) if sort[:1] == "a" and sort[1:].isdigit() and int(sort[1:]) in ids else None
+    digits = sort[1:] if sort[:1] == "a" and sort[1:].isascii() else ""  # "²".isdigit(), yet int() refuses it
+    column = int(digits) if digits.isdigit() and int(digits) in ids else None
     if sort == "username":
         return sorted(rows, key=lambda s: s.username, reverse=descending)
     if sort == "total":

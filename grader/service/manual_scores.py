@@ -45,6 +45,8 @@ def check_reason(reason: Any) -> str:
     text = reason.strip() if isinstance(reason, str) else ""
     if not text:
         raise _invalid("reason", "give a reason: it is kept in the grade log")
+    if "\x00" in text:  # PostgreSQL's text cannot hold it (the API's schema refuses it too)
+        raise _invalid("reason", "the reason must not contain NUL bytes")
     if len(text) > MAX_REASON:
         raise _invalid("reason", f"the reason must be at most {MAX_REASON} characters (it has {len(text)})")
     return text
@@ -53,9 +55,9 @@ def check_reason(reason: Any) -> str:
 def check_points(points: Any, assignment: Assignment) -> float:
     most = assignment.points
     if isinstance(points, bool) or not isinstance(points, (int, float)) or not math.isfinite(points):
-        raise _invalid("points", f"give the points as a number from 0 to {most:g}")
+        raise _invalid("points", f"give the points as a number from 0 to {most:.15g}")
     if not 0 <= points <= most:
-        raise _invalid("points", f"the points must be from 0 to {most:g}, the set's points (not {points:g})")
+        raise _invalid("points", f"the points must be from 0 to {most:.15g}, the set's points (not {points:.15g})")
     return float(points)
 
 
@@ -134,7 +136,7 @@ def grade_log(course: Course, assignment: Assignment | int | None = None,
 
 
 def _cell_text(value: Any) -> str:
-    text = "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+    text = "" if value is None else f"{value:.15g}" if isinstance(value, float) else str(value)
     return "'" + text if text.startswith(CSV_INJECTION) else text
 
 

@@ -110,7 +110,8 @@ def counted_submission(item: AssignmentItem) -> Submission | None:
     query = select(Submission).where(Submission.item_id == item.id,
                                      Submission.user_id == current_user.id, Submission.attempt.is_not(None))
     order = ((Submission.attempt.desc(),) if assignment.scoring == "last"
-             else (Submission.points.desc(), Submission.attempt.desc()))
+             # a queued attempt has no points yet: PostgreSQL sorts NULL first in DESC, so say last
+             else (Submission.points.desc().nulls_last(), Submission.attempt.desc()))
     return db.session.scalar(query.order_by(*order).limit(1))
 
 
