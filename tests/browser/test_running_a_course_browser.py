@@ -158,6 +158,7 @@ def test_an_instructor_runs_a_course_and_a_ta_grades_it(page, browser, live_serv
     assert "Attempt 1" in work and "Week 1: gates" in work
     screenshot(page, "course-student-work")
     page.locator("a.worked-link").first.click()
+    page.wait_for_selector("#worked-title")
     shown = page.locator("main").inner_text()
     with app.app_context():
         seed = db.session.scalar(select(Submission.seed).where(Submission.assignment_id == assignment_id))
