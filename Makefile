@@ -18,7 +18,7 @@ run: setup
 	GRADGATE_CONFIG=development $(BIN)/flask --app wsgi run
 
 test: setup
-	$(BIN)/python -m pytest -n 3 -q --durations=25
+	$(BIN)/python -m pytest -n 2 -q --durations=25
 
 lint: setup
 	$(BIN)/ruff check .
