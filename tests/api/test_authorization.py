@@ -9,6 +9,9 @@ their `unscoped` column is a token with no scope at all. Each cell runs against 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +19,9 @@ from sqlalchemy import select
 from grader.exercises import find
 from grader.models import SCOPES, ApiToken, Exercise, Job, User, db
 from tests.api.conftest import EXERCISE, RIGHT, assign, bearer, seed_world
+from tests.conftest import Snapshot, restored, take_snapshot
 
+CATALOGUE_DIR = str(Path(__file__).resolve().parents[2] / "exercises")
 COLUMNS = ("anonymous", "student", "other_student", "instructor", "scoped", "unscoped")
 IDENTITY = {"student": "alice", "other_student": "eve", "instructor": "teacher"}
 CODE_EXERCISE = "code-relu-backward"
@@ -94,10 +99,10 @@ MATRIX = [
 ]
 
 
-def bodies(app) -> dict:
-    new = copy.deepcopy(find(EXERCISE, app.config["EXERCISES_DIR"]).document)
+def bodies() -> dict:
+    new = copy.deepcopy(find(EXERCISE, CATALOGUE_DIR).document)
     new["id"] = "matrix-new"
-    edit = copy.deepcopy(find(EXERCISE, app.config["EXERCISES_DIR"]).document)
+    edit = copy.deepcopy(find(EXERCISE, CATALOGUE_DIR).document)
     edit["title"] = "Edited"
     return {
         "new_exercise": {"definition": new}, "edit_exercise": {"definition": edit},
@@ -110,6 +115,9 @@ def bodies(app) -> dict:
         "user": {"username": "newbie", "name": "New Bie", "email": "newbie@example.org", "role": "student"},
         "role": {"role": "ta"}, "manual": {"points": 5, "reason": "graded by hand"},
     }
+
+
+BODIES = bodies()  # each request sends its own JSON copy
 
 
 def headers_for(column: str, scope: str | None, natural: str) -> dict[str, str]:
@@ -138,31 +146,51 @@ def test_every_documented_operation_is_in_the_matrix(client):
     assert normalised == in_matrix
 
 
-@pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
-@pytest.mark.parametrize("column", COLUMNS)
-def test_authorization(app, client, row, column):
-    method, path, body, scope, natural, *expected = row
-    world = seed_world(app.config["EXERCISES_DIR"], only=(EXERCISE, "gate-add", CODE_EXERCISE))
+@dataclass
+class MatrixWorld:
+    """The ids the matrix's paths name, and the snapshot every cell starts from."""
+
+    ids: dict[str, Any]
+    snapshot: Snapshot
+
+
+@pytest.fixture(scope="module")
+def matrix_world(module_app) -> MatrixWorld:
+    world = seed_world(module_app.config["EXERCISES_DIR"], only=(EXERCISE, "gate-add", CODE_EXERCISE))
     code = assign(world.course, CODE_EXERCISE)
     # The instructor owns the exercises here; other owners are tests/api/test_exercise_owners.py's.
     teacher = db.session.scalar(select(User).where(User.username == "teacher"))
     for exercise in db.session.scalars(select(Exercise)):
         exercise.owner_id = teacher.id
     alice = db.session.scalar(select(User).where(User.username == "alice"))
-    submission = client.post(f"/api/v1/assignments/{world.assignment.id}/submissions", json={"answers": RIGHT},
-                             headers=bearer("alice")).get_json()["id"]
+    submission = module_app.test_client().post(f"/api/v1/assignments/{world.assignment.id}/submissions",
+                                               json={"answers": RIGHT}, headers=bearer("alice")).get_json()["id"]
     spare, _ = ApiToken.issue(alice, ["courses:read"], name="spare")
     job = Job(kind="catalogue_import", started_by=teacher.id, state="done", done=1, total=1, params={})
     db.session.add_all([spare, job])
     db.session.commit()
-    assignment = code.id if body in CODE_BODIES else world.assignment.id
-    url = "/api/v1" + path.format(slug=EXERCISE, course=world.course.id, assignment=assignment,
-                                  submission=submission, token=spare.id, job=job.id)
+    ids = {"slug": EXERCISE, "course": world.course.id, "assignment": world.assignment.id, "code": code.id,
+           "submission": submission, "token": spare.id, "job": job.id}
+    return MatrixWorld(ids, take_snapshot())
+
+
+@pytest.fixture
+def app(module_app, matrix_world):
+    """Each cell runs on the matrix's world as it was built (what the cell before changed is undone)."""
+    with restored(module_app, matrix_world.snapshot) as app:
+        yield app
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
+@pytest.mark.parametrize("column", COLUMNS)
+def test_authorization(app, client, matrix_world, row, column):
+    method, path, body, scope, natural, *expected = row
+    ids = matrix_world.ids
+    assignment = ids["code"] if body in CODE_BODIES else ids["assignment"]
+    url = "/api/v1" + path.format(**{**ids, "assignment": assignment})
     headers = headers_for(column, scope, natural)
-    response = client.open(url, method=method, json=bodies(app)[body] if body else None, headers=headers)
+    response = client.open(url, method=method, json=BODIES[body] if body else None, headers=headers)
     want = expected[COLUMNS.index(column)]
     assert response.status_code == want, (column, response.get_json())
     if want >= 400:
         assert set(response.get_json()) == {"code", "message", "errors"}
-    db.session.remove()
-    db.engine.dispose()  # the PostgreSQL server is shared: do not keep this test's pool open

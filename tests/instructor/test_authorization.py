@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from grader import authoring
 from grader.models import Assignment, Course, Exercise, Job, ManualScore, Membership, db
+from tests.conftest import Snapshot, restored, take_snapshot
 from tests.service.conftest import make_user
 from tests.web.conftest import login
 
@@ -114,12 +115,24 @@ def world() -> None:
     assert root.role == "admin"
 
 
+@pytest.fixture(scope="module")
+def world_snapshot(module_app) -> Snapshot:
+    authoring.import_catalogue(module_app.config["EXERCISES_DIR"])
+    world()
+    return take_snapshot()
+
+
+@pytest.fixture
+def app(module_app, world_snapshot):
+    """Each cell starts from the world as built (what the cell before changed is undone)."""
+    with restored(module_app, world_snapshot) as app:
+        yield app
+
+
 @pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
 @pytest.mark.parametrize("column", COLUMNS)
 def test_workspace_authorization(app, client, row, column):
     method, path, form, *expected = row
-    authoring.import_catalogue(app.config["EXERCISES_DIR"])
-    world()
     if column != "anonymous":
         login(client, USERS[column])
     course = db.session.scalar(select(Course.id).where(Course.code == "bp101"))
