@@ -66,7 +66,7 @@ def large_course(exercises_dir: str, students: int) -> Course:
     return course
 
 
-def test_the_job_builds_the_direct_csv_with_progress_per_chunk_of_students(app):
+def test_the_job_builds_the_direct_csv_with_progress_per_chunk_of_students(app, tmp_path):
     course = large_course(app.config["EXERCISES_DIR"], students=7)
     direct = service.gradebook_csv(course)
     rows = list(csv.reader(io.StringIO(direct)))
@@ -93,6 +93,14 @@ def test_the_job_builds_the_direct_csv_with_progress_per_chunk_of_students(app):
     assert job_output(job).content.decode() == direct and job_output(job).filename == "gradebook-bp101.csv"
     running = [(done, total) for state, done, total in seen if state == "running"]
     assert running == [(0, None), (0, 7), (3, 7), (6, 7), (7, 7)], seen  # up to the total, one chunk at a time
+
+    # The CLI: the same job, its progress printed, the file written.
+    target = tmp_path / "out.csv"
+    printed = app.test_cli_runner().invoke(args=["jobs", "gradebook-csv", "bp101", "-o", str(target)])
+    assert printed.exit_code == 0, printed.output
+    assert "gradebook_csv [done] 7/7 (100%)" in printed.output and target.read_bytes() == direct.encode()
+    missing = app.test_cli_runner().invoke(args=["jobs", "gradebook-csv", "nope"])
+    assert missing.exit_code == 1 and "no course 'nope'" in missing.output
 
     gone = start_job("gradebook_csv", tom, {"course_id": 999999})
     assert gone.state == "failed" and "no course 999999" in gone.errors[0]["message"]
