@@ -397,4 +397,4 @@ class ApiToken(db.Model):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
-from grader.jobs.models import Job  # noqa: E402,F401  (its own module; imported here so the schema is complete)
+from grader.jobs.models import Job, JobOutput  # noqa: E402,F401  (its own module; imported here so the schema is complete)

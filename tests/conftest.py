@@ -145,10 +145,50 @@ def module_app(module_backend, database_urls) -> Iterator[Flask]:
         yield app
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test that asks for `grading_backend` runs on both databases with GRADING_BACKEND=local and once more
+    with GRADING_BACKEND=celery on a real worker (tests/grading_backend.py). A mark, not a direct parametrize:
+    pytest then leaves the `backend` fixture's own params out for this test."""
+    if "grading_backend" in metafunc.fixturenames:
+        from tests.grading_backend import COMBINATIONS
+
+        metafunc.definition.add_marker(pytest.mark.parametrize(
+            ("backend", "grading_backend"), COMBINATIONS, indirect=True,
+            ids=[f"{database}-{grading}" for database, grading in COMBINATIONS]))
+
+
+@pytest.fixture(scope="session")
+def shared_grading_worker(database_urls, tmp_path_factory):
+    """One grading worker per pytest process, started on the first celery-mode test, stopped at the end."""
+    from tests.grading_backend import start_shared_worker
+    from tests.jobs.conftest import forget_keys
+
+    deployment, worker = start_shared_worker(database_urls, tmp_path_factory.mktemp("celery-grading"))
+    yield deployment, worker
+    worker.kill9()  # the session is over: nothing left to finish
+    forget_keys(deployment)
+
+
 @pytest.fixture
-def app(backend, database_urls):
-    with app_on(database_urls[backend]) as app:
+def grading_backend(request):
+    from tests.grading_backend import GradingBackend
+
+    if request.param == "local":
+        return GradingBackend("local")
+    return GradingBackend("celery", *request.getfixturevalue("shared_grading_worker"))
+
+
+@pytest.fixture
+def app(backend, database_urls, request):
+    grading = request.getfixturevalue("grading_backend") if "grading_backend" in request.fixturenames else None
+    if grading is None:
+        with app_on(database_urls[backend]) as app:
+            yield app
+        return
+    with app_on(grading.database_url(database_urls[backend]), **grading.app_config()) as app:
         yield app
+        grading.wait()  # the worker is done with this test's rows before its tables are dropped
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from grader.exercises import find
-from grader.models import SCOPES, ApiToken, Exercise, Job, User, db
+from grader.models import SCOPES, ApiToken, Exercise, Job, JobOutput, User, db
 from tests.api.conftest import EXERCISE, RIGHT, assign, bearer, seed_world
 from tests.conftest import Snapshot, restored, take_snapshot
 
@@ -94,8 +94,12 @@ MATRIX = [
     ("POST", "/tokens", "token", None, "alice",                                  401, 201, 201, 201, 201, 201),
     # a token revokes only itself and what it made: the spare token is neither (sessions: test_tokens.py)
     ("DELETE", "/tokens/{token}", None, None, "alice",                           401, 403, 404, 404, 403, 403),
-    # a job's progress: the teacher started this one (any token of theirs reads it; others: 404)
+    # a job's progress: the teacher started this one, bp101's gradebook CSV (any token of theirs reads it;
+    # others: 404); its file needs gradebook:read, as the gradebook does; the course's staff start one
     ("GET", "/jobs/{job}", None, None, "teacher",                                401, 404, 404, 200, 200, 200),
+    ("GET", "/jobs/{job}/download", None, "gradebook:read", "teacher",           401, 404, 404, 200, 200, 403),
+    ("POST", "/courses/{course}/gradebook/csv-job", None, "gradebook:read", "teacher",
+                                                                                 401, 403, 404, 202, 202, 403),
 ]
 
 
@@ -166,8 +170,12 @@ def matrix_world(module_app) -> MatrixWorld:
     submission = module_app.test_client().post(f"/api/v1/assignments/{world.assignment.id}/submissions",
                                                json={"answers": RIGHT}, headers=bearer("alice")).get_json()["id"]
     spare, _ = ApiToken.issue(alice, ["courses:read"], name="spare")
-    job = Job(kind="catalogue_import", started_by=teacher.id, state="done", done=1, total=1, params={})
+    job = Job(kind="gradebook_csv", started_by=teacher.id, state="done", done=1, total=1,
+              params={"course_id": world.course.id}, result={"students": 2})
     db.session.add_all([spare, job])
+    db.session.flush()
+    db.session.add(JobOutput(job_id=job.id, filename="gradebook-bp101.csv", media_type="text/csv", size=2,
+                             content=b"x\n"))
     db.session.commit()
     ids = {"slug": EXERCISE, "course": world.course.id, "assignment": world.assignment.id, "code": code.id,
            "submission": submission, "token": spare.id, "job": job.id}

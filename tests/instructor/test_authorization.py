@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Assignment, Course, Exercise, Job, ManualScore, Membership, db
+from grader.models import Assignment, Course, Exercise, Job, JobOutput, ManualScore, Membership, db
 from tests.conftest import Snapshot, restored, take_snapshot
 from tests.service.conftest import make_user
 from tests.web.conftest import login
@@ -77,10 +77,14 @@ MATRIX = [
     # long jobs (grader/instructor/jobs.py): the catalogue belongs to administrators; a job page to its starter
     ("POST", "/instructor/catalogue/import", {},               302, 404, 403, 403, 403, 302),
     ("GET", "/instructor/jobs/{job}", None,                    302, 404, 404, 404, 404, 200),
+    # a course's gradebook CSV as a job: its staff start one; the TA's own job is theirs (and the admin's)
+    ("POST", "/instructor/courses/{course}/gradebook/csv/job", {}, 302, 404, 302, 404, 302, 302),
+    ("GET", "/instructor/jobs/{csvjob}", None,                 302, 404, 200, 404, 404, 200),
+    ("GET", "/instructor/jobs/{csvjob}/download", None,        302, 404, 200, 404, 404, 200),
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
-         "{job}": "<int(max=2147483647):job_id>"}
+         "{job}": "<int(max=2147483647):job_id>", "{csvjob}": "<int(max=2147483647):job_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -112,6 +116,13 @@ def world() -> None:
     db.session.add(Assignment(course=course, exercise=saved, title="mul"))
     db.session.add(Job(kind="catalogue_import", started_by=root.id, state="running", done=3, total=20, params={}))
     db.session.commit()
+    csv_job = Job(kind="gradebook_csv", started_by=tom.id, state="done", done=1, total=1,
+                  params={"course_id": course.id}, result={"students": 1})
+    db.session.add(csv_job)
+    db.session.flush()
+    db.session.add(JobOutput(job_id=csv_job.id, filename="gradebook-bp101.csv", media_type="text/csv", size=2,
+                             content=b"x\n"))
+    db.session.commit()
     assert root.role == "admin"
 
 
@@ -137,7 +148,9 @@ def test_workspace_authorization(app, client, row, column):
         login(client, USERS[column])
     course = db.session.scalar(select(Course.id).where(Course.code == "bp101"))
     mul = db.session.scalar(select(Assignment.id).where(Assignment.title == "mul"))
-    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=db.session.scalar(select(Job.id)))
+    jobs = dict(db.session.execute(select(Job.kind, Job.id)).all())
+    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=jobs["catalogue_import"],
+                      csvjob=jobs["gradebook_csv"])
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
@@ -155,5 +168,10 @@ def test_workspace_authorization(app, client, row, column):
         kept = db.session.get(Assignment, mul)
         assert kept.visible and not kept.archived and not kept.overrides and kept.points == 1
         assert db.session.scalar(select(ManualScore.id)) is None
-    if want == 302 and column != "anonymous" and "/gradebook/" in path:
+        assert set(db.session.scalars(select(Job.id))) == set(jobs.values())  # no job started
+    if want == 302 and column != "anonymous" and "/gradebook/{set}" in path:
         assert db.session.scalar(select(ManualScore.points)) == 0.5  # allowed: done
+    if want == 302 and column != "anonymous" and path.endswith("/csv/job"):  # started (eager: and done)
+        started = db.session.scalar(select(Job).where(Job.id.not_in(jobs.values())))
+        assert started.kind == "gradebook_csv" and started.state == "done", started
+        assert response.headers["Location"] == f"/instructor/jobs/{started.id}"
