@@ -23,7 +23,7 @@ from grader.errors import ServiceError
 from grader.instructor.charts import Bar, column_chart, row_chart
 from grader.instructor.views import bp
 from grader.models import Assignment
-from grader.service import class_results as results
+from grader.service import class_data as results
 from grader.service import statistics as st
 
 ASSIGNMENT = "/assignments/<int(max=2147483647):assignment_id>"

@@ -8,7 +8,7 @@ By area: access (roles, visibility, the solution policy), variants (a student's 
 extra attempts for some students), submissions (grade and store; the submission budget), assignments (settings and
 rescoring), gradebook (a cell per student and problem set), manual_scores (points set by hand, the grade log, the
 CSV export), student_work (one student's every attempt, for the course's staff), statistics and tallies (pure
-counting) with class_results (what a class did at a set, read for them). Callers import from here:
+counting) with class_data (what a class did at a set, read for them). Callers import from here:
 `from grader.service import submit`.
 """
 
@@ -29,7 +29,7 @@ from grader.service.assignments import (
     revise_assignment,
     update_assignment,
 )
-from grader.service.class_results import (
+from grader.service.class_data import (
     ClassResults,
     assignment_statistics,
     class_results,

@@ -1,5 +1,5 @@
 """Statistics of a problem set and of each of its exercises, computed at read time from the graded attempts
-(pure functions: no Flask, no database; grader.service.class_results loads the rows).
+(pure functions: no Flask, no database; grader.service.class_data loads the rows).
 
     stats = set_statistics(items, attempts, opened, scoring="best")
 

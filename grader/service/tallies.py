@@ -1,5 +1,5 @@
 """Mistake tallies of one exercise of a problem set, from the stored feedback of its graded submissions (pure
-functions: no Flask, no database; grader.service.class_results loads the rows). Computed at read time, so they
+functions: no Flask, no database; grader.service.class_data loads the rows). Computed at read time, so they
 follow every regrade.
 
 Per asked quantity and named mistake: the students whose first attempt had it (and their share of the students
