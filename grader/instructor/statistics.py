@@ -81,6 +81,7 @@ def statistics(assignment_id: int) -> tuple[str, int]:
             charts[f"fifths-{s.item.id}"] = _quintiles(f"fifths-{s.item.id}", s)
     return render_template("instructor/statistics/page.html", assignment=assignment, course=assignment.course,
                            stats=stats, charts=charts, percent=percent, duration=duration,
+                           decimal=lambda v: f"{v:.2f}", plain=lambda v: f"{v:g}",
                            dubious=st.DUBIOUS_BELOW), 200
 
 

@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Assignment, Course, Exercise, Job, ManualScore, Membership, db
+from grader.models import Assignment, AssignmentItem, Course, Exercise, Job, ManualScore, Membership, db
 from tests.service.conftest import make_user
 from tests.web.conftest import login
 
@@ -73,13 +73,20 @@ MATRIX = [
     ("POST", "/instructor/courses/{course}/gradebook/{set}/alice",
      {"action": "set", "points": "0.5", "reason": "graded by hand"},
                                                                302, 404, 302, 404, 302, 302),
+    # a set's statistics and mistake tallies (grader/instructor/statistics.py): its course's staff, TAs too
+    ("GET", "/instructor/assignments/{set}/statistics", None,  302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/assignments/{set}/statistics/csv", None,
+                                                               302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/assignments/{set}/mistakes", None,    302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/assignments/{set}/mistakes/{item}?quantity=0&mistake=no_swap", None,
+                                                               302, 404, 200, 404, 200, 200),
     # long jobs (grader/instructor/jobs.py): the catalogue belongs to administrators; a job page to its starter
     ("POST", "/instructor/catalogue/import", {},               302, 404, 403, 403, 403, 302),
     ("GET", "/instructor/jobs/{job}", None,                    302, 404, 404, 404, 404, 200),
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
-         "{job}": "<int(max=2147483647):job_id>"}
+         "{job}": "<int(max=2147483647):job_id>", "{item}": "<int(max=2147483647):item_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -124,7 +131,8 @@ def test_workspace_authorization(app, client, row, column):
         login(client, USERS[column])
     course = db.session.scalar(select(Course.id).where(Course.code == "bp101"))
     mul = db.session.scalar(select(Assignment.id).where(Assignment.title == "mul"))
-    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=db.session.scalar(select(Job.id)))
+    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=db.session.scalar(select(Job.id)),
+                      item=db.session.scalar(select(AssignmentItem.id).where(AssignmentItem.assignment_id == mul)))
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
