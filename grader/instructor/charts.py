@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape, quoteattr
 _ID = re.compile(r"^[A-Za-z][\w-]*$")
 FONT = 12
 CHAR = 0.6  # estimated width of a character, in em
+MIN_WIDTH = 300.0
 STYLE = (".bar{{fill:#2f6db5}}.bar.alt{{fill:#b5562f}}.axis{{stroke:#444;stroke-width:1}}"
          ".grid{{stroke:#ccc;stroke-width:1}}text{{font:{f}px system-ui,sans-serif;fill:#222}}"
          ".value{{font-size:{f}px}}")
@@ -64,6 +65,7 @@ def column_chart(prefix: str, title: str, bars: Sequence[Bar], *, axis: str, mos
     label_w = max([len(b.label) for b in bars] + [4]) * FONT * CHAR
     slot = max(36.0, label_w + 8)
     left, right, above, below = 40.0, 12.0, 22.0, 34.0
+    slot = max(slot, (MIN_WIDTH - left - right) / max(1, len(bars)))  # a chart of few bars is not a sliver
     width = left + right + slot * max(1, len(bars))
     total_h = above + height + below
     parts = _head(prefix, width, total_h, title, describe(bars, axis))
@@ -75,11 +77,12 @@ def column_chart(prefix: str, title: str, bars: Sequence[Bar], *, axis: str, mos
                      f'{escape(_tick(top * fraction, most))}</text>')
     for i, b in enumerate(bars):
         h = max(0.0, b.value) / top * height
-        x = left + i * slot + 4
+        bar_w = min(slot - 8, 72)
+        x = left + i * slot + (slot - bar_w) / 2
         parts.append(f'<rect class="bar{" alt" if b.alt else ""}" x="{_n(x)}" y="{_n(base - h)}" '
-                     f'width="{_n(slot - 8)}" height="{_n(h)}"><title>{escape(b.label)}: {escape(b.text)}</title>'
+                     f'width="{_n(bar_w)}" height="{_n(h)}"><title>{escape(b.label)}: {escape(b.text)}</title>'
                      "</rect>")
-        cx = x + (slot - 8) / 2
+        cx = x + bar_w / 2
         parts.append(f'<text class="value" x="{_n(cx)}" y="{_n(base - h - 4)}" text-anchor="middle" '
                      f'aria-hidden="true">{escape(b.text)}</text>')
         parts.append(f'<text x="{_n(cx)}" y="{_n(base + 16)}" text-anchor="middle" aria-hidden="true">'

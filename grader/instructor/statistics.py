@@ -25,6 +25,7 @@ from grader.instructor.views import bp
 from grader.models import Assignment
 from grader.service import class_data as results
 from grader.service import statistics as st
+from grader.web.answers import label_plain
 
 ASSIGNMENT = "/assignments/<int(max=2147483647):assignment_id>"
 
@@ -94,7 +95,7 @@ def statistics_csv(assignment_id: int) -> Response:
 
 
 def _tally_chart(prefix: str, tally: Any) -> Markup:
-    bars = [Bar(f"{row.quantity.label}: {row.mistake}", tally.first_share(row),
+    bars = [Bar(f"{label_plain(row.quantity.label)}: {row.mistake}", tally.first_share(row),
                 f"{len(row.first_students)} ({tally.first_share(row):.0%})") for row in tally.rows]
     return Markup(row_chart(prefix, f"Named mistakes on first attempts: {tally.item.title}", bars,
                             axis="share of the students' first attempts", most=1.0))
@@ -107,7 +108,8 @@ def mistakes(assignment_id: int) -> tuple[str, int]:
     tallies = results.mistake_tallies(assignment, data)
     charts = {t.item.id: _tally_chart(f"tally-{t.item.id}", t) for t in tallies if t.rows}
     return render_template("instructor/statistics/mistakes.html", assignment=assignment, course=assignment.course,
-                           tallies=tallies, charts=charts, students=data.students, percent=percent), 200
+                           tallies=tallies, charts=charts, students=data.students, percent=percent,
+                           label_plain=label_plain), 200
 
 
 @bp.get(ASSIGNMENT + "/mistakes/<int(max=2147483647):item_id>")
@@ -122,5 +124,5 @@ def mistake_students(assignment_id: int, item_id: int) -> tuple[str, int]:
     labels = dict(enumerate(results.ask_labels(item)))
     label = labels.get(int(quantity), quantity) if quantity.isascii() and quantity.isdigit() else quantity
     return render_template("instructor/statistics/students.html", assignment=assignment, course=assignment.course,
-                           item=item, quantity=label, mistake=mistake, found=found), 200
+                           item=item, quantity=label_plain(label), mistake=mistake, found=found), 200
 
