@@ -1,6 +1,7 @@
 """The workspace's statistics and mistake-tally pages of a problem set (on grader.instructor.views.bp; the
 numbers are grader.service's, computed from the stored submissions on every request):
 
+    GET  /instructor/courses/<id>/statistics                 the course's problem sets, a line of numbers each
     GET  /instructor/assignments/<id>/statistics             the set's and each exercise's statistics, plots
     GET  /instructor/assignments/<id>/statistics/csv         the same numbers as a CSV file
     GET  /instructor/assignments/<id>/mistakes               per exercise and asked quantity: the named mistakes
@@ -22,9 +23,11 @@ from markupsafe import Markup
 from grader.errors import ServiceError
 from grader.instructor.charts import Bar, column_chart, row_chart
 from grader.instructor.views import bp
-from grader.models import Assignment
+from grader.models import Assignment, Course, db
 from grader.service import class_data as results
 from grader.service import statistics as st
+from grader.service.gradebook import course_assignments
+from grader.service.manual_scores import require_grader
 from grader.web.answers import label_plain
 
 ASSIGNMENT = "/assignments/<int(max=2147483647):assignment_id>"
@@ -68,6 +71,19 @@ def _quintiles(prefix: str, s: st.ItemStatistics) -> Markup:
     bars = [Bar(f.label.split()[0], f.mean.value or 0.0, percent(f.mean.value)) for f in s.quintiles]
     return Markup(column_chart(prefix, f"Mean score per fifth of the class: {s.item.title}", bars,
                                axis="fifths of the class, ranked by the set total", most=1.0))
+
+
+@bp.get("/courses/<int(max=2147483647):course_id>/statistics")
+def course_statistics(course_id: int) -> tuple[str, int]:
+    course = db.session.get(Course, course_id)
+    if course is None:
+        abort(404)
+    try:
+        require_grader(current_user, course)
+    except ServiceError:
+        abort(404)  # not your course: no hint that it exists
+    rows = [(a, results.assignment_statistics(a)) for a in course_assignments(course)]
+    return render_template("instructor/statistics/course.html", course=course, rows=rows, percent=percent), 200
 
 
 @bp.get(ASSIGNMENT + "/statistics")

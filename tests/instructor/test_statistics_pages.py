@@ -40,6 +40,18 @@ def test_the_statistics_page_shows_the_numbers_their_plots_and_definitions(klass
         assert f"<dt>{definition}</dt>" in page
 
 
+def test_the_course_tab_lists_each_set_with_its_totals(klass):
+    app, week = klass
+    course = db.session.scalar(select(Course.id))
+    client = signed_in(app)
+    assert f'href="/instructor/courses/{course}/statistics"' in client.get(f"/instructor/courses/{course}").text
+    page = client.get(f"/instructor/courses/{course}/statistics").text
+    row = re.search(rf'<tr id="set-{week}">(.*?)</tr>', page, re.S).group(1)
+    assert "<td>20</td>" in row and f'href="/instructor/assignments/{week}/statistics"' in row
+    assert f'href="/instructor/assignments/{week}/statistics"' in client.get(
+        f"/instructor/courses/{course}/assignments").text  # and from the problem sets' list
+
+
 def test_the_csv_has_a_row_per_number_and_says_why_one_is_absent(klass):
     app, week = klass
     response = signed_in(app).get(f"/instructor/assignments/{week}/statistics/csv")
