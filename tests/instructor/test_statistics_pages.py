@@ -106,7 +106,8 @@ def test_the_api_gives_the_same_numbers(klass):
 
 
 def test_a_degenerate_set_says_why_numbers_are_absent(klass):
-    """One student at a new set of the same exercise, right at once: no spread, no second student."""
+    """One student at a new set of the same exercise, right at once (no second student), then a second one
+    also at 100% (no spread); and a set nobody has submitted to."""
     app, _ = klass
     course = db.session.scalar(select(Course))
     lone = make_user("lone")
@@ -122,6 +123,14 @@ def test_a_degenerate_set_says_why_numbers_are_absent(klass):
     page = client.get(f"/instructor/assignments/{single.id}/statistics").text
     assert "— needs at least 2 students" in page and "needs at least 5 students (one per fifth)" in page
     assert re.search(r"At 0% · at 100%</th><td>0 · 1</td>", page)
+    twin = make_user("twin")  # a second student, also at 100%: a spread of nothing
+    db.session.add(Membership(user=twin, course=course))
+    db.session.commit()
+    service.variant_for(twin, exercise)
+    service.submit(twin, single, answers=right)
+    page = client.get(f"/instructor/assignments/{single.id}/statistics").text
+    assert '<td class="discrimination"><span class="muted absent">— no spread: everyone scored the same' in page
+    assert re.search(r"At 0% · at 100%</th><td>0 · 2</td>", page) and "— needs at least 2 students" not in page
     nothing = client.get(f"/instructor/assignments/{empty.id}/statistics").text
     assert "No graded submissions yet" in nothing and "— no graded submissions yet" in nothing
     assert "No mistake named yet." in client.get(f"/instructor/assignments/{empty.id}/mistakes").text
