@@ -14,7 +14,6 @@ from grader import service
 from grader.models import Course, Membership, Submission, User, db
 from tests.api.conftest import bearer
 from tests.service import simulated_class
-from tests.service.conftest import make_user
 from tests.web.conftest import login
 
 klass = simulated_class.klass  # the fixture
@@ -110,8 +109,8 @@ def test_a_degenerate_set_says_why_numbers_are_absent(klass):
     also at 100% (no spread); and a set nobody has submitted to."""
     app, _ = klass
     course = db.session.scalar(select(Course))
-    lone = make_user("lone")
-    db.session.add(Membership(user=lone, course=course))
+    lone = User(username="lone", name="Lone", role="student", password_hash="!")  # never signs in
+    db.session.add_all([lone, Membership(user=lone, course=course)])
     db.session.commit()
     single = service.create_assignment(course, [service.ItemSpec(simulated_class.SLUG, 1, None)], title="Alone")
     exercise = single.items[0].exercise
@@ -123,8 +122,8 @@ def test_a_degenerate_set_says_why_numbers_are_absent(klass):
     page = client.get(f"/instructor/assignments/{single.id}/statistics").text
     assert "— needs at least 2 students" in page and "needs at least 5 students (one per fifth)" in page
     assert re.search(r"At 0% · at 100%</th><td>0 · 1</td>", page)
-    twin = make_user("twin")  # a second student, also at 100%: a spread of nothing
-    db.session.add(Membership(user=twin, course=course))
+    twin = User(username="twin", name="Twin", role="student", password_hash="!")  # also at 100%: no spread
+    db.session.add_all([twin, Membership(user=twin, course=course)])
     db.session.commit()
     service.variant_for(twin, exercise)
     service.submit(twin, single, answers=right)
