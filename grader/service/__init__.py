@@ -7,7 +7,8 @@ By area: access (roles, visibility, the solution policy), variants (a student's 
 (attempts and due dates, as a student's override changes them), overrides (a later due date or
 extra attempts for some students), submissions (grade and store; the submission budget), assignments (settings and
 rescoring), gradebook (a cell per student and problem set), manual_scores (points set by hand, the grade log, the
-CSV export), student_work (one student's every attempt, for the course's staff). Callers import from here:
+CSV export), student_work (one student's every attempt, for the course's staff), statistics and tallies (pure
+counting) with class_data (what a class did at a set, read for them). Callers import from here:
 `from grader.service import submit`.
 """
 
@@ -27,6 +28,16 @@ from grader.service.assignments import (
     rescore_assignment,
     revise_assignment,
     update_assignment,
+)
+from grader.service.class_data import (
+    ClassResults,
+    assignment_statistics,
+    class_results,
+    mistake_students,
+    mistake_tallies,
+    staff_assignment,
+    statistics_csv,
+    statistics_filename,
 )
 from grader.service.gradebook import (
     SORTS,
@@ -93,4 +104,6 @@ __all__ = [
     "SORTS", "Cell", "arrange", "course_assignments", "gradebook_cell", "MAX_REASON", "course_student",
     "grade_log", "grade_log_query", "gradebook_csv", "gradebook_filename", "manual_score", "remove_manual_score",
     "require_grader", "set_manual_score",
+    "ClassResults", "assignment_statistics", "class_results", "mistake_students", "mistake_tallies",
+    "staff_assignment", "statistics_csv", "statistics_filename",
 ]

@@ -75,6 +75,13 @@ MATRIX = [
                                                                                  401, 403, 404, 201, 201, 403),
     ("DELETE", "/assignments/{assignment}/overrides?user=alice", None, "courses:write", "teacher",
                                                                                  401, 403, 404, 204, 204, 403),
+    # a set's statistics and mistake tallies (grader/api/statistics.py): the course's staff
+    ("GET", "/assignments/{assignment}/statistics", None, "gradebook:read", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("GET", "/assignments/{assignment}/statistics?format=csv", None, "gradebook:read", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("GET", "/assignments/{assignment}/mistakes", None, "gradebook:read", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
     ("GET", "/assignments/{assignment}/variant", None, "submissions:read", "alice",
                                                                                  401, 200, 404, 200, 200, 403),
     # a student's, for the course's staff (tests/api/test_user_parameter.py): a student naming another is 403

@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Assignment, Course, Exercise, Job, JobOutput, ManualScore, Membership, db
+from grader.models import Assignment, AssignmentItem, Course, Exercise, Job, JobOutput, ManualScore, Membership, db
 from tests.conftest import Snapshot, restored, take_snapshot
 from tests.service.conftest import make_user
 from tests.web.conftest import login
@@ -74,6 +74,13 @@ MATRIX = [
     ("POST", "/instructor/courses/{course}/gradebook/{set}/alice",
      {"action": "set", "points": "0.5", "reason": "graded by hand"},
                                                                302, 404, 302, 404, 302, 302),
+    # a set's statistics and mistake tallies (grader/instructor/statistics.py): its course's staff, TAs too
+    ("GET", "/instructor/assignments/{set}/statistics", None,  302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/assignments/{set}/statistics/csv", None,
+                                                               302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/assignments/{set}/mistakes", None,    302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/assignments/{set}/mistakes/{item}?quantity=0&mistake=no_swap", None,
+                                                               302, 404, 200, 404, 200, 200),
     # long jobs (grader/instructor/jobs.py): the catalogue belongs to administrators; a job page to its starter
     ("POST", "/instructor/catalogue/import", {},               302, 404, 403, 403, 403, 302),
     ("GET", "/instructor/jobs/{job}", None,                    302, 404, 404, 404, 404, 200),
@@ -84,7 +91,8 @@ MATRIX = [
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
-         "{job}": "<int(max=2147483647):job_id>", "{csvjob}": "<int(max=2147483647):job_id>"}
+         "{job}": "<int(max=2147483647):job_id>", "{csvjob}": "<int(max=2147483647):job_id>",
+         "{item}": "<int(max=2147483647):item_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -149,8 +157,9 @@ def test_workspace_authorization(app, client, row, column):
     course = db.session.scalar(select(Course.id).where(Course.code == "bp101"))
     mul = db.session.scalar(select(Assignment.id).where(Assignment.title == "mul"))
     jobs = dict(db.session.execute(select(Job.kind, Job.id)).all())
+    item = db.session.scalar(select(AssignmentItem.id).where(AssignmentItem.assignment_id == mul))
     url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=jobs["catalogue_import"],
-                      csvjob=jobs["gradebook_csv"])
+                      csvjob=jobs["gradebook_csv"], item=item)
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":

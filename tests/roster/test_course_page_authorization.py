@@ -37,6 +37,8 @@ MATRIX = [
     ("POST", "/instructor/courses/{course}/members/bob/reset", {},
                                                                   302, 404, 403, 200, 404, 200),
     ("GET", "/instructor/courses/{course}/students/bob", None,    302, 404, 200, 200, 404, 200),
+    # the statistics of its sets, a line each (each set's own pages: tests/instructor/test_authorization.py)
+    ("GET", "/instructor/courses/{course}/statistics", None,      302, 404, 200, 200, 404, 200),
     # its problem sets (each set's own pages: tests/instructor/test_authorization.py)
     ("GET", "/instructor/courses/{course}/assignments", None,     302, 404, 200, 200, 404, 200),
     ("GET", "/instructor/courses/{course}/assignments/new", None, 302, 404, 403, 200, 404, 200),
