@@ -59,4 +59,5 @@ class RegradeChange(db.Model):
     new_score: Mapped[float | None]
     new_points: Mapped[float | None]
     new_mistakes: Mapped[list[str]] = mapped_column(JSON)
+    new_feedback: Mapped[dict[str, Any]] = mapped_column(JSON)
     new_version_id: Mapped[int] = mapped_column(ForeignKey("exercise_versions.id"))

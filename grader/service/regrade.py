@@ -261,11 +261,22 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def _comparable(feedback: dict[str, Any] | None) -> dict[str, Any]:
-    """Feedback without the expected answers, which the solution policy adds or leaves out at read time."""
-    feedback = feedback or {}
-    return {**feedback, "parts": [{**p, "expected": None} for p in feedback.get("parts") or []
-                                  if isinstance(p, dict)]}
+def same_feedback(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Equal feedback but for the expected answers, which the solution policy adds or leaves out at read time
+    (compared in place: this runs on every submission of a regrade)."""
+    if not a or not b:
+        return a == b
+    if a.keys() != b.keys() or any(a[k] != b[k] for k in a if k != "parts"):
+        return False
+    left, right = a.get("parts") or [], b.get("parts") or []
+    if len(left) != len(right):
+        return False
+    for x, y in zip(left, right, strict=True):
+        if not isinstance(x, dict) or not isinstance(y, dict):
+            return x == y
+        if x.keys() != y.keys() or any(x[k] != y[k] for k in x if k != "expected"):
+            return False
+    return True
 
 
 def _same_numbers(seen: definitions.Variant, new: definitions.Variant) -> bool:
@@ -284,6 +295,8 @@ class _Grader:
         self.request = request
         self.versions: dict[int, ExerciseVersion] = {}
         self.targets: dict[int, definitions.Exercise] = {}
+        self.definitions: dict[int, definitions.Exercise] = {}
+        self.variants: dict[tuple[int, int], definitions.Variant] = {}  # (version id, seed): attempts share it
         self.allow_weak = bool(current_app.config.get("SANDBOX_ALLOW_WEAK", False))
 
     def version(self, version_id: int) -> ExerciseVersion:
@@ -291,10 +304,16 @@ class _Grader:
             self.versions[version_id] = db.session.get(ExerciseVersion, version_id)
         return self.versions[version_id]
 
+    def definition(self, version_id: int) -> definitions.Exercise:
+        found = self.definitions.get(version_id)
+        if found is None:
+            found = self.definitions[version_id] = definition_of(self.version(version_id))
+        return found
+
     def regrade(self, row: Any, item: AssignmentItem, entry: Entry) -> None:
         request = self.request
         version_id = entry.old_version_id  # the version the student saw (before this regrade, when started again)
-        seen_definition = definition_of(self.version(version_id))
+        seen_definition = self.definition(version_id)
         seen = cached_variant(seen_definition, row.seed)
         entry.new_version_id = version_id
         variant = seen
@@ -303,9 +322,11 @@ class _Grader:
             if target is None:
                 target = self.targets[version_id] = dataclasses.replace(
                     seen_definition, tolerance=request.tolerance)
-            variant = dataclasses.replace(seen, exercise=target)
+            variant = self.variants.get((version_id, row.seed))
+            if variant is None or variant.exercise is not target or variant.leaves is not seen.leaves:
+                variant = self.variants[(version_id, row.seed)] = dataclasses.replace(seen, exercise=target)
         elif request.change == "version" and row.item_id == request.item_id:
-            variant = cached_variant(definition_of(self.version(request.version_id)), row.seed)
+            variant = cached_variant(self.definition(request.version_id), row.seed)
             if not _same_numbers(seen, variant):
                 entry.outcome, entry.note = NUMBERS_DIFFER, "that version draws other numbers for this student"
                 return
@@ -360,10 +381,12 @@ def compute_plan(assignment: Assignment, request: RegradeRequest, *, ids: Iterab
         grader.regrade(row, items[row.item_id], entry)
         if entry.outcome == SAME:
             _judge(entry, row.user_id in manual, request.never_lower)
+        # the feedback counts through the outcome (changed or the same); its text is left out, being the costly
+        # part to digest, and the commit copies the feedback it replaces from the row itself
         digest.update(_canonical([row.id, row.user_id, row.item_id, version_id, row.seed, row.status, row.attempt,
-                                  score, points, row.late, entry.old_mistakes, _comparable(feedback), row.answers,
-                                  row.code, entry.outcome, entry.new_score, entry.new_points, entry.new_mistakes,
-                                  entry.new_version_id, _comparable(entry.new_feedback)]).encode())
+                                  score, points, row.late, entry.old_mistakes, row.answers, row.code, entry.outcome,
+                                  entry.new_score, entry.new_points, entry.new_mistakes, entry.new_version_id]
+                                 ).encode())
         entries.append(entry)
         if on_progress is not None and count % every == 0:
             on_progress(every)
@@ -381,7 +404,7 @@ def _judge(entry: Entry, overridden: bool, never_lower: bool) -> None:
     """Changed, the same, or kept as it is (a manual score for the set; a lower score under "never lower")."""
     differs = (entry.new_score != entry.old_score or entry.new_points != entry.old_points
                or entry.new_mistakes != entry.old_mistakes or entry.new_version_id != entry.old_version_id
-               or _comparable(entry.new_feedback) != _comparable(entry.old_feedback))
+               or not same_feedback(entry.new_feedback, entry.old_feedback))
     if not differs:
         entry.outcome = SAME
     elif overridden:

@@ -28,7 +28,6 @@ from grader.service.manual_scores import check_reason
 from grader.service.regrade import (
     Entry,
     RegradeRequest,
-    _comparable,
     compute_plan,
     read_token,
     require_instructor,
@@ -94,34 +93,38 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
 
 
 def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
-    """One batch: lock its rows, leave any that moved since the plan, write the rest and their history. The
-    ids left."""
+    """One batch: lock its rows (reading the feedback they hold), leave any that moved since the plan, write the
+    history of the rest, then the rows themselves from that history: three statements whatever the batch's
+    size. The ids left."""
     if not entries:
         return []
     ids = [e.submission_id for e in entries]
     current = {row.id: row for row in db.session.execute(
         select(Submission.id, Submission.score, Submission.points, Submission.mistakes,
-               Submission.exercise_version_id, Submission.feedback)
-        .where(Submission.id.in_(ids)).order_by(Submission.id).with_for_update())}
-    moved, updates, history = [], [], []
+               Submission.exercise_version_id, Submission.feedback).where(Submission.id.in_(ids))
+        .order_by(Submission.id).with_for_update())}
+    moved, history = [], []
     for e in entries:
         row = current.get(e.submission_id)
         if row is None or (row.score, row.points, list(row.mistakes or []), row.exercise_version_id) != (
-                e.old_score, e.old_points, e.old_mistakes, e.old_version_id) or \
-                _comparable(row.feedback) != _comparable(e.old_feedback):
+                e.old_score, e.old_points, e.old_mistakes, e.old_version_id):
             moved.append(e.submission_id)
             continue
-        updates.append({"id": e.submission_id, "score": e.new_score, "points": e.new_points,
-                        "feedback": e.new_feedback, "mistakes": e.new_mistakes,
-                        "exercise_version_id": e.new_version_id})
         history.append({"regrade_id": regrade_id, "submission_id": e.submission_id, "user_id": e.user_id,
                         "old_score": e.old_score, "old_points": e.old_points, "old_feedback": row.feedback,
-                        "old_mistakes": list(row.mistakes or []), "old_version_id": e.old_version_id,
+                        "old_mistakes": e.old_mistakes, "old_version_id": e.old_version_id,
                         "new_score": e.new_score, "new_points": e.new_points, "new_mistakes": e.new_mistakes,
-                        "new_version_id": e.new_version_id})
-    if updates:
-        db.session.execute(update(Submission), updates)
+                        "new_feedback": e.new_feedback, "new_version_id": e.new_version_id})
+    if history:
+        written = [h["submission_id"] for h in history]
         db.session.execute(insert(RegradeChange), history)
+        # UPDATE ... FROM (PostgreSQL, SQLite 3.33+): one statement each, joined on the history's unique key
+        pair = (RegradeChange.regrade_id == regrade_id, RegradeChange.submission_id == Submission.id,
+                Submission.id.in_(written))
+        db.session.execute(update(Submission).where(*pair).values(
+            score=RegradeChange.new_score, points=RegradeChange.new_points, feedback=RegradeChange.new_feedback,
+            mistakes=RegradeChange.new_mistakes, exercise_version_id=RegradeChange.new_version_id),
+            execution_options={"synchronize_session": False})
     return moved
 
 
@@ -147,18 +150,18 @@ def undo_regrade(actor: User, regrade: Regrade) -> int:
     if later is not None:
         raise ServiceError(409, "later_regrade", f"regrade {later} of this set came after: undo it first")
     restored = 0
-    changes = db.session.execute(select(RegradeChange.submission_id, RegradeChange.old_score,
-                                        RegradeChange.old_points, RegradeChange.old_feedback,
-                                        RegradeChange.old_mistakes, RegradeChange.old_version_id)
-                                 .where(RegradeChange.regrade_id == regrade.id)
+    changes = db.session.execute(select(RegradeChange.submission_id).where(RegradeChange.regrade_id == regrade.id)
                                  .order_by(RegradeChange.submission_id)).all()
     for start in range(0, len(changes), BATCH):
-        batch = changes[start:start + BATCH]
-        db.session.execute(select(Submission.id).where(Submission.id.in_([c.submission_id for c in batch]))
-                           .order_by(Submission.id).with_for_update()).all()
-        db.session.execute(update(Submission), [
-            {"id": c.submission_id, "score": c.old_score, "points": c.old_points, "feedback": c.old_feedback,
-             "mistakes": c.old_mistakes, "exercise_version_id": c.old_version_id} for c in batch])
+        batch = [c.submission_id for c in changes[start:start + BATCH]]
+        db.session.execute(select(Submission.id).where(Submission.id.in_(batch)).order_by(Submission.id)
+                           .with_for_update()).all()
+        db.session.execute(update(Submission).where(
+            RegradeChange.regrade_id == regrade.id, RegradeChange.submission_id == Submission.id,
+            Submission.id.in_(batch)).values(
+            score=RegradeChange.old_score, points=RegradeChange.old_points, feedback=RegradeChange.old_feedback,
+            mistakes=RegradeChange.old_mistakes, exercise_version_id=RegradeChange.old_version_id),
+            execution_options={"synchronize_session": False})
         restored += len(batch)
     regrade.state, regrade.undone_at, regrade.undone_by = "undone", utcnow(), actor.id
     db.session.commit()

@@ -58,6 +58,7 @@ def upgrade():
     sa.Column('new_score', sa.Double(), nullable=True),
     sa.Column('new_points', sa.Double(), nullable=True),
     sa.Column('new_mistakes', sa.JSON(), nullable=False),
+    sa.Column('new_feedback', sa.JSON(), nullable=False),
     sa.Column('new_version_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['new_version_id'], ['exercise_versions.id'], name=op.f('fk_regrade_changes_new_version_id_exercise_versions')),
     sa.ForeignKeyConstraint(['old_version_id'], ['exercise_versions.id'], name=op.f('fk_regrade_changes_old_version_id_exercise_versions')),

@@ -78,6 +78,6 @@ def snapshot() -> dict[str, list[tuple]]:
     db.session.expire_all()
     rows = {}
     for table in db.metadata.sorted_tables:
-        rows[table.name] = sorted((tuple(repr(v) for v in r) for r in db.session.execute(select(table))))
+        rows[table.name] = sorted(tuple(repr(v) for v in r) for r in db.session.execute(select(table)))
     db.session.rollback()
     return rows
