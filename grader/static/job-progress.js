@@ -12,6 +12,8 @@
         if (job.total) { bar.max = job.total; bar.value = job.done; }
         state.textContent = job.state + ", " + job.done + " of " + (job.total === null ? "?" : job.total);
         if (job.state !== "done" && job.state !== "failed") window.setTimeout(function () { follow(box); }, INTERVAL_MS);
+        // a page whose result is drawn by the server (a regrade's counts and its Undo) shows it once done
+        else if (box.hasAttribute("data-reload-when-done")) window.setTimeout(function () { window.location.reload(); }, 300);
       })
       .catch(function () { window.setTimeout(function () { follow(box); }, INTERVAL_MS * 3); });
   }

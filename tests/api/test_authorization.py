@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from grader.exercises import find
-from grader.models import SCOPES, ApiToken, Exercise, Job, User, db
+from grader.models import SCOPES, ApiToken, Exercise, Job, Regrade, User, db
 from tests.api.conftest import EXERCISE, RIGHT, assign, bearer, seed_world
 
 COLUMNS = ("anonymous", "student", "other_student", "instructor", "scoped", "unscoped")
@@ -91,6 +91,12 @@ MATRIX = [
     ("DELETE", "/tokens/{token}", None, None, "alice",                           401, 403, 404, 404, 403, 403),
     # a job's progress: the teacher started this one (any token of theirs reads it; others: 404)
     ("GET", "/jobs/{job}", None, None, "teacher",                                401, 404, 404, 200, 200, 200),
+    # regrades: the course's instructors only (a TA's 403 is tests/api/test_regrade_api.py's)
+    ("POST", "/assignments/{assignment}/regrade", "regrade", "gradebook:write", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("GET", "/assignments/{assignment}/regrades", None, "gradebook:read", "teacher", 401, 403, 404, 200, 200, 403),
+    ("POST", "/assignments/{assignment}/regrades/{regrade}/undo", None, "gradebook:write", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
 ]
 
 
@@ -109,6 +115,7 @@ def bodies(app) -> dict:
         "course": {"code": "new101", "title": "New"}, "rename": {"title": "Renamed"},
         "user": {"username": "newbie", "name": "New Bie", "email": "newbie@example.org", "role": "student"},
         "role": {"role": "ta"}, "manual": {"points": 5, "reason": "graded by hand"},
+        "regrade": {"dry_run": True},
     }
 
 
@@ -128,7 +135,7 @@ def test_every_documented_operation_is_in_the_matrix(client):
                   if m != "parameters"}
     names = {"{slug}": "{slug}", "{course_id}": "{course}", "{assignment_id}": "{assignment}",
              "{submission_id}": "{submission}", "{token_id}": "{token}", "{number}": "1",
-             "{username}": "bob", "{job_id}": "{job}"}
+             "{username}": "bob", "{job_id}": "{job}", "{regrade_id}": "{regrade}"}
     normalised = set()
     for method, path in documented:
         for k, v in names.items():
@@ -154,10 +161,15 @@ def test_authorization(app, client, row, column):
     spare, _ = ApiToken.issue(alice, ["courses:read"], name="spare")
     job = Job(kind="catalogue_import", started_by=teacher.id, state="done", done=1, total=1, params={})
     db.session.add_all([spare, job])
+    db.session.flush()
+    regrade = Regrade(course_id=world.course.id, assignment_id=world.assignment.id, created_by=teacher.id,
+                      reason="matrix", params={}, fingerprint="0" * 64, submission_ids=[], state="committed")
+    db.session.add(regrade)
     db.session.commit()
     assignment = code.id if body in CODE_BODIES else world.assignment.id
     url = "/api/v1" + path.format(slug=EXERCISE, course=world.course.id, assignment=assignment,
-                                  submission=submission, token=spare.id, job=job.id)
+                                  submission=submission, token=spare.id, job=job.id,
+                                  regrade=regrade.id)
     headers = headers_for(column, scope, natural)
     response = client.open(url, method=method, json=bodies(app)[body] if body else None, headers=headers)
     want = expected[COLUMNS.index(column)]

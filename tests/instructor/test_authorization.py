@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Assignment, Course, Exercise, Job, ManualScore, Membership, db
+from grader.models import Assignment, Course, Exercise, Job, ManualScore, Membership, Regrade, db
 from tests.service.conftest import make_user
 from tests.web.conftest import login
 
@@ -76,10 +76,21 @@ MATRIX = [
     # long jobs (grader/instructor/jobs.py): the catalogue belongs to administrators; a job page to its starter
     ("POST", "/instructor/catalogue/import", {},               302, 404, 403, 403, 403, 302),
     ("GET", "/instructor/jobs/{job}", None,                    302, 404, 404, 404, 404, 200),
+    # regrades (grader/instructor/regrade.py): the course's instructors only; a TA gets 403 (the commit's plan
+    # here is no dry run's: 400 for those allowed)
+    ("GET", "/instructor/assignments/{set}/regrade", None,     302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/regrade", {"change": "grader"},
+                                                               302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/regrade/commit", {"change": "grader", "plan": "x", "reason": "r"},
+                                                               302, 404, 403, 404, 400, 400),
+    ("GET", "/instructor/assignments/{set}/regrades/{regrade}", None,
+                                                               302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/regrades/{regrade}/undo", {},
+                                                               302, 404, 403, 404, 302, 302),
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
-         "{job}": "<int(max=2147483647):job_id>"}
+         "{job}": "<int(max=2147483647):job_id>", "{regrade}": "<int(max=2147483647):regrade_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -108,8 +119,12 @@ def world() -> None:
                         Membership(user=eve, course=elsewhere, role="instructor")])
     db.session.commit()
     saved, _ = authoring.save_checked(yaml.safe_load(SOURCE), ada, source=SOURCE)
-    db.session.add(Assignment(course=course, exercise=saved, title="mul"))
+    mul = Assignment(course=course, exercise=saved, title="mul")
+    db.session.add(mul)
     db.session.add(Job(kind="catalogue_import", started_by=root.id, state="running", done=3, total=20, params={}))
+    db.session.flush()
+    db.session.add(Regrade(course_id=course.id, assignment_id=mul.id, created_by=ada.id, reason="matrix", params={},
+                           fingerprint="0" * 64, submission_ids=[], state="committed"))
     db.session.commit()
     assert root.role == "admin"
 
@@ -124,7 +139,8 @@ def test_workspace_authorization(app, client, row, column):
         login(client, USERS[column])
     course = db.session.scalar(select(Course.id).where(Course.code == "bp101"))
     mul = db.session.scalar(select(Assignment.id).where(Assignment.title == "mul"))
-    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=db.session.scalar(select(Job.id)))
+    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=db.session.scalar(select(Job.id)),
+                      regrade=db.session.scalar(select(Regrade.id)))
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
