@@ -17,6 +17,7 @@ PostgreSQL) and leaves any that moved since the plan, reporting them.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -33,7 +34,9 @@ from grader.service.regrade import (
     require_instructor,
 )
 
-BATCH = 1000
+# Rows written per transaction (and progress step). REGRADE_BATCH in the environment changes it (the tests make
+# a worker's batches small, to kill it mid-way).
+BATCH = int(os.environ.get("REGRADE_BATCH", "1000"))
 STALE = "the submissions, the manual scores, the set's terms or the grader changed since the dry run: run it again"
 
 
