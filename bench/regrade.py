@@ -133,7 +133,7 @@ def watch(app, job_id_box: list, stop: threading.Event) -> None:
                 job = db.session.get(Job, job_id_box[0])
                 line = progress_line(job) if job is not None else None
                 if line and line != last:
-                    print("   ", line, flush=True)
+                    print(f"    {time.strftime('%H:%M:%S')} {line}", flush=True)
                     last = line
             time.sleep(0.5)
         db.session.remove()

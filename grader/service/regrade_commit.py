@@ -122,8 +122,10 @@ def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
         written = [h["submission_id"] for h in history]
         db.session.execute(insert(RegradeChange), history)
         # UPDATE ... FROM (PostgreSQL, SQLite 3.33+): one statement each, joined on the history's unique key
+        # both sides bounded by the batch's ids: the join walks the unique (regrade, submission) index rather
+        # than every history row written so far (a fresh table has no statistics to plan with)
         pair = (RegradeChange.regrade_id == regrade_id, RegradeChange.submission_id == Submission.id,
-                Submission.id.in_(written))
+                Submission.id.in_(written), RegradeChange.submission_id.in_(written))
         db.session.execute(update(Submission).where(*pair).values(
             score=RegradeChange.new_score, points=RegradeChange.new_points, feedback=RegradeChange.new_feedback,
             mistakes=RegradeChange.new_mistakes, exercise_version_id=RegradeChange.new_version_id),
@@ -161,7 +163,7 @@ def undo_regrade(actor: User, regrade: Regrade) -> int:
                            .with_for_update()).all()
         db.session.execute(update(Submission).where(
             RegradeChange.regrade_id == regrade.id, RegradeChange.submission_id == Submission.id,
-            Submission.id.in_(batch)).values(
+            Submission.id.in_(batch), RegradeChange.submission_id.in_(batch)).values(
             score=RegradeChange.old_score, points=RegradeChange.old_points, feedback=RegradeChange.old_feedback,
             mistakes=RegradeChange.old_mistakes, exercise_version_id=RegradeChange.old_version_id),
             execution_options={"synchronize_session": False})
