@@ -96,16 +96,16 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
 
 
 def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
-    """One batch: lock its rows (reading the feedback they hold), leave any that moved since the plan, write the
-    history of the rest, then the rows themselves from that history: three statements whatever the batch's
-    size. The ids left."""
+    """One batch: lock its rows, leave any that moved since the plan, write the history of the rest (the feedback
+    it replaces copied by the database, not through Python), then the rows themselves from that history: four
+    statements whatever the batch's size. The ids left."""
     if not entries:
         return []
     ids = [e.submission_id for e in entries]
     current = {row.id: row for row in db.session.execute(
         select(Submission.id, Submission.score, Submission.points, Submission.mistakes,
-               Submission.exercise_version_id, Submission.feedback).where(Submission.id.in_(ids))
-        .order_by(Submission.id).with_for_update())}
+               Submission.exercise_version_id).where(Submission.id.in_(ids)).order_by(Submission.id)
+        .with_for_update())}
     moved, history = [], []
     for e in entries:
         row = current.get(e.submission_id)
@@ -114,7 +114,7 @@ def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
             moved.append(e.submission_id)
             continue
         history.append({"regrade_id": regrade_id, "submission_id": e.submission_id, "user_id": e.user_id,
-                        "old_score": e.old_score, "old_points": e.old_points, "old_feedback": row.feedback,
+                        "old_score": e.old_score, "old_points": e.old_points, "old_feedback": {},
                         "old_mistakes": e.old_mistakes, "old_version_id": e.old_version_id,
                         "new_score": e.new_score, "new_points": e.new_points, "new_mistakes": e.new_mistakes,
                         "new_feedback": e.new_feedback, "new_version_id": e.new_version_id})
@@ -126,6 +126,8 @@ def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
         # than every history row written so far (a fresh table has no statistics to plan with)
         pair = (RegradeChange.regrade_id == regrade_id, RegradeChange.submission_id == Submission.id,
                 Submission.id.in_(written), RegradeChange.submission_id.in_(written))
+        db.session.execute(update(RegradeChange).where(*pair).values(old_feedback=Submission.feedback),
+                           execution_options={"synchronize_session": False})
         db.session.execute(update(Submission).where(*pair).values(
             score=RegradeChange.new_score, points=RegradeChange.new_points, feedback=RegradeChange.new_feedback,
             mistakes=RegradeChange.new_mistakes, exercise_version_id=RegradeChange.new_version_id),
