@@ -120,7 +120,8 @@ def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
                         "new_feedback": e.new_feedback, "new_version_id": e.new_version_id})
     if history:
         written = [h["submission_id"] for h in history]
-        db.session.execute(insert(RegradeChange), history)
+        # Core's insert: one multi-row INSERT per batch (the ORM's bulk insert sends a statement per row here)
+        db.session.execute(insert(RegradeChange.__table__), history)
         # UPDATE ... FROM (PostgreSQL, SQLite 3.33+): one statement each, joined on the history's unique key
         # both sides bounded by the batch's ids: the join walks the unique (regrade, submission) index rather
         # than every history row written so far (a fresh table has no statistics to plan with)
