@@ -230,3 +230,15 @@ def test_only_the_course_instructors_regrade_and_bad_requests_name_the_field(wor
                            students=["three", "right"])
     report = dry_run(world.teacher, world.assignment, chosen).report()
     assert {e["user"] for e in report["entries"]} == {"three", "right"}
+
+
+def test_deleting_an_archived_set_deletes_its_regrades_and_their_history(world):
+    _, regrade = committed(world, check_request(world.assignment, exercise="gate-multiply", change="tolerance",
+                                                tolerance=LOOSER))
+    assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 3
+    world.assignment.archived = True
+    db.session.commit()
+    service.delete_assignment(world.assignment)
+    db.session.commit()
+    for model in (Regrade, RegradeChange, Submission):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
