@@ -398,3 +398,4 @@ class ApiToken(db.Model):
 
 
 from grader.jobs.models import Job, JobOutput  # noqa: E402,F401  (its own module; imported here so the schema is complete)
+from grader.regrade_models import Regrade, RegradeChange  # noqa: E402,F401  (likewise)

@@ -33,7 +33,7 @@ def _db_retry(task: Task, exc: Exception) -> Exception:
 
 
 def register(celery: Celery) -> None:
-    from grader.jobs import catalogue, gradebook  # noqa: F401  (register their job kinds)
+    from grader.jobs import catalogue, gradebook, regrade  # noqa: F401  (register their job kinds)
     from grader.jobs.progress import run_job as run_job_now
     from grader.service.queued import grade_queued, send_grading, stale_queued
 

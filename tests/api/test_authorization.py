@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from grader.exercises import find
-from grader.models import SCOPES, ApiToken, Exercise, Job, JobOutput, User, db
+from grader.models import SCOPES, ApiToken, Exercise, Job, JobOutput, Regrade, User, db
 from tests.api.conftest import EXERCISE, RIGHT, assign, bearer, seed_world
 from tests.conftest import Snapshot, restored, take_snapshot
 
@@ -107,6 +107,12 @@ MATRIX = [
     ("GET", "/jobs/{job}/download", None, "gradebook:read", "teacher",           401, 404, 404, 200, 200, 403),
     ("POST", "/courses/{course}/gradebook/csv-job", None, "gradebook:read", "teacher",
                                                                                  401, 403, 404, 202, 202, 403),
+    # regrades: the course's instructors only (a TA's 403 is tests/api/test_regrade_api.py's)
+    ("POST", "/assignments/{assignment}/regrade", "regrade", "gradebook:write", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("GET", "/assignments/{assignment}/regrades", None, "gradebook:read", "teacher", 401, 403, 404, 200, 200, 403),
+    ("POST", "/assignments/{assignment}/regrades/{regrade}/undo", None, "gradebook:write", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
 ]
 
 
@@ -125,6 +131,7 @@ def bodies() -> dict:
         "course": {"code": "new101", "title": "New"}, "rename": {"title": "Renamed"},
         "user": {"username": "newbie", "name": "New Bie", "email": "newbie@example.org", "role": "student"},
         "role": {"role": "ta"}, "manual": {"points": 5, "reason": "graded by hand"},
+        "regrade": {"dry_run": True},
     }
 
 
@@ -147,7 +154,7 @@ def test_every_documented_operation_is_in_the_matrix(client):
                   if m != "parameters"}
     names = {"{slug}": "{slug}", "{course_id}": "{course}", "{assignment_id}": "{assignment}",
              "{submission_id}": "{submission}", "{token_id}": "{token}", "{number}": "1",
-             "{username}": "bob", "{job_id}": "{job}"}
+             "{username}": "bob", "{job_id}": "{job}", "{regrade_id}": "{regrade}"}
     normalised = set()
     for method, path in documented:
         for k, v in names.items():
@@ -183,9 +190,12 @@ def matrix_world(module_app) -> MatrixWorld:
     db.session.flush()
     db.session.add(JobOutput(job_id=job.id, filename="gradebook-bp101.csv", media_type="text/csv", size=2,
                              content=b"x\n"))
+    regrade = Regrade(course_id=world.course.id, assignment_id=world.assignment.id, created_by=teacher.id,
+                      reason="matrix", params={}, fingerprint="0" * 64, submission_ids=[], state="committed")
+    db.session.add(regrade)
     db.session.commit()
     ids = {"slug": EXERCISE, "course": world.course.id, "assignment": world.assignment.id, "code": code.id,
-           "submission": submission, "token": spare.id, "job": job.id}
+           "submission": submission, "token": spare.id, "job": job.id, "regrade": regrade.id}
     return MatrixWorld(ids, take_snapshot())
 
 

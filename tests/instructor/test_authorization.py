@@ -11,7 +11,18 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.models import Assignment, AssignmentItem, Course, Exercise, Job, JobOutput, ManualScore, Membership, db
+from grader.models import (
+    Assignment,
+    AssignmentItem,
+    Course,
+    Exercise,
+    Job,
+    JobOutput,
+    ManualScore,
+    Membership,
+    Regrade,
+    db,
+)
 from tests.conftest import Snapshot, restored, take_snapshot
 from tests.service.conftest import make_user
 from tests.web.conftest import login
@@ -88,11 +99,22 @@ MATRIX = [
     ("POST", "/instructor/courses/{course}/gradebook/csv/job", {}, 302, 404, 302, 404, 302, 302),
     ("GET", "/instructor/jobs/{csvjob}", None,                 302, 404, 200, 404, 404, 200),
     ("GET", "/instructor/jobs/{csvjob}/download", None,        302, 404, 200, 404, 404, 200),
+    # regrades (grader/instructor/regrade.py): the course's instructors only; a TA gets 403 (the commit's plan
+    # here is no dry run's: 400 for those allowed)
+    ("GET", "/instructor/assignments/{set}/regrade", None,     302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/regrade", {"change": "grader"},
+                                                               302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/regrade/commit", {"change": "grader", "plan": "x", "reason": "r"},
+                                                               302, 404, 403, 404, 400, 400),
+    ("GET", "/instructor/assignments/{set}/regrades/{regrade}", None,
+                                                               302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/regrades/{regrade}/undo", {},
+                                                               302, 404, 403, 404, 302, 302),
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
          "{job}": "<int(max=2147483647):job_id>", "{csvjob}": "<int(max=2147483647):job_id>",
-         "{item}": "<int(max=2147483647):item_id>"}
+         "{item}": "<int(max=2147483647):item_id>", "{regrade}": "<int(max=2147483647):regrade_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -121,8 +143,12 @@ def world() -> None:
                         Membership(user=eve, course=elsewhere, role="instructor")])
     db.session.commit()
     saved, _ = authoring.save_checked(yaml.safe_load(SOURCE), ada, source=SOURCE)
-    db.session.add(Assignment(course=course, exercise=saved, title="mul"))
+    mul = Assignment(course=course, exercise=saved, title="mul")
+    db.session.add(mul)
     db.session.add(Job(kind="catalogue_import", started_by=root.id, state="running", done=3, total=20, params={}))
+    db.session.flush()
+    db.session.add(Regrade(course_id=course.id, assignment_id=mul.id, created_by=ada.id, reason="matrix", params={},
+                           fingerprint="0" * 64, submission_ids=[], state="committed"))
     db.session.commit()
     csv_job = Job(kind="gradebook_csv", started_by=tom.id, state="done", done=1, total=1,
                   params={"course_id": course.id}, result={"students": 1})
@@ -159,7 +185,8 @@ def test_workspace_authorization(app, client, row, column):
     jobs = dict(db.session.execute(select(Job.kind, Job.id)).all())
     item = db.session.scalar(select(AssignmentItem.id).where(AssignmentItem.assignment_id == mul))
     url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=jobs["catalogue_import"],
-                      csvjob=jobs["gradebook_csv"], item=item)
+                      csvjob=jobs["gradebook_csv"], item=item,
+                      regrade=db.session.scalar(select(Regrade.id)))
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
