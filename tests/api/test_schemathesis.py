@@ -38,7 +38,8 @@ HEADERS = {"Authorization": f"Bearer {SECRET}"}
 
 # Operations whose input has rules beyond its JSON schema, answered with 422 when schema-valid data breaks
 # them: an exercise definition is checked by parse_exercise (its own schema, with paths), a username or an
-# exercise slug must exist (in the problem set, where one is named), and answers vs code must suit the
+# exercise slug must exist (in the problem set, where one is named), an override's or regrade's students must be
+# the course's, a regrade's plan must be its dry run's, and answers vs code must suit the
 # exercise's kind, a manual score's points lie within its set's and its reason is not blank. Every other check
 # still runs.
 SEMANTIC = {
@@ -48,6 +49,8 @@ SEMANTIC = {
     "GET /api/v1/assignments/{assignment_id}/variant",
     "PUT /api/v1/courses/{course_id}/gradebook/{assignment_id}/{username}",
     "DELETE /api/v1/courses/{course_id}/gradebook/{assignment_id}/{username}",
+    "POST /api/v1/assignments/{assignment_id}/overrides", "DELETE /api/v1/assignments/{assignment_id}/overrides",
+    "POST /api/v1/assignments/{assignment_id}/regrade",
 }
 schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 

@@ -10,7 +10,7 @@ import shutil
 from sqlalchemy import select
 
 from grader import service
-from grader.models import Assignment, Course, Exercise, Submission, User, db
+from grader.models import Assignment, Course, Exercise, Membership, Submission, User, db
 from tests.browser.conftest import PASSWORD, SCREENSHOTS, screenshot
 from tests.browser.test_running_a_course_browser import sign_in
 
@@ -19,9 +19,11 @@ DOCS = SCREENSHOTS.parents[1] / "docs" / "screenshots"
 
 
 def _class(app) -> tuple[int, list[int]]:
-    """A set "Regrade me" in bp101, its instructor, and three students: right, 20% off, 20% off."""
+    """A set "Regrade me" in a course of its own (the other browser tests count bp101's sets), its instructor,
+    and three students: right, 20% off, 20% off."""
     with app.app_context():
-        course = db.session.scalar(select(Course).where(Course.code == "bp101"))
+        course = Course(code="rg101", title="Regrading in the browser")
+        db.session.add(course)
         teacher = User(username="rg-teacher", name="Rg Teacher", role="instructor")
         teacher.set_password(PASSWORD)
         db.session.add(teacher)
@@ -32,8 +34,6 @@ def _class(app) -> tuple[int, list[int]]:
             students.append(student)
         db.session.add_all(students)
         db.session.commit()
-        from grader.models import Membership
-
         db.session.add_all([Membership(user=teacher, course=course, role="instructor"),
                             *(Membership(user=s, course=course) for s in students)])
         exercise = db.session.scalar(select(Exercise).where(Exercise.slug == SLUG))

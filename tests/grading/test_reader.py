@@ -108,10 +108,13 @@ def test_numpy_printed_arrays_round_trip(arr, width):
         np.array2string(arr, floatmode="unique", max_line_width=width, separator=sep)
         for sep in (" ", ", ", ",")
     ]
-    with np.printoptions(precision=17, linewidth=width):
-        texts.append(str(arr))
     for text in texts:
         assert same(read_answer(text), arr), text
+    # 17 decimals, not 17 digits: a small value is printed rounded (0.00049267568709749 for ...7490...), so the
+    # answer read is the printed one, within half the last decimal
+    with np.printoptions(precision=17, linewidth=width):
+        text = str(arr)
+    np.testing.assert_allclose(read_answer(text), arr, rtol=1e-15, atol=1e-17, err_msg=text)
 
 
 @FAST

@@ -39,16 +39,18 @@ def check_all_graded_once(rows: list[Submission], students: int, per_student: in
 @ONE_BACKEND
 def test_kill_9_mid_burst_then_a_new_worker_grades_every_submission_once(jobs_app, deployment, workers, tmp_path):
     assignment, users = code_course(students=5)
-    first = start_worker(workers, deployment, tmp_path)
+    # The burst is accepted (queued in Redis) before the worker starts, so that the kill lands mid-burst however
+    # fast the worker grades or however slowly this test polls on a loaded machine.
     ids = [service.submit(users[i % 5], assignment, code=RELU_RIGHT).id for i in range(BURST)]
     assert len(set(ids)) == BURST
+    first = start_worker(workers, deployment, tmp_path)
     deadline = time.monotonic() + 60
-    while graded_count() < 5:  # mid-burst: some graded, most still queued
+    while graded_count() < 1:  # mid-burst: some graded, the rest still queued
         assert time.monotonic() < deadline, first.text()[-2000:]
-        time.sleep(0.05)
+        time.sleep(0.01)
     first.kill9()
     left = BURST - graded_count()
-    assert left > 10, "the burst was over before the kill"
+    assert left > 0, "the burst was over before the kill"
     start_worker(workers, deployment, tmp_path)
     rows = wait_graded(timeout=90)
     check_all_graded_once(rows, students=5, per_student=BURST // 5)
