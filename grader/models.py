@@ -398,3 +398,5 @@ class ApiToken(db.Model):
 
 
 from grader.jobs.models import Job  # noqa: E402,F401  (its own module; imported here so the schema is complete)
+from grader.lti.models import (  # noqa: E402,F401  (LTI registrations, links and the score outbox)
+    LtiContext, LtiDeployment, LtiLaunchValue, LtiRegistration, LtiResourceLink, LtiScore, LtiUser)

@@ -7,7 +7,7 @@ entry point."""
 
 # importing them registers their pages on bp: the courses and rosters, the problem sets and their overrides,
 # the gradebooks, each student's work and the long jobs' pages
-from grader.instructor import assignments, courses, gradebook, jobs, students  # noqa: F401
+from grader.instructor import assignments, courses, gradebook, jobs, lti, students  # noqa: F401
 from grader.instructor.views import bp, workspace_role
 
 __all__ = ["bp", "workspace_role"]

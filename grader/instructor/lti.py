@@ -1,0 +1,97 @@
+"""The workspace's LTI pages (on grader.instructor.views.bp; changes go through grader.lti):
+
+    GET  /instructor/lti/platforms                 the registered platforms and deployments (administrators)
+    POST /instructor/lti/platforms                 register one (or add deployments to it)
+    POST /instructor/lti/platforms/<id>/remove     remove a registration
+    GET  /instructor/lti/links/<id>                a link from the LMS: choose its problem set (its instructors)
+    POST /instructor/lti/links/<id>
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from grader.errors import ServiceError
+from grader.instructor.views import bp
+from grader.lti import registrations
+from grader.lti.launches import tie_link
+from grader.lti.models import LtiResourceLink
+from grader.models import db
+from grader.service import course_assignments
+
+
+def _admin() -> None:
+    if current_user.role != "admin":
+        abort(404)
+
+
+def _platforms(status: int = 200) -> tuple[str, int]:
+    return render_template("instructor/lti/platforms.html", rows=registrations.registrations(),
+                           form=request.form), status
+
+
+@bp.get("/lti/platforms")
+def lti_platforms() -> tuple[str, int]:
+    _admin()
+    return _platforms()
+
+
+@bp.post("/lti/platforms")
+def register_platform() -> Response | tuple[str, int]:
+    _admin()
+    form = request.form
+    try:
+        registration, created = registrations.register_platform(
+            issuer=form.get("issuer", ""), client_id=form.get("client_id", ""),
+            auth_login_url=form.get("auth_login_url", ""), auth_token_url=form.get("auth_token_url", ""),
+            keyset_url=form.get("keyset_url", ""),
+            deployment_ids=[d for d in form.get("deployment_ids", "").replace(",", " ").split() if d])
+    except ServiceError as error:
+        flash(error.message[:1].upper() + error.message[1:] + ".", "error")
+        return _platforms(error.status)
+    flash(f"{'Registered' if created else 'Updated'} {registration.issuer} (client {registration.client_id}).",
+          "info")
+    return redirect(url_for("instructor.lti_platforms"), 303)
+
+
+@bp.post("/lti/platforms/<int(max=2147483647):registration_id>/remove")
+def remove_platform(registration_id: int) -> Response:
+    _admin()
+    try:
+        message = registrations.remove_registration_by_id(registration_id)
+    except ServiceError:
+        abort(404)
+    flash(message[:1].upper() + message[1:] + ".", "info")
+    return redirect(url_for("instructor.lti_platforms"), 303)
+
+
+def _link(link_id: int) -> LtiResourceLink:
+    link = db.session.get(LtiResourceLink, link_id)
+    role = current_user.course_role(link.context.course_id) if link is not None else None
+    if link is None or role not in ("instructor", "ta"):
+        abort(404)
+    if request.method == "POST" and role != "instructor":
+        abort(403)
+    return link
+
+
+@bp.get("/lti/links/<int(max=2147483647):link_id>")
+def lti_link(link_id: int, status: int = 200) -> tuple[str, int]:
+    link = _link(link_id)
+    return render_template("instructor/lti/link.html", link=link,
+                           sets=[a for a in course_assignments(link.context.course) if not a.archived]), status
+
+
+@bp.post("/lti/links/<int(max=2147483647):link_id>")
+def choose_link_set(link_id: int) -> Response | tuple[str, int]:
+    link = _link(link_id)
+    chosen = request.form.get("assignment", "")
+    try:
+        tie_link(current_user, link, int(chosen) if chosen.isdigit() else -1)
+    except ServiceError as error:
+        flash(error.message[:1].upper() + error.message[1:] + ".", "error")
+        return lti_link(link_id, error.status)
+    flash(f"The link now opens {link.assignment.title}.", "info")
+    return redirect(url_for("instructor.overrides", assignment_id=link.assignment_id), 303)
