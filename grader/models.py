@@ -398,5 +398,4 @@ class ApiToken(db.Model):
 
 
 from grader.jobs.models import Job  # noqa: E402,F401  (its own module; imported here so the schema is complete)
-from grader.lti.models import (  # noqa: E402,F401  (LTI registrations, links and the score outbox)
-    LtiContext, LtiDeployment, LtiLaunchValue, LtiRegistration, LtiResourceLink, LtiScore, LtiUser)
+from grader.lti import models as lti_models  # noqa: E402,F401  (LTI registrations, links, the score outbox)

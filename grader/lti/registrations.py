@@ -35,7 +35,8 @@ def _url(field_name: str, value: str | None) -> str:
     url = _text(field_name, value, most=MAX_URL)
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise _invalid(field_name, f"the {field_name.replace('_', ' ')} must be an https:// (or http://) URL (not {url[:80]!r})")
+        raise _invalid(field_name, f"the {field_name.replace('_', ' ')} must be an https:// (or http://) URL "
+                       f"(not {url[:80]!r})")
     return url
 
 
