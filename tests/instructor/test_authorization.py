@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
+from grader.lti.models import LtiContext, LtiRegistration, LtiResourceLink
 from grader.models import Assignment, Course, Exercise, Job, ManualScore, Membership, db
 from tests.service.conftest import make_user
 from tests.web.conftest import login
@@ -23,6 +24,10 @@ EDITED = SOURCE.replace("A single multiply gate", "One multiply gate")
 
 SET_FORM = {"title": "mul", "rows": "1", "exercise-0": OWN, "points-0": "2", "late_policy": "reject",
             "scoring": "best", "solution_policy": "after_due", "visible": "1"}
+
+LTI_FORM = {"issuer": "https://lms.example.edu", "client_id": "c2", "auth_login_url": "https://lms.example.edu/a",
+            "auth_token_url": "https://lms.example.edu/t", "keyset_url": "https://lms.example.edu/k",
+            "deployment_ids": "d1 d2"}
 
 COLUMNS = ("anonymous", "student", "ta", "other_instructor", "owner", "admin")
 USERS = {"student": "alice", "ta": "tom", "other_instructor": "eve", "owner": "ada", "admin": "root"}
@@ -76,10 +81,19 @@ MATRIX = [
     # long jobs (grader/instructor/jobs.py): the catalogue belongs to administrators; a job page to its starter
     ("POST", "/instructor/catalogue/import", {},               302, 404, 403, 403, 403, 302),
     ("GET", "/instructor/jobs/{job}", None,                    302, 404, 404, 404, 404, 200),
+    # LTI (grader/instructor/lti.py): platform registrations are the administrators'; a link's problem set is
+    # chosen by its course's instructors (its TAs see the page)
+    ("GET", "/instructor/lti/platforms", None,                 302, 404, 404, 404, 404, 200),
+    ("POST", "/instructor/lti/platforms", LTI_FORM,            302, 404, 404, 404, 404, 303),
+    ("POST", "/instructor/lti/platforms/{reg}/remove", {},     302, 404, 404, 404, 404, 303),
+    ("GET", "/instructor/lti/links/{link}", None,              302, 404, 200, 404, 200, 200),
+    ("POST", "/instructor/lti/links/{link}", {"assignment": "{set}"},
+                                                               302, 404, 403, 404, 303, 303),
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
-         "{job}": "<int(max=2147483647):job_id>"}
+         "{job}": "<int(max=2147483647):job_id>", "{reg}": "<int(max=2147483647):registration_id>",
+         "{link}": "<int(max=2147483647):link_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -109,6 +123,10 @@ def world() -> None:
     db.session.commit()
     saved, _ = authoring.save_checked(yaml.safe_load(SOURCE), ada, source=SOURCE)
     db.session.add(Assignment(course=course, exercise=saved, title="mul"))
+    registration = LtiRegistration(issuer="https://lms.example.edu", client_id="c1", auth_login_url="https://l/a",
+                                   auth_token_url="https://l/t", keyset_url="https://l/k")
+    context = LtiContext(registration=registration, deployment_id="d1", context_id="ctx", course=course)
+    db.session.add_all([registration, context, LtiResourceLink(context=context, resource_link_id="rl")])
     db.session.add(Job(kind="catalogue_import", started_by=root.id, state="running", done=3, total=20, params={}))
     db.session.commit()
     assert root.role == "admin"
@@ -124,7 +142,11 @@ def test_workspace_authorization(app, client, row, column):
         login(client, USERS[column])
     course = db.session.scalar(select(Course.id).where(Course.code == "bp101"))
     mul = db.session.scalar(select(Assignment.id).where(Assignment.title == "mul"))
-    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=db.session.scalar(select(Job.id)))
+    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=db.session.scalar(select(Job.id)),
+                      reg=db.session.scalar(select(LtiRegistration.id)),
+                      link=db.session.scalar(select(LtiResourceLink.id)))
+    if isinstance(form, dict):
+        form = {k: str(mul) if v == "{set}" else v for k, v in form.items()}
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
