@@ -9,8 +9,14 @@ from flask import Flask
 
 
 def init_lti(app: Flask) -> None:
+    from sqlalchemy import event
+
     from grader.lti.cli import lti_cli
+    from grader.lti.outbox import kick_sender
     from grader.lti.views import bp
+    from grader.models import db
 
     app.register_blueprint(bp)
     app.cli.add_command(lti_cli)
+    if not event.contains(db.session, "after_commit", kick_sender):
+        event.listen(db.session, "after_commit", kick_sender)

@@ -5,6 +5,7 @@
     flask --app wsgi lti list
     flask --app wsgi lti remove --issuer ISS --client-id ID [--deployment-id D]
     flask --app wsgi lti rotate-key [--retire]
+    flask --app wsgi lti send-scores                 send the score outbox's due rows now
 """
 
 from __future__ import annotations
@@ -75,3 +76,12 @@ def remove_command(issuer: str, client_id: str, deployment_id: str | None) -> No
 def rotate_command(retire: bool) -> None:
     """Add a tool key (published at once, signing after LTI_KEY_PUBLISH_BEFORE_SIGN_S)."""
     click.echo(keys.rotate(retire=retire))
+
+
+@lti_cli.command("send-scores")
+def send_scores_command() -> None:
+    """Send the scores waiting in the outbox (what the periodic task does)."""
+    from grader.lti.outbox import send_pending
+
+    counts = send_pending()
+    click.echo(", ".join(f"{count} {outcome}" for outcome, count in counts.items()))

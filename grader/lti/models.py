@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from grader.models import Assignment, Course, User, db, utcnow
 
-OUTBOX_STATES = ("pending", "sent", "failed", "superseded", "unchanged")
+OUTBOX_STATES = ("pending", "sending", "sent", "failed", "superseded", "unchanged")
 
 
 class LtiRegistration(db.Model):
@@ -129,6 +129,7 @@ class LtiScore(db.Model):
     score_given: Mapped[float | None]
     score_maximum: Mapped[float]
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    force: Mapped[bool] = mapped_column(default=False)  # "send again": sent even if the score is unchanged
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

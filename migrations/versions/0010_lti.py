@@ -106,6 +106,7 @@ def upgrade():
     sa.Column('score_given', sa.Double(), nullable=True),
     sa.Column('score_maximum', sa.Double(), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('force', sa.Boolean(), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
