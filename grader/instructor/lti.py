@@ -5,20 +5,22 @@
     POST /instructor/lti/platforms/<id>/remove     remove a registration
     GET  /instructor/lti/links/<id>                a link from the LMS: choose its problem set (its instructors)
     POST /instructor/lti/links/<id>
+    GET  /instructor/courses/<id>/gradebook/lti    scores sent to the LMS, pending, failed (its graders)
+    POST /instructor/courses/<id>/gradebook/lti/<score id>/resend    "send again"
 """
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from grader.errors import ServiceError
 from grader.instructor.views import bp
-from grader.lti import registrations
+from grader.lti import outbox, registrations
 from grader.lti.launches import tie_link
-from grader.lti.models import LtiResourceLink
-from grader.models import db
+from grader.lti.models import LtiResourceLink, LtiScore
+from grader.models import Course, db
 from grader.service import course_assignments
 
 
@@ -95,3 +97,34 @@ def choose_link_set(link_id: int) -> Response | tuple[str, int]:
         return lti_link(link_id, error.status)
     flash(f"The link now opens {link.assignment.title}.", "info")
     return redirect(url_for("instructor.overrides", assignment_id=link.assignment_id), 303)
+
+
+LTI_SCORES = "/courses/<int(max=2147483647):course_id>/gradebook/lti"
+
+
+def _grading_course(course_id: int) -> Course:
+    course = db.session.get(Course, course_id)
+    if course is None or current_user.course_role(course.id) not in ("instructor", "ta"):
+        abort(404)
+    return course
+
+
+@bp.get(LTI_SCORES)
+def lti_scores(course_id: int) -> tuple[str, int]:
+    """Per student and linked problem set: the last score sent to the LMS, pending, or failed with the
+    platform's reason."""
+    course = _grading_course(course_id)
+    return render_template("instructor/lti/scores.html", course=course, rows=outbox.course_scores(course.id)), 200
+
+
+@bp.post(LTI_SCORES + "/<int(max=2147483647):score_id>/resend")
+def resend_lti_score(course_id: int, score_id: int) -> Response:
+    course = _grading_course(course_id)
+    score = db.session.get(LtiScore, score_id)
+    if score is None or score.resource_link.context.course_id != course.id:
+        abort(404)
+    outbox.send_again(score)
+    if not current_app.config.get("CELERY_BROKER_URL"):
+        outbox.send_pending(limit=50)  # no workers (the embedded default): sent now, as the button says
+    flash(f"The score of {score.user.name or score.user.username} is sent again.", "info")
+    return redirect(url_for("instructor.lti_scores", course_id=course.id), 303)

@@ -11,7 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
-from grader.lti.models import LtiContext, LtiRegistration, LtiResourceLink
+from grader.lti.models import LtiContext, LtiRegistration, LtiResourceLink, LtiScore
 from grader.models import Assignment, Course, Exercise, Job, ManualScore, Membership, db
 from tests.service.conftest import make_user
 from tests.web.conftest import login
@@ -89,11 +89,15 @@ MATRIX = [
     ("GET", "/instructor/lti/links/{link}", None,              302, 404, 200, 404, 200, 200),
     ("POST", "/instructor/lti/links/{link}", {"assignment": "{set}"},
                                                                302, 404, 403, 404, 303, 303),
+    # scores sent to the LMS: the course's graders see them and send one again
+    ("GET", "/instructor/courses/{course}/gradebook/lti", None, 302, 404, 200, 404, 200, 200),
+    ("POST", "/instructor/courses/{course}/gradebook/lti/{score}/resend", {},
+                                                               302, 404, 303, 404, 303, 303),
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
          "{job}": "<int(max=2147483647):job_id>", "{reg}": "<int(max=2147483647):registration_id>",
-         "{link}": "<int(max=2147483647):link_id>"}
+         "{link}": "<int(max=2147483647):link_id>", "{score}": "<int(max=2147483647):score_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -126,7 +130,8 @@ def world() -> None:
     registration = LtiRegistration(issuer="https://lms.example.edu", client_id="c1", auth_login_url="https://l/a",
                                    auth_token_url="https://l/t", keyset_url="https://l/k")
     context = LtiContext(registration=registration, deployment_id="d1", context_id="ctx", course=course)
-    db.session.add_all([registration, context, LtiResourceLink(context=context, resource_link_id="rl")])
+    link = LtiResourceLink(context=context, resource_link_id="rl")
+    db.session.add_all([registration, context, link, LtiScore(resource_link=link, user=alice, score_maximum=1)])
     db.session.add(Job(kind="catalogue_import", started_by=root.id, state="running", done=3, total=20, params={}))
     db.session.commit()
     assert root.role == "admin"
@@ -144,7 +149,7 @@ def test_workspace_authorization(app, client, row, column):
     mul = db.session.scalar(select(Assignment.id).where(Assignment.title == "mul"))
     url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=db.session.scalar(select(Job.id)),
                       reg=db.session.scalar(select(LtiRegistration.id)),
-                      link=db.session.scalar(select(LtiResourceLink.id)))
+                      link=db.session.scalar(select(LtiResourceLink.id)), score=db.session.scalar(select(LtiScore.id)))
     if isinstance(form, dict):
         form = {k: str(mul) if v == "{set}" else v for k, v in form.items()}
     if form == "json":

@@ -123,3 +123,30 @@ def test_a_score_held_by_a_sender_that_died_is_sent_when_its_lease_ends(pair, li
         db.session.commit()
         assert _send(pair)["sent"] == 1
     assert _received(pair, "learner-two")[-1] == 0.5
+
+
+def test_instructors_see_what_was_sent_and_what_failed_and_send_again(pair, linked):
+    from urllib.parse import urljoin
+
+    answer, _, session = pair.launch(LaunchSpec(sub="teacher-ags", roles=[INSTRUCTOR], context_id="c-ags",
+                                                resource_link_id="l-ags"))
+    assert answer.status_code == 303
+    with pair.app.app_context():
+        course_id = db.session.get(Assignment, linked).course_id
+        learner = _student("learner-ags")
+        newest = db.session.scalar(select(LtiScore).where(LtiScore.user_id == learner.id)
+                                   .order_by(LtiScore.id.desc()).limit(1))
+        newest.state, newest.error = "failed", "the platform refused the score: 400 no such user"
+        db.session.commit()
+        newest_id = newest.id
+    page = session.get(urljoin(pair.url, f"/instructor/courses/{course_id}/gradebook/lti"), timeout=10)
+    assert page.status_code == 200
+    assert "400 no such user" in page.text and "failed" in page.text
+    assert page.text.count("Send again") >= 2  # a row per student of the linked set
+    before = len(_received(pair, "learner-ags"))
+    again = session.post(urljoin(pair.url, f"/instructor/courses/{course_id}/gradebook/lti/{newest_id}/resend"),
+                         allow_redirects=False, timeout=10)
+    assert again.status_code == 303
+    assert len(_received(pair, "learner-ags")) == before + 1  # sent again although unchanged
+    page = session.get(urljoin(pair.url, f"/instructor/courses/{course_id}/gradebook/lti"), timeout=10)
+    assert "400 no such user" not in page.text
