@@ -3,6 +3,8 @@
     GET|POST /lti/login        OIDC third-party login initiation: redirect to the platform's authorization
     POST     /lti/launch       the id_token: validated, the account, course, membership and link stored, then
                                the learner lands on the problem set, an instructor on its instructor page
+    GET|POST /lti/deep-link    after a deep-linking request: the instructor picks a problem set, and the signed
+                               answer goes back to the LMS (an ltiResourceLink with its line item)
     GET      /lti/jwks         the tool's public keys
     GET      /lti/config.json  the JSON configuration Canvas takes ("Paste JSON" or "Enter URL")
 
@@ -11,17 +13,22 @@ A bad login or launch is a page (status 4xx) naming what is wrong and what to do
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session, url_for
-from flask_login import login_user
+from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
 from grader.errors import ServiceError
 from grader.extensions import csrf
-from grader.lti import keys
+from grader.headers import CONTENT_SECURITY_POLICY
+from grader.lti import deep_linking, keys
 from grader.lti.launches import record_launch
+from grader.lti.models import LtiContext
 from grader.lti.registrations import find_deployment, find_registration
 from grader.lti.tool import LaunchRefused, login_redirect, validated_launch
+from grader.models import db
+from grader.service import course_assignments
 
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 SCOPES = ("https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
@@ -67,10 +74,12 @@ def launch() -> Any:
     login_user(result.user)
     session["lti_launch"] = message.get_launch_id()
     link = result.link
-    if link is None:  # deep linking: not offered yet
-        raise LaunchRefused(400, "Gradgate cannot answer deep-linking requests yet",
-                            "add Gradgate's links as plain external tool links and choose the problem set "
-                            "on the first launch")
+    if link is None:  # a deep-linking request: the instructor picks a problem set
+        if result.role != "instructor":
+            raise LaunchRefused(403, "only the course's instructors add Gradgate's problem sets",
+                                "ask an instructor of the course to add the link")
+        session["lti_deep_link"] = deep_linking.pending_request(body, result.context, registration.id)
+        return redirect(url_for("lti.deep_link"), 303)
     if link.assignment_id is None:
         if result.role == "instructor":
             return redirect(url_for("instructor.lti_link", link_id=link.id), 303)
@@ -78,6 +87,40 @@ def launch() -> Any:
     if result.role in ("instructor", "ta"):
         return redirect(url_for("instructor.overrides", assignment_id=link.assignment_id), 303)
     return redirect(url_for("student.exercise", assignment_id=link.assignment_id), 303)
+
+
+def _pending_deep_link() -> dict[str, Any]:
+    pending = session.get("lti_deep_link")
+    if not current_user.is_authenticated or not pending:
+        raise LaunchRefused(400, "there is no deep-linking request to answer in this browser session",
+                            "start again from the LMS's \"add external tool content\"")
+    return pending
+
+
+@bp.get("/deep-link")
+def deep_link() -> tuple[str, int]:
+    """The instructor's choice of the problem set the LMS adds."""
+    pending = _pending_deep_link()
+    context = db.session.get(LtiContext, pending["context"])
+    sets = [a for a in course_assignments(context.course) if not a.archived]
+    return render_template("lti/deep_link.html", context=context, sets=sets), 200
+
+
+@bp.post("/deep-link")
+def answer_deep_link() -> Response:
+    """The signed answer, posted back to the LMS by the browser (a form; a script submits it at once)."""
+    pending = _pending_deep_link()
+    chosen = request.form.get("assignment", "")
+    token = deep_linking.response_jwt(current_user, pending, int(chosen) if chosen.isdigit() else -1,
+                                      url_for("lti.launch", _external=True))
+    session.pop("lti_deep_link", None)
+    response = make_response(render_template("lti/deep_link_return.html", return_url=pending["return_url"],
+                                             token=token))
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(pending["return_url"]))
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {origin}").format(
+        frame_ancestors=current_app.config["FRAME_ANCESTORS"])
+    return response
 
 
 @bp.get("/jwks")

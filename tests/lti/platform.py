@@ -63,6 +63,8 @@ class LaunchSpec:
     claims: dict[str, Any] = field(default_factory=dict)
     drop: list[str] = field(default_factory=list)
     expires_in: int = 300
+    deep_link: bool = False  # an LtiDeepLinkingRequest ("add external tool content")
+    custom: dict[str, str] = field(default_factory=dict)
 
 
 class _FlaskRequest(Request):
@@ -86,6 +88,8 @@ class Platform:
         self.scores: dict[str, list[dict[str, Any]]] = {}  # line item id -> scores received, in order
         self.refused: list[str] = []
         self.faults: list[str] = []
+        self.deep_links: list[dict[str, Any]] = []  # content items received, as lti1p3platform validated them
+        self.deep_link_jwts: list[str] = []
         self.token_requests = 0
         self.issued_tokens: set[str] = set()
         self.revoked_tokens: set[str] = set()
@@ -98,6 +102,7 @@ class Platform:
                 .set_deployment_id(deployment_id or self.deployment_id)
                 .set_launch_url(self.tool_url + "/lti/launch").set_oidc_login_url(self.tool_url + "/lti/login")
                 .set_tool_key_set_url(self.tool_url + "/lti/jwks")
+                .set_deeplink_launch_url(self.tool_url + "/lti/launch")
                 .set_platform_public_key(public_pem(self.key)).set_platform_private_key(self.key))
 
     def config(self, deployment_id: str | None = None) -> LTI1P3PlatformConfAbstract:
@@ -163,7 +168,30 @@ class Platform:
             launch.set_ags(lineitems_url=f"{platform.url}/{spec.context_id}/lineitems", lineitem_url=None)
             launch.set_nrps(f"{platform.url}/{spec.context_id}/memberships")
             launch.set_id_token_expiration(spec.expires_in)
+            if spec.custom:
+                launch.set_custom_parameters_claim(spec.custom)
+            if spec.deep_link:
+                launch.set_dl(f"{platform.url}/{spec.context_id}/deep-link-return", title="Add Gradgate",
+                              accept_types={"ltiResourceLink"}, extra_data={"data": "opaque-platform-data"})
             return launch.lti_launch()
+
+        @app.post("/<context>/deep-link-return")
+        def deep_link_return(context: str):
+            conf = platform.config()
+            conf.get_registration()
+            try:
+                items = conf.validate_deeplinking_resp(request.form.to_dict())
+            except Exception as exc:
+                platform.refused.append(f"deep link: {exc}")
+                return jsonify(error=str(exc)), 400
+            with platform.lock:
+                platform.deep_link_jwts.append(request.form["JWT"])
+                for item in items:  # as an LMS does: the gradebook column of the new link
+                    platform.deep_links.append(item)
+                    if item.get("lineItem"):
+                        item_id = f"{platform.url}/{context}/lineitems/{len(platform.lineitems) + 1}"
+                        platform.lineitems[item_id] = {**item["lineItem"], "id": item_id, "context": context}
+            return "added", 200
 
         @app.post("/token")
         def token():

@@ -58,8 +58,15 @@ def test_the_canvas_configuration_names_the_tools_urls(tool, client):
     assert {p["placement"] for p in config["extensions"][0]["settings"]["placements"]} >= {"link_selection"}
 
 
+def test_a_deep_link_page_without_a_deep_linking_request_is_refused(client):
+    for answer in (client.get("/lti/deep-link"), client.post("/lti/deep-link", data={"assignment": "1"})):
+        assert answer.status_code == 400 and "no deep-linking request" in answer.text
+
+
 def test_the_lti_blueprint_has_only_its_public_endpoints(app):
     rules = {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint.startswith("lti.")
              for method in rule.methods - {"HEAD", "OPTIONS"}}
     assert rules == {("GET", "/lti/login"), ("POST", "/lti/login"), ("GET", "/lti/launch"), ("POST", "/lti/launch"),
-                     ("GET", "/lti/jwks"), ("GET", "/lti/config.json")}
+                     ("GET", "/lti/jwks"), ("GET", "/lti/config.json"),
+                     # the instructor's answer to a deep-linking request: their session's request only
+                     ("GET", "/lti/deep-link"), ("POST", "/lti/deep-link")}
