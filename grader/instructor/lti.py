@@ -7,19 +7,22 @@
     POST /instructor/lti/links/<id>
     GET  /instructor/courses/<id>/gradebook/lti    scores sent to the LMS, pending, failed (its graders)
     POST /instructor/courses/<id>/gradebook/lti/<score id>/resend    "send again"
+    POST /instructor/courses/<id>/gradebook/lti/sync-roster          the LMS's roster now (instructors)
 """
 
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from grader.errors import ServiceError
 from grader.instructor.views import bp
-from grader.lti import outbox, registrations
+from grader.lti import nrps, outbox, registrations
+from grader.lti.ags import PlatformError
 from grader.lti.launches import tie_link
-from grader.lti.models import LtiResourceLink, LtiScore
+from grader.lti.models import LtiContext, LtiResourceLink, LtiScore
 from grader.models import Course, db
 from grader.service import course_assignments
 
@@ -127,4 +130,24 @@ def resend_lti_score(course_id: int, score_id: int) -> Response:
     if not current_app.config.get("CELERY_BROKER_URL"):
         outbox.send_pending(limit=50)  # no workers (the embedded default): sent now, as the button says
     flash(f"The score of {score.user.name or score.user.username} is sent again.", "info")
+    return redirect(url_for("instructor.lti_scores", course_id=course.id), 303)
+
+
+@bp.post(LTI_SCORES + "/sync-roster")
+def sync_lti_roster(course_id: int) -> Response:
+    course = _grading_course(course_id)
+    if current_user.course_role(course.id) != "instructor":
+        abort(403)
+    contexts = list(db.session.scalars(select(LtiContext).where(LtiContext.course_id == course.id)))
+    if not contexts:
+        flash("No LMS course is tied to this course: nothing to sync.", "error")
+    for context in contexts:
+        try:
+            counts = nrps.sync_roster(context)
+        except PlatformError as exc:
+            db.session.rollback()
+            flash(f"The roster of {context.title} was not synced: {exc}.", "error")
+            continue
+        flash(f"Roster of {context.title} synced: {counts['created']} new, {counts['added']} added, "
+              f"{counts['updated']} with a new role, {counts['unchanged']} unchanged.", "info")
     return redirect(url_for("instructor.lti_scores", course_id=course.id), 303)

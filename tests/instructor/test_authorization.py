@@ -93,6 +93,8 @@ MATRIX = [
     ("GET", "/instructor/courses/{course}/gradebook/lti", None, 302, 404, 200, 404, 200, 200),
     ("POST", "/instructor/courses/{course}/gradebook/lti/{score}/resend", {},
                                                                302, 404, 303, 404, 303, 303),
+    ("POST", "/instructor/courses/{course}/gradebook/lti/sync-roster", {},
+                                                               302, 404, 403, 404, 303, 303),
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",

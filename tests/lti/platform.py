@@ -88,6 +88,8 @@ class Platform:
         self.scores: dict[str, list[dict[str, Any]]] = {}  # line item id -> scores received, in order
         self.refused: list[str] = []
         self.faults: list[str] = []
+        self.members: dict[str, list[dict[str, Any]]] = {}  # context -> its roster (NRPS members)
+        self.roster_accepts: list[str] = []
         self.deep_links: list[dict[str, Any]] = []  # content items received, as lti1p3platform validated them
         self.deep_link_jwts: list[str] = []
         self.token_requests = 0
@@ -210,6 +212,20 @@ class Platform:
             token = request.headers.get("Authorization", "").removeprefix("Bearer ")
             if token not in platform.issued_tokens or token in platform.revoked_tokens:
                 abort(401)
+
+        @app.get("/<context>/memberships")
+        def memberships(context: str):
+            """Two members a page, the next page in a Link header (as Canvas and Moodle page theirs)."""
+            bearer()
+            platform.roster_accepts.append(request.headers.get("Accept", ""))
+            page = int(request.args.get("page", "0"))
+            members = platform.members.get(context, [])
+            answer = jsonify({"id": request.url, "context": {"id": context},
+                              "members": members[page * 2:page * 2 + 2]})
+            answer.mimetype = "application/vnd.ims.lti-nrps.v2.membershipcontainer+json"
+            if page * 2 + 2 < len(members):
+                answer.headers["Link"] = f'<{platform.url}/{context}/memberships?page={page + 1}>; rel="next"'
+            return answer
 
         @app.get("/<context>/lineitems")
         def list_lineitems(context: str):
