@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from grader.errors import ServiceError
+from grader.lti.frames import forget_origins
 from grader.lti.models import LtiDeployment, LtiRegistration
 from grader.models import db
 
@@ -91,6 +92,7 @@ def register_platform(*, issuer: str, client_id: str, auth_login_url: str, auth_
         if deployment_id not in known:
             registration.deployments.append(LtiDeployment(deployment_id=deployment_id))
     db.session.commit()
+    forget_origins()  # the new platform may frame the pages at once (this process; others within a minute)
     return registration, created
 
 
@@ -110,6 +112,7 @@ def remove_registration(issuer: str, client_id: str, deployment_id: str | None =
         return f"removed deployment {deployment_id} of {issuer} (client {client_id})"
     db.session.delete(registration)
     db.session.commit()
+    forget_origins()
     return f"removed the registration of {issuer} (client {client_id}) and its deployments"
 
 
