@@ -5,6 +5,7 @@
     POST /instructor/lti/platforms/<id>/remove     remove a registration
     GET  /instructor/lti/links/<id>                a link from the LMS: choose its problem set (its instructors)
     POST /instructor/lti/links/<id>
+    POST /instructor/lti/links/<id>/course          tie the LMS course to another course you teach
     GET  /instructor/courses/<id>/gradebook/lti    scores sent to the LMS, pending, failed (its graders)
     POST /instructor/courses/<id>/gradebook/lti/<score id>/resend    "send again"
     POST /instructor/courses/<id>/gradebook/lti/sync-roster          the LMS's roster now (instructors)
@@ -21,9 +22,9 @@ from grader.errors import ServiceError
 from grader.instructor.views import bp
 from grader.lti import nrps, outbox, registrations
 from grader.lti.ags import PlatformError
-from grader.lti.launches import tie_link
+from grader.lti.launches import link_context, tie_link
 from grader.lti.models import LtiContext, LtiResourceLink, LtiScore
-from grader.models import Course, db
+from grader.models import Course, Membership, db
 from grader.service import course_assignments
 
 
@@ -85,8 +86,23 @@ def _link(link_id: int) -> LtiResourceLink:
 @bp.get("/lti/links/<int(max=2147483647):link_id>")
 def lti_link(link_id: int, status: int = 200) -> tuple[str, int]:
     link = _link(link_id)
-    return render_template("instructor/lti/link.html", link=link,
+    taught = list(db.session.scalars(select(Course).join(Membership).where(
+        Membership.user_id == current_user.id, Membership.role == "instructor").order_by(Course.code)))
+    return render_template("instructor/lti/link.html", link=link, courses=taught,
                            sets=[a for a in course_assignments(link.context.course) if not a.archived]), status
+
+
+@bp.post("/lti/links/<int(max=2147483647):link_id>/course")
+def link_lti_course(link_id: int) -> Response | tuple[str, int]:
+    link = _link(link_id)
+    chosen = request.form.get("course", "")
+    try:
+        link_context(current_user, link.context, int(chosen) if chosen.isdigit() else -1)
+    except ServiceError as error:
+        flash(error.message[:1].upper() + error.message[1:] + ".", "error")
+        return lti_link(link_id, error.status)
+    flash(f"{link.context.title} in the LMS now opens {link.context.course.code}.", "info")
+    return redirect(url_for("instructor.lti_link", link_id=link.id), 303)
 
 
 @bp.post("/lti/links/<int(max=2147483647):link_id>")

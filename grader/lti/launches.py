@@ -179,3 +179,29 @@ def tie_link(actor: User, link: LtiResourceLink, assignment_id: int) -> LtiResou
     link.assignment = assignment
     db.session.commit()
     return link
+
+
+def link_context(actor: User, context: LtiContext, course_id: int) -> LtiContext:
+    """Tie the LMS course to another Gradgate course the actor teaches (in place of the one its first launch
+    made): its LMS members join that course with their roles, and its links whose problem set was of the old
+    course wait for a new choice. 403 unless the actor is an instructor of both; 422 naming `course`."""
+    if actor.course_role(context.course_id) != "instructor":
+        raise ServiceError(403, "forbidden", "only the course's instructors link it to another course")
+    target = db.session.get(Course, course_id)
+    if target is None or actor.course_role(target.id) != "instructor":
+        raise ServiceError(422, "validation_error", "choose a course you teach", {"course": ["not a course you teach"]})
+    if target.id == context.course_id:
+        return context
+    members = db.session.execute(select(Membership.user_id, Membership.role).join(
+        LtiUser, LtiUser.user_id == Membership.user_id).where(Membership.course_id == context.course_id,
+                                                              LtiUser.issuer == context.registration.issuer)).all()
+    present = set(db.session.scalars(select(Membership.user_id).where(Membership.course_id == target.id)))
+    for user_id, role in members:
+        if user_id not in present:
+            db.session.add(Membership(user_id=user_id, course_id=target.id, role=role))
+    for link in db.session.scalars(select(LtiResourceLink).where(LtiResourceLink.context_id == context.id)):
+        if link.assignment is not None and link.assignment.course_id != target.id:
+            link.assignment_id = None
+    context.course_id = target.id
+    db.session.commit()
+    return context

@@ -89,6 +89,8 @@ MATRIX = [
     ("GET", "/instructor/lti/links/{link}", None,              302, 404, 200, 404, 200, 200),
     ("POST", "/instructor/lti/links/{link}", {"assignment": "{set}"},
                                                                302, 404, 403, 404, 303, 303),
+    ("POST", "/instructor/lti/links/{link}/course", {"course": "{course}"},
+                                                               302, 404, 403, 404, 303, 303),
     # scores sent to the LMS: the course's graders see them and send one again
     ("GET", "/instructor/courses/{course}/gradebook/lti", None, 302, 404, 200, 404, 200, 200),
     ("POST", "/instructor/courses/{course}/gradebook/lti/{score}/resend", {},
@@ -153,7 +155,7 @@ def test_workspace_authorization(app, client, row, column):
                       reg=db.session.scalar(select(LtiRegistration.id)),
                       link=db.session.scalar(select(LtiResourceLink.id)), score=db.session.scalar(select(LtiScore.id)))
     if isinstance(form, dict):
-        form = {k: str(mul) if v == "{set}" else v for k, v in form.items()}
+        form = {k: str(mul) if v == "{set}" else str(course) if v == "{course}" else v for k, v in form.items()}
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":

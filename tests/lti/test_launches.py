@@ -174,3 +174,27 @@ def test_an_unregistered_platform_is_told_what_the_administrator_must_do(pair):
                                                            "target_link_uri": pair.url + "/lti/launch",
                                                            "client_id": "nobody"}, timeout=10)
     _refused(answer, 403, "https://lms.unknown", "not registered", "flask --app wsgi lti register")
+
+
+def test_an_instructor_links_the_lms_course_to_a_course_they_already_teach(pair):
+    from grader import roster
+
+    teacher = LaunchSpec(sub="teacher-link", roles=[INSTRUCTOR], context_id="c-existing", resource_link_id="l-ex")
+    answer, _, session = pair.launch(teacher)
+    pair.launch(LaunchSpec(sub="learner-link", context_id="c-existing", resource_link_id="l-ex"))
+    with pair.app.app_context():
+        user = db.session.scalar(select(LtiUser).where(LtiUser.sub == "teacher-link")).user
+        existing = roster.create_course(user, "bp-spring", "Backprop, spring").id
+    where = urljoin(pair.url, answer.headers["Location"])
+    assert "bp-spring" in session.get(where, timeout=10).text
+    linked = session.post(where + "/course", data={"course": existing}, allow_redirects=False, timeout=10)
+    assert linked.status_code == 303
+    with pair.app.app_context():
+        from grader.lti.models import LtiContext
+
+        context = db.session.scalar(select(LtiContext).where(LtiContext.context_id == "c-existing"))
+        assert context.course_id == existing
+        learner = db.session.scalar(select(LtiUser).where(LtiUser.sub == "learner-link")).user
+        assert learner.course_role(existing) == "student"  # the LMS's members came along
+    refused = session.post(where + "/course", data={"course": "999999"}, timeout=10)
+    assert refused.status_code == 422 and "choose a course you teach" in refused.text.lower()
