@@ -9,7 +9,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import jwt
@@ -17,7 +17,7 @@ import requests
 from flask import current_app
 
 from grader.lti import keys
-from grader.lti.models import LtiRegistration, LtiResourceLink
+from grader.lti.models import LtiResourceLink
 
 SCORE_TYPE = "application/vnd.ims.lis.v1.score+json"
 LINEITEM_TYPE = "application/vnd.ims.lis.v2.lineitem+json"
@@ -30,6 +30,14 @@ TOKEN_MARGIN_S = 60  # a token this close to its end is fetched again
 _tokens: dict[tuple[str, str, frozenset[str]], tuple[str, float]] = {}
 _tokens_lock = threading.Lock()
 _http = threading.local()
+
+
+class TokenClient(Protocol):
+    """What a token request needs of a registration (an LtiRegistration, or the outbox's plain copy of one)."""
+
+    client_id: str
+    auth_token_url: str
+    auth_audience: str | None
 
 
 class PlatformError(Exception):
@@ -68,7 +76,7 @@ def forget_tokens() -> None:
         _tokens.clear()
 
 
-def access_token(registration: LtiRegistration, scopes: tuple[str, ...], *, fresh: bool = False) -> str:
+def access_token(registration: TokenClient, scopes: tuple[str, ...], *, fresh: bool = False) -> str:
     """A bearer token for these scopes: the cached one unless `fresh` or about to expire."""
     key = (registration.auth_token_url, registration.client_id, frozenset(scopes))
     with _tokens_lock:
@@ -95,7 +103,7 @@ def access_token(registration: LtiRegistration, scopes: tuple[str, ...], *, fres
     return token
 
 
-def _authorized(registration: LtiRegistration, method: str, url: str, scopes: tuple[str, ...],
+def _authorized(registration: TokenClient, method: str, url: str, scopes: tuple[str, ...],
                 **kwargs: Any) -> requests.Response:
     """The request with a bearer token; once more with a new token when the platform answers 401."""
     headers = dict(kwargs.pop("headers", {}))
@@ -156,7 +164,7 @@ class Score:
                 "activityProgress": "Completed", "gradingProgress": "FullyGraded", "timestamp": self.timestamp}
 
 
-def post_score(registration: LtiRegistration, lineitem_url: str, score: Score) -> None:
+def post_score(registration: TokenClient, lineitem_url: str, score: Score) -> None:
     response = _authorized(registration, "POST", scores_url(lineitem_url), SCOPES, json=score.body(),
                            headers={"Content-Type": SCORE_TYPE})
     if response.status_code not in (200, 201, 202, 204):

@@ -130,6 +130,7 @@ class LtiScore(db.Model):
     score_maximum: Mapped[float]
     state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     force: Mapped[bool] = mapped_column(default=False)  # "send again": sent even if the score is unchanged
+    claimed_by: Mapped[str | None] = mapped_column(String(32))  # the sender run holding it while `sending`
     attempts: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -13,11 +13,15 @@ claimed again when the lease ends."""
 from __future__ import annotations
 
 import logging
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased, joinedload
 
 from grader.lti import ags
 from grader.lti.models import LtiContext, LtiRegistration, LtiResourceLink, LtiScore, LtiUser
@@ -26,6 +30,7 @@ from grader.models import Assignment, Membership, User, db, utcnow
 log = logging.getLogger(__name__)
 LEASE_S = 120
 BATCH = 500
+COMMIT_EVERY = 50
 
 
 def _id(thing: Any) -> int:
@@ -92,82 +97,182 @@ def _due(now: datetime) -> Any:
 
 
 def send_pending(now: datetime | None = None, limit: int = BATCH) -> dict[str, int]:
-    """Send what is due; counts by outcome (sent, unchanged, superseded, retry, failed, busy)."""
+    """Send what is due; counts by outcome (sent, unchanged, superseded, retry, failed, busy). A batch is
+    claimed in one statement, the students' scores, subs and last sent scores read in a few queries, and the
+    outcomes committed every COMMIT_EVERY posts (a sender killed in between leaves at most those to be sent
+    once more, with the same score, when their lease ends)."""
     now = now or utcnow()
     counts = dict.fromkeys(("sent", "unchanged", "superseded", "retry", "failed", "busy"), 0)
-    newest = (select(LtiScore.resource_link_id, LtiScore.user_id, func.max(LtiScore.id).label("id"))
-              .where(_due(now)).group_by(LtiScore.resource_link_id, LtiScore.user_id).limit(limit))
-    targets = db.session.execute(newest).all()
-    db.session.rollback()
-    for link_id, user_id, score_id in targets:
-        # the older ones due for the same student and link are covered by this newer one
-        counts["superseded"] += db.session.execute(
-            update(LtiScore).where(LtiScore.resource_link_id == link_id, LtiScore.user_id == user_id,
-                                   LtiScore.id < score_id, LtiScore.state.in_(("pending", "failed")))
-            .values(state="superseded").execution_options(synchronize_session=False)).rowcount
-        claimed = db.session.execute(
-            update(LtiScore).where(LtiScore.id == score_id, _due(now))
-            .values(state="sending", next_try_at=now + timedelta(seconds=LEASE_S))
-            .execution_options(synchronize_session=False)).rowcount
-        db.session.commit()
-        if not claimed:
-            counts["busy"] += 1
-            continue
-        counts[_send(score_id)] += 1
+    newer = aliased(LtiScore)
+    counts["superseded"] = db.session.execute(
+        update(LtiScore).where(LtiScore.state.in_(("pending", "failed")), exists().where(
+            newer.resource_link_id == LtiScore.resource_link_id, newer.user_id == LtiScore.user_id,
+            newer.id > LtiScore.id, newer.state.in_(("pending", "sending"))))
+        .values(state="superseded").execution_options(synchronize_session=False)).rowcount
+    token = uuid.uuid4().hex
+    due = select(LtiScore.id).where(_due(now)).order_by(LtiScore.id).limit(limit)
+    db.session.execute(update(LtiScore).where(LtiScore.id.in_(list(db.session.scalars(due))), _due(now))
+                       .values(state="sending", claimed_by=token, next_try_at=now + timedelta(seconds=LEASE_S))
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    claimed = list(db.session.scalars(
+        select(LtiScore).where(LtiScore.claimed_by == token, LtiScore.state == "sending").order_by(LtiScore.id)
+        .options(joinedload(LtiScore.resource_link).joinedload(LtiResourceLink.context)
+                 .joinedload(LtiContext.registration),
+                 joinedload(LtiScore.resource_link).joinedload(LtiResourceLink.assignment))))
+    newest: dict[tuple[int, int], LtiScore] = {}
+    for score in claimed:  # two rows of one student and link in a batch (a race): the newer one counts
+        older = newest.get((score.resource_link_id, score.user_id))
+        if older is not None:
+            older.state = "superseded"
+            counts["superseded"] += 1
+        newest[(score.resource_link_id, score.user_id)] = score
+    work = _prepare(list(newest.values()), counts)
+    db.session.commit()
+    # From here on plain values only: a commit expires the ORM objects, and reloading them one by one would
+    # cost more than the posts.
+    # A few posts at once (LTI_SEND_THREADS): the platform's latency, not Gradgate, bounds a serial loop.
+    app = current_app._get_current_object()
+
+    def send_in_app(item: _Work) -> tuple[str, dict[str, Any]]:
+        with app.app_context():
+            return _send(item)
+
+    threads = max(1, int(app.config.get("LTI_SEND_THREADS", 4)))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        outcomes: list[dict[str, Any]] = []
+        # the posts go on while the outcomes so far are stored
+        for item, (outcome, values) in zip(work, pool.map(send_in_app, work), strict=True):
+            counts[outcome] += 1
+            outcomes.append({"id": item.score_id, **values})
+            if len(outcomes) >= COMMIT_EVERY:
+                _store(outcomes)
+        _store(outcomes)
     return counts
 
 
-def _last_sent(score: LtiScore) -> float | None:
-    return db.session.scalar(select(LtiScore.score_given).where(
-        LtiScore.resource_link_id == score.resource_link_id, LtiScore.user_id == score.user_id,
-        LtiScore.state == "sent").order_by(LtiScore.id.desc()).limit(1))
+@dataclass
+class _Platform:
+    """What the token request needs of a registration (plain values: they outlive commits)."""
+
+    issuer: str
+    client_id: str
+    auth_token_url: str
+    auth_audience: str | None
 
 
-def _send(score_id: int) -> str:
-    from grader.service.gradebook import gradebook_cell
+@dataclass
+class _Work:
+    score_id: int
+    platform: _Platform
+    lineitem_url: str
+    sub: str | None
+    given: float
+    maximum: float
+    attempts: int
 
-    score = db.session.get(LtiScore, score_id)
-    link = score.resource_link
-    if link.assignment is None:  # the link was untied since
-        score.state, score.error = "failed", "the link no longer opens a problem set"
-        db.session.commit()
-        return "failed"
-    points = gradebook_cell(link.assignment, score.user).points
-    given = 0.0 if points is None else round(points, 6)
-    if not score.force and _last_sent(score) == given:
-        score.state, score.score_given = "unchanged", given
-        db.session.commit()
-        return "unchanged"
-    sub = db.session.scalar(select(LtiUser.sub).where(LtiUser.user_id == score.user_id,
-                                                      LtiUser.issuer == link.context.registration.issuer))
-    score.attempts += 1
+
+def _prepare(scores: list[LtiScore], counts: dict[str, int]) -> list[_Work]:
+    """Each row's post, read at once: the student's score now (as the gradebook counts it), the last score sent
+    per student and link, each student's sub, the line item (found or created once per link). Rows with
+    nothing to send are settled here (the caller commits)."""
+    from grader.service.gradebook import Cell, _fill  # the gradebook's own arithmetic, for many students at once
+
+    cells: dict[tuple[int, int], Cell] = {}
+    by_assignment: dict[int, tuple[Assignment, set[int]]] = {}
+    for score in scores:
+        assignment = score.resource_link.assignment
+        if assignment is not None:
+            by_assignment.setdefault(assignment.id, (assignment, set()))[1].add(score.user_id)
+    for assignment, user_ids in by_assignment.values():
+        _fill(cells, [assignment], user_ids)
+    links = {score.resource_link_id for score in scores}
+    users = {score.user_id for score in scores}
+    last_sent: dict[tuple[int, int], float | None] = {}
+    subs: dict[tuple[str, int], str] = {}
+    if scores:
+        for link_id, user_id, given in db.session.execute(
+                select(LtiScore.resource_link_id, LtiScore.user_id, LtiScore.score_given)
+                .where(LtiScore.state == "sent", LtiScore.resource_link_id.in_(links), LtiScore.user_id.in_(users))
+                .order_by(LtiScore.id)):
+            last_sent[(link_id, user_id)] = given
+        subs = {(issuer, user_id): sub for issuer, user_id, sub in db.session.execute(
+            select(LtiUser.issuer, LtiUser.user_id, LtiUser.sub).where(LtiUser.user_id.in_(users)))}
+    line_items: dict[int, str | ags.PlatformError] = {}
+    work = []
+    for score in scores:
+        link = score.resource_link
+        if link.assignment is None:  # the link was untied since
+            score.state, score.error = "failed", "the link no longer opens a problem set"
+            counts["failed"] += 1
+            continue
+        cell = cells.get((score.user_id, link.assignment_id))
+        given = 0.0 if cell is None or cell.points is None else round(cell.points, 6)
+        if not score.force and last_sent.get((score.resource_link_id, score.user_id)) == given:
+            score.state, score.score_given = "unchanged", given
+            counts["unchanged"] += 1
+            continue
+        if link.id not in line_items:
+            try:
+                line_items[link.id] = ags.line_item_url(link)
+            except ags.PlatformError as exc:
+                line_items[link.id] = exc
+        found = line_items[link.id]
+        if isinstance(found, ags.PlatformError):
+            score.attempts += 1
+            counts[_failed(score, found)] += 1
+            continue
+        registration = link.context.registration
+        work.append(_Work(score_id=score.id, platform=_Platform(registration.issuer, registration.client_id,
+                                                                registration.auth_token_url,
+                                                                registration.auth_audience),
+                          lineitem_url=found, sub=subs.get((registration.issuer, score.user_id)), given=given,
+                          maximum=link.assignment.points, attempts=score.attempts))
+    return work
+
+
+def _send(item: _Work) -> tuple[str, dict[str, Any]]:
+    """Post one score; the outcome and the row's new values."""
+    attempts = item.attempts + 1
     try:
-        url = ags.line_item_url(link)
-        ags.post_score(link.context.registration, url, ags.Score(
-            user_id=sub, given=given, maximum=link.assignment.points,
+        ags.post_score(item.platform, item.lineitem_url, ags.Score(
+            user_id=item.sub, given=item.given, maximum=item.maximum,
             timestamp=datetime.now(UTC).isoformat(timespec="milliseconds")))
     except ags.PlatformError as exc:
-        return _failed(score, exc)
-    score.state, score.score_given, score.score_maximum = "sent", given, link.assignment.points
-    score.sent_at, score.error, score.next_try_at = utcnow(), None, None
-    db.session.commit()
-    return "sent"
+        state, wait = _retry_or_fail(exc, attempts)
+        return ("retry" if state == "pending" else "failed"), {
+            "state": state, "attempts": attempts, "error": str(exc)[:2000], "score_given": None,
+            "score_maximum": item.maximum, "sent_at": None,
+            "next_try_at": None if wait is None else utcnow() + timedelta(seconds=wait)}
+    return "sent", {"state": "sent", "attempts": attempts, "score_given": item.given, "score_maximum": item.maximum,
+                    "sent_at": utcnow(), "error": None, "next_try_at": None}
+
+
+def _store(outcomes: list[dict[str, Any]]) -> None:
+    """The rows' new values, in one bulk UPDATE by primary key, committed."""
+    if outcomes:
+        db.session.execute(update(LtiScore), outcomes)
+        db.session.commit()
+    outcomes.clear()
+
+
+def _retry_or_fail(exc: ags.PlatformError, attempts: int) -> tuple[str, float | None]:
+    """pending with the wait before the next try (5xx, time-outs: backing off), or failed."""
+    config = current_app.config
+    if exc.retry and attempts < int(config.get("LTI_MAX_ATTEMPTS", 12)):
+        wait = min(float(config.get("LTI_RETRY_BASE_S", 5.0)) * 2 ** (attempts - 1),
+                   float(config.get("LTI_RETRY_MAX_S", 3600.0)))
+        log.warning("a score was not sent (%s); trying again in %.0f s", exc, wait)
+        return "pending", wait
+    log.warning("a score failed: %s", exc)
+    return "failed", None
 
 
 def _failed(score: LtiScore, exc: ags.PlatformError) -> str:
-    config = current_app.config
-    score.error = str(exc)[:2000]
-    if exc.retry and score.attempts < int(config.get("LTI_MAX_ATTEMPTS", 12)):
-        wait = min(float(config.get("LTI_RETRY_BASE_S", 5.0)) * 2 ** (score.attempts - 1),
-                   float(config.get("LTI_RETRY_MAX_S", 3600.0)))
-        score.state, score.next_try_at = "pending", utcnow() + timedelta(seconds=wait)
-        db.session.commit()
-        log.warning("score %s not sent (%s); trying again in %.0f s", score.id, exc, wait)
-        return "retry"
-    score.state, score.next_try_at = "failed", None
-    db.session.commit()
-    log.warning("score %s failed: %s", score.id, exc)
-    return "failed"
+    state, wait = _retry_or_fail(exc, score.attempts)
+    score.state, score.error = state, str(exc)[:2000]
+    score.next_try_at = None if wait is None else utcnow() + timedelta(seconds=wait)
+    return "retry" if state == "pending" else "failed"
 
 
 def course_scores(course_id: int) -> list[LtiScore]:

@@ -107,6 +107,7 @@ def upgrade():
     sa.Column('score_maximum', sa.Double(), nullable=False),
     sa.Column('state', sa.String(length=20), nullable=False),
     sa.Column('force', sa.Boolean(), nullable=False),
+    sa.Column('claimed_by', sa.String(length=32), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('error', sa.Text(), nullable=True),
     sa.Column('created_at', sa.DateTime(), nullable=False),
