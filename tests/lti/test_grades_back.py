@@ -150,3 +150,48 @@ def test_instructors_see_what_was_sent_and_what_failed_and_send_again(pair, link
     assert len(_received(pair, "learner-ags")) == before + 1  # sent again although unchanged
     page = session.get(urljoin(pair.url, f"/instructor/courses/{course_id}/gradebook/lti"), timeout=10)
     assert "400 no such user" not in page.text
+
+
+def test_two_platforms_with_their_own_deployments_each_get_their_own_scores(pair, linked):
+    from grader.lti.registrations import register_platform
+    from tests.lti.conftest import Pair
+    from tests.lti.platform import Platform
+
+    other = Platform(client_id="other-client", deployment_id="deployment-B").start()
+    other.tool_url = pair.url
+    try:
+        with pair.app.app_context():
+            register_platform(issuer=other.url, client_id=other.client_id, auth_login_url=other.url + "/authorize",
+                              auth_token_url=other.url + "/token", keyset_url=other.url + "/jwks",
+                              deployment_ids=["deployment-B", "deployment-C"])
+        second = Pair(pair.app, pair.url, other)
+        # the same context and link ids as the first platform's: another platform's are other ones
+        teacher = LaunchSpec(sub="teacher-ags", roles=[INSTRUCTOR], context_id="c-ags", resource_link_id="l-ags",
+                             deployment_id="deployment-C")
+        assert second.launch(teacher)[0].status_code == 303
+        wrong = second.launch(LaunchSpec(sub="x", deployment_id=pair.platform.deployment_id))[0]
+        assert wrong.status_code == 403  # the first platform's deployment is not the second's
+        with pair.app.app_context():
+            link = db.session.scalar(select(LtiResourceLink).join(LtiContext).where(
+                LtiResourceLink.resource_link_id == "l-ags", LtiContext.registration_id != 1))
+            first = db.session.get(Assignment, linked)
+            assert link.context.course_id != first.course_id  # the second platform's course is another course
+            week = Assignment(course_id=link.context.course_id, exercise=first.exercise, title="Week 1 (B)", points=2)
+            db.session.add(week)
+            db.session.flush()
+            link.assignment_id, week_id = week.id, week.id
+            db.session.commit()
+        assert second.launch(LaunchSpec(sub="learner-ags", context_id="c-ags", resource_link_id="l-ags"))[0] \
+            .status_code == 303
+        with pair.app.app_context():
+            learner = db.session.scalar(select(LtiUser).where(LtiUser.sub == "learner-ags",
+                                                              LtiUser.issuer == other.url)).user
+            assert learner.id != _student("learner-ags").id  # (issuer, sub): another platform's user, another account
+            service.submit(learner, db.session.get(Assignment, week_id), answers=RIGHT)
+            before = len(_received(pair, "learner-ags"))
+            assert _send(pair)["sent"] == 1
+        [score] = [s for scores in other.scores.values() for s in scores]
+        assert score["userId"] == "learner-ags" and score["scoreGiven"] == score["scoreMaximum"]
+        assert len(_received(pair, "learner-ags")) == before  # nothing went to the first platform
+    finally:
+        other.stop()
