@@ -6,6 +6,7 @@
     flask --app wsgi lti remove --issuer ISS --client-id ID [--deployment-id D]
     flask --app wsgi lti rotate-key [--retire]
     flask --app wsgi lti send-scores                 send the score outbox's due rows now
+    flask --app wsgi lti registration-url            a one-time URL for the LMS's dynamic registration
 """
 
 from __future__ import annotations
@@ -85,3 +86,12 @@ def send_scores_command() -> None:
 
     counts = send_pending()
     click.echo(", ".join(f"{count} {outcome}" for outcome, count in counts.items()))
+
+
+@lti_cli.command("registration-url")
+def registration_url_command() -> None:
+    """A one-time URL (valid a day) for an LMS's dynamic registration (run with SERVER_NAME set, or the URL
+    names localhost)."""
+    from grader.lti.dynamic import registration_url
+
+    click.echo(registration_url())

@@ -5,6 +5,7 @@
                                the learner lands on the problem set, an instructor on its instructor page
     GET|POST /lti/deep-link    after a deep-linking request: the instructor picks a problem set, and the signed
                                answer goes back to the LMS (an ltiResourceLink with its line item)
+    GET      /lti/register     LTI Dynamic Registration (a one-time URL: flask lti registration-url)
     GET      /lti/jwks         the tool's public keys
     GET      /lti/config.json  the JSON configuration Canvas takes ("Paste JSON" or "Enter URL")
 
@@ -121,6 +122,28 @@ def answer_deep_link() -> Response:
         "form-action 'self'", f"form-action 'self' {origin}").format(
         frame_ancestors=current_app.config["FRAME_ANCESTORS"])
     return response
+
+
+@bp.get("/register")
+def dynamic_registration() -> tuple[str, int]:
+    """LTI Dynamic Registration, opened by the LMS with a one-time URL from `flask lti registration-url`."""
+    from pylti1p3.exception import LtiException
+
+    from grader.lti import dynamic
+
+    configuration = request.args.get("openid_configuration", "")
+    if not configuration.startswith(("https://", "http://")):
+        raise LaunchRefused(400, "the registration request has no openid_configuration URL",
+                            "open this URL from the LMS's \"register a tool\" (dynamic registration) page")
+    dynamic.use_key(request.args.get("key", ""))
+    registration = dynamic.GradgateDynamicRegistration(configuration, request.args.get("registration_token"))
+    try:
+        registration.register()
+    except (LtiException, AssertionError, ValueError, KeyError) as exc:
+        raise LaunchRefused(400, f"the platform's registration failed: {exc}",
+                            "make a new URL with flask --app wsgi lti registration-url and try again, or "
+                            "register the platform by hand with flask --app wsgi lti register") from None
+    return render_template("lti/registered.html", registration=registration.registration), 200
 
 
 @bp.get("/jwks")

@@ -92,6 +92,8 @@ class Platform:
         self.roster_accepts: list[str] = []
         self.deep_links: list[dict[str, Any]] = []  # content items received, as lti1p3platform validated them
         self.deep_link_jwts: list[str] = []
+        self.tool_registrations: list[dict[str, Any]] = []  # what dynamic registration posted
+        self.registration_token = "platform-registration-token"
         self.token_requests = 0
         self.issued_tokens: set[str] = set()
         self.revoked_tokens: set[str] = set()
@@ -152,6 +154,24 @@ class Platform:
                 fields = "".join(f'<input type="hidden" name="{n}" value="{html.escape(launch_data[n])}">'
                                  for n in ("id_token", "state"))
                 return f'<form method="POST" action="{html.escape(launch_data["launch_url"])}">{fields}</form>'
+
+        @app.get("/.well-known/openid-configuration")
+        def openid_configuration():
+            return jsonify({"issuer": platform.url, "authorization_endpoint": platform.url + "/authorize",
+                            "token_endpoint": platform.url + "/token", "jwks_uri": platform.url + "/jwks",
+                            "registration_endpoint": platform.url + "/register",
+                            "https://purl.imsglobal.org/spec/lti-platform-configuration": {
+                                "product_family_code": "lti1p3platform-test", "version": "0.1.8"}})
+
+        @app.post("/register")
+        def register_tool():
+            if request.headers.get("Authorization") != "Bearer " + platform.registration_token:
+                abort(401)
+            body = request.get_json(force=True)
+            platform.tool_registrations.append(body)
+            spec = "https://purl.imsglobal.org/spec/lti-tool-configuration"
+            return jsonify({**body, "client_id": platform.client_id,
+                            spec: {**body[spec], "deployment_id": "dyn-deployment"}})
 
         @app.get("/jwks")
         def jwks():

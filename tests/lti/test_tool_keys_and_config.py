@@ -69,4 +69,5 @@ def test_the_lti_blueprint_has_only_its_public_endpoints(app):
     assert rules == {("GET", "/lti/login"), ("POST", "/lti/login"), ("GET", "/lti/launch"), ("POST", "/lti/launch"),
                      ("GET", "/lti/jwks"), ("GET", "/lti/config.json"),
                      # the instructor's answer to a deep-linking request: their session's request only
-                     ("GET", "/lti/deep-link"), ("POST", "/lti/deep-link")}
+                     ("GET", "/lti/deep-link"), ("POST", "/lti/deep-link"),
+                     ("GET", "/lti/register")}  # dynamic registration: a one-time key (test_dynamic_registration)
