@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 from grader import create_app
 from grader.lti.registrations import register_platform
 from grader.models import db
+from tests.jobs.conftest import deployment, jobs_app, workers  # noqa: F401  (real Celery workers)
 from tests.lti.platform import LaunchSpec, Platform, auto_submit_form
 
 
