@@ -14,7 +14,7 @@ A bad login or launch is a page (status 4xx) naming what is wrong and what to do
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, current_app, jsonify, make_response, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user
@@ -52,6 +52,20 @@ def service_refused(error: ServiceError) -> tuple[str, int]:
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt  # the platform posts it: validated by the registration and, at launch, the state and nonce
 def login() -> Any:
+    """Over HTTPS inside the LMS's frame, a browser may block third-party cookies (then the launch could not
+    be tied to this login): a page checks first (lti-cookie-check.js) and goes on in the frame, or offers to
+    open Gradgate in a new window, where the cookies are first-party. `lti1p3_new_window` or `cookies_checked`
+    skip the check."""
+    params = {**request.args.to_dict(), **request.form.to_dict()}
+    if request.is_secure and not params.get("lti1p3_new_window") and not params.get("cookies_checked") \
+            and current_app.config.get("LTI_COOKIE_CHECK", True):
+        if not params.get("iss") or not params.get("login_hint"):
+            raise LaunchRefused(400, "the login request is not valid: it has no iss or login_hint",
+                                "the platform must send iss, login_hint and target_link_uri")
+        base = url_for("lti.login", _external=True)
+        return render_template("lti/cookie_check.html",
+                               continue_url=base + "?" + urlencode({**params, "cookies_checked": "1"}),
+                               window_url=base + "?" + urlencode({**params, "lti1p3_new_window": "1"})), 200
     return login_redirect(url_for("lti.launch", _external=True))
 
 

@@ -49,3 +49,17 @@ def test_behind_a_proxy_the_forwarded_scheme_makes_the_tool_urls_https():
                                                                     "X-Forwarded-Host": "gradgate.example.edu"})
         assert config.get_json()["oidc_initiation_url"] == "https://gradgate.example.edu/lti/login"
         db.drop_all()
+
+
+def test_over_https_the_login_checks_cookies_first_and_offers_a_new_window(app, client):
+    params = {"iss": "https://lms.example.edu", "login_hint": "u1", "target_link_uri": "https://localhost/lti/launch",
+              "client_id": "c1"}
+    page = client.get("/lti/login", query_string=params, base_url="https://localhost")
+    assert page.status_code == 200 and "Open Gradgate in a new window" in page.text
+    assert "lti1p3_new_window=1" in page.text and "cookies_checked=1" in page.text
+    assert "lti-cookie-check.js" in page.text
+    # either link goes on with the login (here to the page saying the platform is not registered)
+    for extra in ({"lti1p3_new_window": "1"}, {"cookies_checked": "1"}):
+        onward = client.get("/lti/login", query_string={**params, **extra}, base_url="https://localhost")
+        assert onward.status_code == 403 and "not registered" in onward.text
+    assert client.get("/lti/login", query_string={"iss": "x"}, base_url="https://localhost").status_code == 400
