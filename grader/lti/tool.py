@@ -211,7 +211,7 @@ def login_redirect(launch_url: str) -> Any:
         return login.redirect(request.get_param("target_link_uri") or launch_url)
     except LaunchRefused:
         raise
-    except (OIDCException, LtiException) as exc:
+    except (OIDCException, LtiException, AssertionError) as exc:  # pylti1p3 asserts some of its checks
         raise LaunchRefused(400, f"the login request is not valid: {exc}",
                             "the platform must send iss, login_hint and target_link_uri") from None
 
@@ -225,5 +225,5 @@ def validated_launch() -> GradgateMessageLaunch:
         return launch
     except LaunchRefused:
         raise
-    except (LtiException, KeyError, ValueError, TypeError) as exc:
+    except (LtiException, KeyError, ValueError, TypeError, AssertionError) as exc:  # pylti1p3 asserts some checks
         raise _refusal(exc) from None

@@ -198,3 +198,19 @@ def test_an_instructor_links_the_lms_course_to_a_course_they_already_teach(pair)
         assert learner.course_role(existing) == "student"  # the LMS's members came along
     refused = session.post(where + "/course", data={"course": "999999"}, timeout=10)
     assert refused.status_code == 422 and "choose a course you teach" in refused.text.lower()
+
+
+def test_garbled_id_tokens_after_a_real_login_are_4xx_pages_never_500(pair):
+    import base64
+    import json
+
+    def unsigned(fields):
+        head, body, _ = fields["id_token"].split(".")
+        none = base64.urlsafe_b64encode(json.dumps({"alg": "none", "typ": "JWT"}).encode()).decode().rstrip("=")
+        fields["id_token"] = f"{none}.{body}."
+
+    for tamper in (lambda f: f.update(id_token="x.y.z"), lambda f: f.update(id_token=""),
+                   lambda f: f.pop("id_token"), unsigned, lambda f: f.update(id_token="a" * 5000)):
+        answer, _, _ = pair.launch(LaunchSpec(sub="garbled-1"), tamper=tamper)
+        assert 400 <= answer.status_code < 500 and "What to do" in answer.text, (answer.status_code,
+                                                                                  answer.text[:600])
