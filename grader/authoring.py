@@ -49,11 +49,14 @@ def require_may_change(user: User, exercise: Exercise) -> None:
                            "your course, create a copy under an id of your own", {"definition.id": ["not yours"]})
 
 
-def save_exercise(document: dict[str, Any], user: User | None = None) -> tuple[Exercise, bool]:
+def save_exercise(document: dict[str, Any], user: User | None = None,
+                  parsed: definitions.Exercise | None = None) -> tuple[Exercise, bool]:
     """Create an exercise, or a new version of it when the definition changed. Returns (exercise, changed).
     `user` (None: the command line) becomes the owner of a new exercise; the caller checks may_change
-    before editing one. Raises DefinitionError (with paths) for an invalid document; nothing is stored then."""
-    parsed = definitions.parse_exercise(document)
+    before editing one. Raises DefinitionError (with paths) for an invalid document; nothing is stored then.
+    `parsed` is the document already parsed (the catalogue's files are), so it is not parsed twice."""
+    if parsed is None:
+        parsed = definitions.parse_exercise(document)
     exercise = db.session.scalar(select(Exercise).where(Exercise.slug == parsed.id))
     if exercise is None:
         exercise = Exercise(slug=parsed.id, title=parsed.title, kind=parsed.kind, current_version=1,
@@ -76,7 +79,8 @@ def import_catalogue(directory: str) -> list[tuple[str, bool]]:
     """Load every definition of a catalogue directory into the database (new versions where changed)."""
     results = []
     for exercise in definitions.load_catalogue(directory).values():
-        row, changed = save_exercise(exercise.document)
+        # a copy: the parsed catalogue is shared by later imports of this process
+        row, changed = save_exercise(copy.deepcopy(exercise.document), parsed=exercise)
         results.append((row.slug, changed))
     db.session.commit()
     return results

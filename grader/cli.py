@@ -533,6 +533,7 @@ def _demo_user(course: Course, username: str, name: str, role: str) -> tuple[str
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     from grader.jobs.cli import jobs_cli
+    from grader.regrade_cli import regrade_cli
 
-    for command in (exercises_cli, users_cli, courses_cli, tokens_cli, demo_command, jobs_cli):
+    for command in (exercises_cli, users_cli, courses_cli, tokens_cli, demo_command, jobs_cli, regrade_cli):
         app.cli.add_command(command)

@@ -38,6 +38,10 @@ class Config:
     DEFAULT_QUEUE = os.environ.get("DEFAULT_QUEUE", "default")
     SUBMIT_WAIT_S = float(os.environ.get("SUBMIT_WAIT_S", "2"))  # the API waits this long for a queued result
     REQUEUE_AFTER_S = float(os.environ.get("REQUEUE_AFTER_S", "120"))  # a submission queued longer is sent again
+    # A course of at least this many students gets "Prepare CSV" (a background job with progress) on its
+    # gradebook page instead of the direct download; the job reads the students this many at a time.
+    GRADEBOOK_CSV_JOB_MIN_STUDENTS = int(os.environ.get("GRADEBOOK_CSV_JOB_MIN_STUDENTS", "200"))
+    GRADEBOOK_CSV_CHUNK = int(os.environ.get("GRADEBOOK_CSV_CHUNK", "100"))
 
 
 class DevelopmentConfig(Config):

@@ -202,7 +202,8 @@ def docs_page(api: Api) -> str:
 
 
 def init_api(app: Flask) -> Api:
-    from grader.api import authoring, bench, courses, exercises, gradebook, jobs, roster, submissions, tokens
+    from grader.api import authoring, bench, courses, exercises, gradebook, jobs, regrade, roster, submissions, tokens
+    from grader.api import statistics as set_statistics
     from grader.extensions import csrf
 
     for key, value in {
@@ -213,7 +214,7 @@ def init_api(app: Flask) -> Api:
     app.config.setdefault("API_SPEC_OPTIONS", openapi_docs.spec_options())
     api = GradgateApi(app, spec_kwargs={"extra_plugins": [openapi_docs.DocsPlugin()]})
     blueprints = [exercises.blp, authoring.blp, courses.blp, gradebook.blp, roster.blp, submissions.blp, tokens.blp,
-                  jobs.blp]
+                  jobs.blp, set_statistics.blp, regrade.blp]
     if app.config.get("BENCH_FLOOR"):
         blueprints.append(bench.blp)
     for blp in blueprints:

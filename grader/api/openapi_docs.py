@@ -70,6 +70,13 @@ EXAMPLES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
         "answers to one exercise of a set": {"exercise": "seed-two-layer-w1-22", "answers": ANSWERS},
         "code": {"code": CODE}},
     ("POST", "/api/v1/assignments/{assignment_id}/precheck"): {"code": {"code": CODE}},
+    ("POST", "/api/v1/assignments/{assignment_id}/regrade"): {
+        "dry run: a looser tolerance": {"exercise": "gate-multiply", "change": "tolerance",
+                                        "tolerance": {"rtol": 0.05}},
+        "dry run: the fixed grader, two students": {"students": ["ada", "tom"], "never_lower": True},
+        "commit that dry run": {"exercise": "gate-multiply", "change": "tolerance", "tolerance": {"rtol": 0.05},
+                                "dry_run": False, "plan": "<the dry run's plan>",
+                                "reason": "1% was too tight for this weight"}},
     ("POST", "/api/v1/tokens"): {
         "read-only": {"name": "gradebook export", "scopes": ["courses:read"], "expires_in_days": 30}},
 }

@@ -28,10 +28,23 @@ def load_file(path: str | Path) -> Exercise:
     return exercise
 
 
+# Parsed catalogues by directory and the (name, mtime, size) of its files: importing the catalogue again (the
+# admin's job, the demo, every test world) costs only the database writes while no file has changed.
+_loaded: dict[tuple[str, tuple[tuple[str, int, int], ...]], dict[str, Exercise]] = {}
+
+
 def load_catalogue(directory: str | Path) -> dict[str, Exercise]:
     """Every `*.yaml` in a directory by id; DefinitionError listing the problems of every bad file."""
+    paths = sorted(Path(directory).glob("*.yaml"))
+    try:
+        key = (str(Path(directory).resolve()),
+               tuple((p.name, (st := p.stat()).st_mtime_ns, st.st_size) for p in paths))
+    except OSError:  # a file went away meanwhile: read what is there (load_file says what is wrong)
+        key = None
+    if key in _loaded:
+        return dict(_loaded[key])
     exercises, errors = {}, []
-    for path in sorted(Path(directory).glob("*.yaml")):
+    for path in paths:
         try:
             exercise = load_file(path)
         except DefinitionError as exc:
@@ -40,7 +53,10 @@ def load_catalogue(directory: str | Path) -> dict[str, Exercise]:
         exercises[exercise.id] = exercise
     if errors:
         raise DefinitionError(errors)
-    return exercises
+    if key is not None:
+        _loaded.clear()  # one catalogue is current; an edited file makes a new key
+        _loaded[key] = exercises
+    return dict(exercises)
 
 
 def find(name: str, directory: str | Path) -> Exercise:

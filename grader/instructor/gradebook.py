@@ -3,6 +3,10 @@ the API's does):
 
     GET  /instructor/courses/<id>/gradebook                               students × problem sets: sort, filter
     GET  /instructor/courses/<id>/gradebook/csv                           the same as a CSV file (as the API's)
+    POST /instructor/courses/<id>/gradebook/csv/job                       "Prepare CSV" (a course of at least
+                                                                          GRADEBOOK_CSV_JOB_MIN_STUDENTS): the
+                                                                          same CSV as a background job, then
+                                                                          302 to its page (progress, download)
     GET  /instructor/courses/<id>/gradebook/log                           every manual score set or removed
     GET  /instructor/courses/<id>/gradebook/<assignment_id>/<username>    one cell: earned per exercise, the
     POST (same)                                                           manual score, its log; set or remove
@@ -17,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import select
@@ -25,6 +29,8 @@ from sqlalchemy import select
 from grader import service
 from grader.errors import ServiceError
 from grader.instructor.views import STAFF_ROLES, bp
+from grader.jobs.gradebook import KIND as GRADEBOOK_CSV
+from grader.jobs.progress import start_job
 from grader.models import Assignment, Course, Membership, User, db
 
 LOG_PAGE = 100
@@ -85,7 +91,8 @@ def gradebook(course_id: int) -> tuple[str, int]:
     return render_template("instructor/gradebook/table.html", course=course, role=role, view=view,
                            columns=columns, rows=rows, headers=headers, number=number,
                            possible=number(book.possible_total), shown=len(rows), enrolled=len(book.students),
-                           csv_url=url_for("instructor.gradebook_csv", course_id=course.id)), 200
+                           csv_url=url_for("instructor.gradebook_csv", course_id=course.id),
+                           csv_as_job=len(book.students) >= current_app.config["GRADEBOOK_CSV_JOB_MIN_STUDENTS"]), 200
 
 
 def _cells_html(book: service.Gradebook, student: User, columns: list[tuple[int, str]], base: str) -> Markup:
@@ -119,6 +126,13 @@ def gradebook_csv(course_id: int) -> Response:
     course, _ = _staff_course(course_id)
     return Response(service.gradebook_csv(course), mimetype="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{service.gradebook_filename(course)}"'})
+
+
+@bp.post(COURSE + "/csv/job")
+def prepare_gradebook_csv(course_id: int) -> Response:
+    course, _ = _staff_course(course_id)
+    job = start_job(GRADEBOOK_CSV, current_user, {"course_id": course.id})
+    return redirect(url_for("instructor.job", job_id=job.id))
 
 
 @bp.get(COURSE + "/log")

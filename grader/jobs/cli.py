@@ -1,6 +1,7 @@
 """`flask jobs ...`: start long jobs and print their progress (the same rows the pages and the API read).
 
     flask --app wsgi jobs import-catalogue [PATH]   import a catalogue on a worker, printing progress
+    flask --app wsgi jobs gradebook-csv CODE [-o F] a course's gradebook CSV built as a job, printing progress
     flask --app wsgi jobs show ID [--follow]        a job's state and progress (--follow: until it ends)
 """
 
@@ -12,10 +13,11 @@ from pathlib import Path
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
 from grader.jobs.models import Job
-from grader.jobs.progress import FINISHED, job_view, start_job
-from grader.models import db
+from grader.jobs.progress import FINISHED, job_output, job_view, start_job
+from grader.models import Course, db
 
 jobs_cli = AppGroup("jobs", help="Background jobs and their progress.")
 
@@ -67,6 +69,24 @@ def import_catalogue_command(path: Path | None, no_follow: bool) -> None:
         click.echo(f"job {job.id} started: flask jobs show {job.id} --follow")
         return
     _report(follow(job.id))
+
+
+@jobs_cli.command("gradebook-csv")
+@click.argument("course_code")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the CSV (default: gradebook-CODE.csv here).")
+def gradebook_csv_command(course_code: str, output: Path | None) -> None:
+    """Build COURSE_CODE's gradebook CSV as a background job (as "Prepare CSV" does), printing its progress in
+    students, then write the file."""
+    course = db.session.scalar(select(Course).where(Course.code == course_code))
+    if course is None:
+        raise click.ClickException(f"no course {course_code!r}")
+    finished = follow(start_job("gradebook_csv", None, {"course_id": course.id}).id)
+    _report(finished)
+    made = job_output(finished)
+    target = output or Path(made.filename)
+    target.write_bytes(made.content)
+    click.echo(f"  written to {target}")
 
 
 @jobs_cli.command("show")

@@ -3,13 +3,17 @@
     start_job(kind, user, params)   ->  Job (stored queued, then sent to the default queue; without a broker it
                                         runs at once in this process)
     run_job(job_id)                     the worker's side: the kind's runner, with a Progress to report to
-    job_for(viewer, job_id)         ->  Job (the one who started it, or an admin; else 404)
+    job_for(viewer, job_id)         ->  Job (the one who started it, or an admin; else 404; a course's job also
+                                        needs its starter to be that course's staff still)
     job_view(job)                   ->  the dict the API and the CLI show
+    job_output(job)                 ->  JobOutput | None (the file the job made, for download)
 
 A runner is `runner(params, progress) -> result dict`; it says `progress.set_total(n)` once it knows, and
 `progress.step(label, error=None)` after each step, which commits (its own work of that step with it, so what
 the progress says is done is stored). A job delivered again after its worker died starts over: runners are
-written to be repeatable (a catalogue import leaves an unchanged definition alone).
+written to be repeatable (a catalogue import leaves an unchanged definition alone). A runner that makes a file
+(an export) hands it to `progress.attach(...)`: it is stored in the database with the job's end, so any web host
+serves it (files on a worker's disk are not shared).
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from grader.errors import ServiceError
-from grader.jobs.models import Job
+from grader.jobs.models import Job, JobOutput
 from grader.models import User, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,13 @@ class Progress:
         if error is not None and len(self.job.errors) < MAX_ERRORS:
             self.job.errors = [*self.job.errors, {"step": label, "message": error}]
         db.session.commit()
+
+    def attach(self, filename: str, media_type: str, content: bytes) -> None:
+        """The job's output file, stored with the job's end (a job run again replaces it)."""
+        output = db.session.get(JobOutput, self.job.id) or JobOutput(job_id=self.job.id)
+        output.filename, output.media_type, output.size, output.content = filename, media_type, len(content), content
+        output.created_at = utcnow()
+        db.session.add(output)
 
     def fail(self, problems: list[str]) -> None:
         """Stop before doing anything (bad input): the problems are the job's errors."""
@@ -117,14 +129,38 @@ def run_job(job_id: int) -> str | None:
 def job_for(viewer: User, job_id: int) -> Job:
     """The job, for the one who started it or an admin; anyone else gets 404 (no hint it exists)."""
     job = db.session.get(Job, job_id, populate_existing=True)  # progress: never the session's older copy
-    if job is None or (job.started_by != viewer.id and viewer.role != "admin"):
+    if job is None or (job.started_by != viewer.id and viewer.role != "admin") or not _still_staff(viewer, job):
         raise ServiceError(404, "not_found", "no such job")
     return job
+
+
+def _still_staff(viewer: User, job: Job) -> bool:
+    """A course's job (its gradebook CSV) is for that course's instructors and TAs: one who has left the
+    course's staff since starting it reads it no more."""
+    from grader.models import Course
+    from grader.service.access import course_role
+
+    course_id = (job.params or {}).get("course_id")
+    if course_id is None or viewer.role == "admin":
+        return True
+    course = db.session.get(Course, course_id)
+    return course is not None and course_role(viewer, course) in ("instructor", "ta")
+
+
+def job_output(job: Job) -> JobOutput | None:
+    return db.session.get(JobOutput, job.id) if job.state == "done" else None
+
+
+def output_info(job: Job) -> dict[str, Any] | None:
+    """The output file's name, type and size (not its content: progress is read every second)."""
+    row = db.session.execute(select(JobOutput.filename, JobOutput.media_type, JobOutput.size)
+                             .where(JobOutput.job_id == job.id)).first() if job.state == "done" else None
+    return None if row is None else {"filename": row.filename, "media_type": row.media_type, "size": row.size}
 
 
 def job_view(job: Job) -> dict[str, Any]:
     fraction = job.done / job.total if job.total else (1.0 if job.state == "done" else 0.0)
     return {"id": job.id, "kind": job.kind, "started_by": job.started_by, "state": job.state, "done": job.done,
             "total": job.total, "fraction": round(min(fraction, 1.0), 4), "errors": job.errors,
-            "result": job.result, "created_at": job.created_at, "started_at": job.started_at,
-            "finished_at": job.finished_at}
+            "result": job.result, "output": output_info(job), "created_at": job.created_at,
+            "started_at": job.started_at, "finished_at": job.finished_at}

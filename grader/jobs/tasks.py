@@ -3,7 +3,8 @@ check: a worker that would consume the grading queue without a sandbox that isol
 
     gradgate.grade_submission(id)   grade one queued submission and store it (once; a repeat is a no-op)
     gradgate.requeue_stale()        send again the submissions queued longer than REQUEUE_AFTER_S (beat)
-    gradgate.run_job(id)            a long job with progress (grader.jobs.progress; kinds in grader.jobs.catalogue)
+    gradgate.run_job(id)            a long job with progress (grader.jobs.progress; kinds in grader.jobs.catalogue,
+                                    grader.jobs.gradebook)
     gradgate.lti_send_scores()      send the LTI score outbox's due rows to the platforms (grader.lti.outbox)
     gradgate.lti_sync_rosters()     the platforms' course rosters into Gradgate's courses (grader.lti.nrps; beat)
 """
@@ -34,7 +35,7 @@ def _db_retry(task: Task, exc: Exception) -> Exception:
 
 
 def register(celery: Celery) -> None:
-    from grader.jobs import catalogue  # noqa: F401  (registers its job kinds)
+    from grader.jobs import catalogue, gradebook, regrade  # noqa: F401  (register their job kinds)
     from grader.jobs.progress import run_job as run_job_now
     from grader.service.queued import grade_queued, send_grading, stale_queued
 

@@ -7,7 +7,10 @@ By area: access (roles, visibility, the solution policy), variants (a student's 
 (attempts and due dates, as a student's override changes them), overrides (a later due date or
 extra attempts for some students), submissions (grade and store; the submission budget), assignments (settings and
 rescoring), gradebook (a cell per student and problem set), manual_scores (points set by hand, the grade log, the
-CSV export), student_work (one student's every attempt, for the course's staff). Callers import from here:
+CSV export), student_work (one student's every attempt, for the course's staff), statistics and tallies (pure
+counting) with class_data (what a class did at a set, read for them), regrade (a dry run, the totals that move:
+the LMS grades to send again) and regrade_commit (the commit as a job, undo, the records). Callers import from
+here:
 `from grader.service import submit`.
 """
 
@@ -27,6 +30,16 @@ from grader.service.assignments import (
     rescore_assignment,
     revise_assignment,
     update_assignment,
+)
+from grader.service.class_data import (
+    ClassResults,
+    assignment_statistics,
+    class_results,
+    mistake_students,
+    mistake_tallies,
+    staff_assignment,
+    statistics_csv,
+    statistics_filename,
 )
 from grader.service.gradebook import (
     SORTS,
@@ -63,6 +76,8 @@ from grader.service.manual_scores import (
     set_manual_score,
 )
 from grader.service.overrides import override_rows, remove_override, set_override
+from grader.service.regrade import RegradeRequest, check_request, dry_run, totals_that_move
+from grader.service.regrade_commit import commit_regrade, regrades_of, undo_regrade
 from grader.service.student_work import ExerciseWork, SetWork, StudentWork, member_of, student_work
 from grader.service.submissions import (
     MAX_ANSWER_ENTRIES,
@@ -93,4 +108,7 @@ __all__ = [
     "SORTS", "Cell", "arrange", "course_assignments", "gradebook_cell", "MAX_REASON", "course_student",
     "grade_log", "grade_log_query", "gradebook_csv", "gradebook_filename", "manual_score", "remove_manual_score",
     "require_grader", "set_manual_score",
+    "ClassResults", "assignment_statistics", "class_results", "mistake_students", "mistake_tallies",
+    "staff_assignment", "statistics_csv", "statistics_filename",
+    "RegradeRequest", "check_request", "dry_run", "totals_that_move", "commit_regrade", "regrades_of", "undo_regrade",
 ]

@@ -20,6 +20,8 @@ from grader.models import (
     Exercise,
     GradeChange,
     ManualScore,
+    Regrade,
+    RegradeChange,
     Submission,
     User,
     db,
@@ -213,7 +215,9 @@ def delete_assignment(assignment: Assignment) -> None:
         raise ServiceError(409, "has_submissions", "this problem set has submissions: archive it first "
                            "(archived: true) to delete it with them, or hide it (visible: false)")
     # said outright rather than left to ON DELETE CASCADE, which SQLite only honours with its foreign keys on
-    for model in (Submission, ManualScore, GradeChange):
+    regrades = select(Regrade.id).where(Regrade.assignment_id == assignment.id).scalar_subquery()
+    db.session.execute(delete(RegradeChange).where(RegradeChange.regrade_id.in_(regrades)))
+    for model in (Regrade, Submission, ManualScore, GradeChange):
         db.session.execute(delete(model).where(model.assignment_id == assignment.id))
     db.session.delete(assignment)
     db.session.commit()

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
@@ -119,10 +120,11 @@ def _students(course_id: int, usernames: Iterable[str] | None = None) -> list[Us
 
 
 def _fill(cells: dict[tuple[int, int], Cell], assignments: list[Assignment], user_ids: set[int],
-          user_id: int | None = None) -> None:
+          user_id: int | None = None, only: list[int] | None = None) -> None:
     """Three grouped queries whatever the number of students: the submissions summed per (student, set) in
     the database (from each exercise's best or last graded attempt, as the set says), the overrides and the
-    manual scores. Only a row per cell comes back, not one per submission."""
+    manual scores. Only a row per cell comes back, not one per submission. `user_id` or `only` (ids) limit
+    the queries to those students (the course's are kept anyway: `user_ids`)."""
     ids = [a.id for a in assignments]
     if not ids:
         return
@@ -131,6 +133,8 @@ def _fill(cells: dict[tuple[int, int], Cell], assignments: list[Assignment], use
     where = [Submission.assignment_id.in_(ids), Submission.attempt.is_not(None)]
     if user_id is not None:
         where.append(Submission.user_id == user_id)
+    if only is not None:
+        where.append(Submission.user_id.in_(only))
     points = func.coalesce(Submission.points, 0.0)
     per_item = (select(*key, func.max(points).label("best"),
                        # the best points without lateness: lower than the best means the best was late
@@ -161,6 +165,8 @@ def _fill(cells: dict[tuple[int, int], Cell], assignments: list[Assignment], use
         query = select(model).where(model.assignment_id.in_(ids))
         if user_id is not None:
             query = query.where(model.user_id == user_id)
+        if only is not None:
+            query = query.where(model.user_id.in_(only))
         for row in db.session.scalars(query):
             if row.user_id not in user_ids:
                 continue
@@ -180,6 +186,40 @@ def gradebook(course: Course) -> Gradebook:
     cells: dict[tuple[int, int], Cell] = {}
     _fill(cells, assignments, {s.id for s in students})
     return Gradebook(assignments, students, cells, {a.id: a.points for a in assignments})
+
+
+class SetColumn(NamedTuple):
+    """A problem set as a gradebook column, in plain values (an export that commits its progress between
+    chunks of students expires no ORM object it still reads)."""
+
+    id: int
+    title: str
+    points: float
+    scoring: str
+
+
+class StudentRow(NamedTuple):
+    id: int
+    username: str
+    name: str | None
+    email: str | None
+
+
+def course_columns(course: Course) -> tuple[list[SetColumn], list[StudentRow]]:
+    """The gradebook's columns and students (by username), as plain values: three queries."""
+    sets = [SetColumn(a.id, a.title, a.points, a.scoring) for a in course_assignments(course)]
+    rows = db.session.execute(select(User.id, User.username, User.name, User.email).join(Membership).where(
+        Membership.course_id == course.id, Membership.role == "student").order_by(User.username))
+    return sets, [StudentRow(*row) for row in rows]
+
+
+def gradebook_of(sets: list[SetColumn], students: list[StudentRow], *, only_these: bool = False) -> Gradebook:
+    """The gradebook of these students at these sets (a chunk of a course's, with `only_these`: the three
+    queries ask for these students' rows alone)."""
+    cells: dict[tuple[int, int], Cell] = {}
+    ids = [s.id for s in students]
+    _fill(cells, sets, set(ids), only=ids if only_these else None)  # type: ignore[arg-type]
+    return Gradebook(sets, students, cells, {a.id: a.points for a in sets})  # type: ignore[arg-type]
 
 
 def gradebook_cell(assignment: Assignment, student: User) -> Cell:

@@ -11,6 +11,7 @@ import csv
 import io
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -20,7 +21,7 @@ from grader.errors import ServiceError
 from grader.lti.outbox import score_changed
 from grader.models import Assignment, Course, GradeChange, ManualScore, Membership, User, db, utcnow
 from grader.service.access import course_role
-from grader.service.gradebook import gradebook
+from grader.service.gradebook import course_columns, gradebook_of
 
 MAX_REASON = 2000
 GRADERS = ("instructor", "ta")
@@ -143,20 +144,34 @@ def _cell_text(value: Any) -> str:
     return "'" + text if text.startswith(CSV_INJECTION) else text
 
 
-def gradebook_csv(course: Course) -> str:
+def gradebook_csv(course: Course, progress: Callable[[int, int], None] | None = None,
+                  chunk: int | None = None) -> str:
     """The gradebook as CSV: one row per student (username, name, email, the points per problem set, a manual
     score where one is set, empty where nothing counts yet, then the total), the header naming each set by
     title and id (the first three columns as the roster's CSV has them). A cell a spreadsheet would run as a
-    formula gets a leading apostrophe."""
-    book = gradebook(course)
+    formula gets a leading apostrophe.
+
+    With `chunk`, the cells are read for `chunk` students at a time (three queries each, memory bounded by the
+    chunk) and `progress(done, total)` is told the students done before the first chunk and after each: the
+    gradebook_csv background job (grader.jobs.gradebook) is this function, for a large course."""
+    sets, students = course_columns(course)
+    total = len(students)
     text = io.StringIO()
     out = csv.writer(text, lineterminator="\r\n")
     out.writerow([_cell_text(v) for v in ("username", "name", "email",
-                                          *(f"{a.title} (id {a.id})" for a in book.assignments), "total")])
-    for student in book.students:
-        points = [book.cell(student, a).points for a in book.assignments]
-        out.writerow([_cell_text(v) for v in (student.username, student.name, student.email, *points,
-                                              book.total(student))])
+                                          *(f"{a.title} (id {a.id})" for a in sets), "total")])
+    if progress is not None:
+        progress(0, total)
+    size = chunk or max(total, 1)
+    for start in range(0, total, size):
+        part = students[start:start + size]
+        book = gradebook_of(sets, part, only_these=chunk is not None)
+        for student in part:
+            points = [book.cell(student.id, a.id).points for a in sets]
+            out.writerow([_cell_text(v) for v in (student.username, student.name, student.email, *points,
+                                                  book.total(student.id))])
+        if progress is not None:
+            progress(start + len(part), total)
     return text.getvalue()
 
 

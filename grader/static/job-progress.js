@@ -1,4 +1,5 @@
-// Progress bars of long jobs (templates/_job_progress.html): ask each job's JSON and move its bar until it ends.
+// Progress bars of long jobs (templates/_job_progress.html): ask each job's JSON and move its bar until it ends,
+// then reload the page once (the script is only on pages of jobs still running) to show the result.
 (function () {
   "use strict";
   var INTERVAL_MS = 1000;
@@ -12,6 +13,7 @@
         if (job.total) { bar.max = job.total; bar.value = job.done; }
         state.textContent = job.state + ", " + job.done + " of " + (job.total === null ? "?" : job.total);
         if (job.state !== "done" && job.state !== "failed") window.setTimeout(function () { follow(box); }, INTERVAL_MS);
+        else window.location.reload();  // the page rendered while it ran: now its result and download link
       })
       .catch(function () { window.setTimeout(function () { follow(box); }, INTERVAL_MS * 3); });
   }

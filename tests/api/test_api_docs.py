@@ -113,8 +113,9 @@ def test_an_example_with_a_field_the_body_does_not_have_is_left_out(spec):
     assert "one exercise" in shown
 
 
-def test_the_examples_work_as_they_are(app, client, spec, world):
-    """Each example sent unchanged is accepted (2xx): what an integrator copies from the page works."""
+def test_the_examples_work_as_they_are(app, client, spec, world, grading_backend):
+    """Each example sent unchanged is accepted (2xx): what an integrator copies from the page works (the code
+    example graded in the web process, or by a worker within SUBMIT_WAIT_S: 201 with the result either way)."""
     teacher, alice = bearer("teacher"), bearer("alice")
     for username in ("ada", "tom"):
         make_user(username)

@@ -9,14 +9,19 @@ their `unscoped` column is a token with no scope at all. Each cell runs against 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from grader.exercises import find
-from grader.models import SCOPES, ApiToken, Exercise, Job, User, db
+from grader.models import SCOPES, ApiToken, Exercise, Job, JobOutput, Regrade, User, db
 from tests.api.conftest import EXERCISE, RIGHT, assign, bearer, seed_world
+from tests.conftest import Snapshot, restored, take_snapshot
 
+CATALOGUE_DIR = str(Path(__file__).resolve().parents[2] / "exercises")
 COLUMNS = ("anonymous", "student", "other_student", "instructor", "scoped", "unscoped")
 IDENTITY = {"student": "alice", "other_student": "eve", "instructor": "teacher"}
 CODE_EXERCISE = "code-relu-backward"
@@ -70,6 +75,13 @@ MATRIX = [
                                                                                  401, 403, 404, 201, 201, 403),
     ("DELETE", "/assignments/{assignment}/overrides?user=alice", None, "courses:write", "teacher",
                                                                                  401, 403, 404, 204, 204, 403),
+    # a set's statistics and mistake tallies (grader/api/statistics.py): the course's staff
+    ("GET", "/assignments/{assignment}/statistics", None, "gradebook:read", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("GET", "/assignments/{assignment}/statistics?format=csv", None, "gradebook:read", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("GET", "/assignments/{assignment}/mistakes", None, "gradebook:read", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
     ("GET", "/assignments/{assignment}/variant", None, "submissions:read", "alice",
                                                                                  401, 200, 404, 200, 200, 403),
     # a student's, for the course's staff (tests/api/test_user_parameter.py): a student naming another is 403
@@ -89,15 +101,25 @@ MATRIX = [
     ("POST", "/tokens", "token", None, "alice",                                  401, 201, 201, 201, 201, 201),
     # a token revokes only itself and what it made: the spare token is neither (sessions: test_tokens.py)
     ("DELETE", "/tokens/{token}", None, None, "alice",                           401, 403, 404, 404, 403, 403),
-    # a job's progress: the teacher started this one (any token of theirs reads it; others: 404)
+    # a job's progress: the teacher started this one, bp101's gradebook CSV (any token of theirs reads it;
+    # others: 404); its file needs gradebook:read, as the gradebook does; the course's staff start one
     ("GET", "/jobs/{job}", None, None, "teacher",                                401, 404, 404, 200, 200, 200),
+    ("GET", "/jobs/{job}/download", None, "gradebook:read", "teacher",           401, 404, 404, 200, 200, 403),
+    ("POST", "/courses/{course}/gradebook/csv-job", None, "gradebook:read", "teacher",
+                                                                                 401, 403, 404, 202, 202, 403),
+    # regrades: the course's instructors only (a TA's 403 is tests/api/test_regrade_api.py's)
+    ("POST", "/assignments/{assignment}/regrade", "regrade", "gradebook:write", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
+    ("GET", "/assignments/{assignment}/regrades", None, "gradebook:read", "teacher", 401, 403, 404, 200, 200, 403),
+    ("POST", "/assignments/{assignment}/regrades/{regrade}/undo", None, "gradebook:write", "teacher",
+                                                                                 401, 403, 404, 200, 200, 403),
 ]
 
 
-def bodies(app) -> dict:
-    new = copy.deepcopy(find(EXERCISE, app.config["EXERCISES_DIR"]).document)
+def bodies() -> dict:
+    new = copy.deepcopy(find(EXERCISE, CATALOGUE_DIR).document)
     new["id"] = "matrix-new"
-    edit = copy.deepcopy(find(EXERCISE, app.config["EXERCISES_DIR"]).document)
+    edit = copy.deepcopy(find(EXERCISE, CATALOGUE_DIR).document)
     edit["title"] = "Edited"
     return {
         "new_exercise": {"definition": new}, "edit_exercise": {"definition": edit},
@@ -109,7 +131,11 @@ def bodies(app) -> dict:
         "course": {"code": "new101", "title": "New"}, "rename": {"title": "Renamed"},
         "user": {"username": "newbie", "name": "New Bie", "email": "newbie@example.org", "role": "student"},
         "role": {"role": "ta"}, "manual": {"points": 5, "reason": "graded by hand"},
+        "regrade": {"dry_run": True},
     }
+
+
+BODIES = bodies()  # each request sends its own JSON copy
 
 
 def headers_for(column: str, scope: str | None, natural: str) -> dict[str, str]:
@@ -128,7 +154,7 @@ def test_every_documented_operation_is_in_the_matrix(client):
                   if m != "parameters"}
     names = {"{slug}": "{slug}", "{course_id}": "{course}", "{assignment_id}": "{assignment}",
              "{submission_id}": "{submission}", "{token_id}": "{token}", "{number}": "1",
-             "{username}": "bob", "{job_id}": "{job}"}
+             "{username}": "bob", "{job_id}": "{job}", "{regrade_id}": "{regrade}"}
     normalised = set()
     for method, path in documented:
         for k, v in names.items():
@@ -138,31 +164,58 @@ def test_every_documented_operation_is_in_the_matrix(client):
     assert normalised == in_matrix
 
 
-@pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
-@pytest.mark.parametrize("column", COLUMNS)
-def test_authorization(app, client, row, column):
-    method, path, body, scope, natural, *expected = row
-    world = seed_world(app.config["EXERCISES_DIR"], only=(EXERCISE, "gate-add", CODE_EXERCISE))
+@dataclass
+class MatrixWorld:
+    """The ids the matrix's paths name, and the snapshot every cell starts from."""
+
+    ids: dict[str, Any]
+    snapshot: Snapshot
+
+
+@pytest.fixture(scope="module")
+def matrix_world(module_app) -> MatrixWorld:
+    world = seed_world(module_app.config["EXERCISES_DIR"], only=(EXERCISE, "gate-add", CODE_EXERCISE))
     code = assign(world.course, CODE_EXERCISE)
     # The instructor owns the exercises here; other owners are tests/api/test_exercise_owners.py's.
     teacher = db.session.scalar(select(User).where(User.username == "teacher"))
     for exercise in db.session.scalars(select(Exercise)):
         exercise.owner_id = teacher.id
     alice = db.session.scalar(select(User).where(User.username == "alice"))
-    submission = client.post(f"/api/v1/assignments/{world.assignment.id}/submissions", json={"answers": RIGHT},
-                             headers=bearer("alice")).get_json()["id"]
+    submission = module_app.test_client().post(f"/api/v1/assignments/{world.assignment.id}/submissions",
+                                               json={"answers": RIGHT}, headers=bearer("alice")).get_json()["id"]
     spare, _ = ApiToken.issue(alice, ["courses:read"], name="spare")
-    job = Job(kind="catalogue_import", started_by=teacher.id, state="done", done=1, total=1, params={})
+    job = Job(kind="gradebook_csv", started_by=teacher.id, state="done", done=1, total=1,
+              params={"course_id": world.course.id}, result={"students": 2})
     db.session.add_all([spare, job])
+    db.session.flush()
+    db.session.add(JobOutput(job_id=job.id, filename="gradebook-bp101.csv", media_type="text/csv", size=2,
+                             content=b"x\n"))
+    regrade = Regrade(course_id=world.course.id, assignment_id=world.assignment.id, created_by=teacher.id,
+                      reason="matrix", params={}, fingerprint="0" * 64, submission_ids=[], state="committed")
+    db.session.add(regrade)
     db.session.commit()
-    assignment = code.id if body in CODE_BODIES else world.assignment.id
-    url = "/api/v1" + path.format(slug=EXERCISE, course=world.course.id, assignment=assignment,
-                                  submission=submission, token=spare.id, job=job.id)
+    ids = {"slug": EXERCISE, "course": world.course.id, "assignment": world.assignment.id, "code": code.id,
+           "submission": submission, "token": spare.id, "job": job.id, "regrade": regrade.id}
+    return MatrixWorld(ids, take_snapshot())
+
+
+@pytest.fixture
+def app(module_app, matrix_world):
+    """Each cell runs on the matrix's world as it was built (what the cell before changed is undone)."""
+    with restored(module_app, matrix_world.snapshot) as app:
+        yield app
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
+@pytest.mark.parametrize("column", COLUMNS)
+def test_authorization(app, client, matrix_world, row, column):
+    method, path, body, scope, natural, *expected = row
+    ids = matrix_world.ids
+    assignment = ids["code"] if body in CODE_BODIES else ids["assignment"]
+    url = "/api/v1" + path.format(**{**ids, "assignment": assignment})
     headers = headers_for(column, scope, natural)
-    response = client.open(url, method=method, json=bodies(app)[body] if body else None, headers=headers)
+    response = client.open(url, method=method, json=BODIES[body] if body else None, headers=headers)
     want = expected[COLUMNS.index(column)]
     assert response.status_code == want, (column, response.get_json())
     if want >= 400:
         assert set(response.get_json()) == {"code", "message", "errors"}
-    db.session.remove()
-    db.engine.dispose()  # the PostgreSQL server is shared: do not keep this test's pool open

@@ -60,7 +60,7 @@ def test_a_numeric_exercise_has_no_check_on_the_example(client, world):
     assert response.status_code == 422 and "code" in response.get_json()["errors"]
 
 
-def test_checking_needs_no_attempt_left_and_works_past_the_due_date(client, world):
+def test_checking_needs_no_attempt_left_and_works_past_the_due_date(client, world, grading_backend):
     code = assign(world.course, "code-relu-backward", attempt_limit=1, due_at=utcnow() - timedelta(days=1),
                   late_policy="reject")
     assert _precheck(client, code.id, RELU_RIGHT).get_json()["status"] == "passed"

@@ -295,9 +295,10 @@ def test_expired_and_malformed_tokens_are_401(client, world):
         assert response.status_code == 401 and response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_code_submissions(client, world):
+def test_code_submissions(client, world, grading_backend):
     """Without code grading installed: 503 and nothing stored. With it, a syntax error is stored as invalid
-    (no attempt used) without starting the sandbox."""
+    (no attempt used) without starting the sandbox (answered in the web process with GRADING_BACKEND=celery
+    too: it never reaches a worker)."""
     import importlib.util
 
     code = assign(world.course, "code-relu-backward")

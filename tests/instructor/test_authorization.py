@@ -12,7 +12,19 @@ from sqlalchemy import select
 
 from grader import authoring
 from grader.lti.models import LtiContext, LtiRegistration, LtiResourceLink, LtiScore
-from grader.models import Assignment, Course, Exercise, Job, ManualScore, Membership, db
+from grader.models import (
+    Assignment,
+    AssignmentItem,
+    Course,
+    Exercise,
+    Job,
+    JobOutput,
+    ManualScore,
+    Membership,
+    Regrade,
+    db,
+)
+from tests.conftest import Snapshot, restored, take_snapshot
 from tests.service.conftest import make_user
 from tests.web.conftest import login
 
@@ -78,9 +90,31 @@ MATRIX = [
     ("POST", "/instructor/courses/{course}/gradebook/{set}/alice",
      {"action": "set", "points": "0.5", "reason": "graded by hand"},
                                                                302, 404, 302, 404, 302, 302),
+    # a set's statistics and mistake tallies (grader/instructor/statistics.py): its course's staff, TAs too
+    ("GET", "/instructor/assignments/{set}/statistics", None,  302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/assignments/{set}/statistics/csv", None,
+                                                               302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/assignments/{set}/mistakes", None,    302, 404, 200, 404, 200, 200),
+    ("GET", "/instructor/assignments/{set}/mistakes/{item}?quantity=0&mistake=no_swap", None,
+                                                               302, 404, 200, 404, 200, 200),
     # long jobs (grader/instructor/jobs.py): the catalogue belongs to administrators; a job page to its starter
     ("POST", "/instructor/catalogue/import", {},               302, 404, 403, 403, 403, 302),
     ("GET", "/instructor/jobs/{job}", None,                    302, 404, 404, 404, 404, 200),
+    # a course's gradebook CSV as a job: its staff start one; the TA's own job is theirs (and the admin's)
+    ("POST", "/instructor/courses/{course}/gradebook/csv/job", {}, 302, 404, 302, 404, 302, 302),
+    ("GET", "/instructor/jobs/{csvjob}", None,                 302, 404, 200, 404, 404, 200),
+    ("GET", "/instructor/jobs/{csvjob}/download", None,        302, 404, 200, 404, 404, 200),
+    # regrades (grader/instructor/regrade.py): the course's instructors only; a TA gets 403 (the commit's plan
+    # here is no dry run's: 400 for those allowed)
+    ("GET", "/instructor/assignments/{set}/regrade", None,     302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/regrade", {"change": "grader"},
+                                                               302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/regrade/commit", {"change": "grader", "plan": "x", "reason": "r"},
+                                                               302, 404, 403, 404, 400, 400),
+    ("GET", "/instructor/assignments/{set}/regrades/{regrade}", None,
+                                                               302, 404, 403, 404, 200, 200),
+    ("POST", "/instructor/assignments/{set}/regrades/{regrade}/undo", {},
+                                                               302, 404, 403, 404, 302, 302),
     # LTI (grader/instructor/lti.py): platform registrations are the administrators'; a link's problem set is
     # chosen by its course's instructors (its TAs see the page)
     ("GET", "/instructor/lti/platforms", None,                 302, 404, 404, 404, 404, 200),
@@ -100,8 +134,10 @@ MATRIX = [
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
-         "{job}": "<int(max=2147483647):job_id>", "{reg}": "<int(max=2147483647):registration_id>",
-         "{link}": "<int(max=2147483647):link_id>", "{score}": "<int(max=2147483647):score_id>"}
+         "{job}": "<int(max=2147483647):job_id>", "{csvjob}": "<int(max=2147483647):job_id>",
+         "{item}": "<int(max=2147483647):item_id>", "{regrade}": "<int(max=2147483647):regrade_id>",
+         "{reg}": "<int(max=2147483647):registration_id>", "{link}": "<int(max=2147483647):link_id>",
+         "{score}": "<int(max=2147483647):score_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -130,29 +166,55 @@ def world() -> None:
                         Membership(user=eve, course=elsewhere, role="instructor")])
     db.session.commit()
     saved, _ = authoring.save_checked(yaml.safe_load(SOURCE), ada, source=SOURCE)
-    db.session.add(Assignment(course=course, exercise=saved, title="mul"))
+    mul = Assignment(course=course, exercise=saved, title="mul")
+    db.session.add(mul)
     registration = LtiRegistration(issuer="https://lms.example.edu", client_id="c1", auth_login_url="https://l/a",
                                    auth_token_url="https://l/t", keyset_url="https://l/k")
     context = LtiContext(registration=registration, deployment_id="d1", context_id="ctx", course=course)
     link = LtiResourceLink(context=context, resource_link_id="rl")
     db.session.add_all([registration, context, link, LtiScore(resource_link=link, user=alice, score_maximum=1)])
     db.session.add(Job(kind="catalogue_import", started_by=root.id, state="running", done=3, total=20, params={}))
+    db.session.flush()
+    db.session.add(Regrade(course_id=course.id, assignment_id=mul.id, created_by=ada.id, reason="matrix", params={},
+                           fingerprint="0" * 64, submission_ids=[], state="committed"))
+    db.session.commit()
+    csv_job = Job(kind="gradebook_csv", started_by=tom.id, state="done", done=1, total=1,
+                  params={"course_id": course.id}, result={"students": 1})
+    db.session.add(csv_job)
+    db.session.flush()
+    db.session.add(JobOutput(job_id=csv_job.id, filename="gradebook-bp101.csv", media_type="text/csv", size=2,
+                             content=b"x\n"))
     db.session.commit()
     assert root.role == "admin"
+
+
+@pytest.fixture(scope="module")
+def world_snapshot(module_app) -> Snapshot:
+    authoring.import_catalogue(module_app.config["EXERCISES_DIR"])
+    world()
+    return take_snapshot()
+
+
+@pytest.fixture
+def app(module_app, world_snapshot):
+    """Each cell starts from the world as built (what the cell before changed is undone)."""
+    with restored(module_app, world_snapshot) as app:
+        yield app
 
 
 @pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
 @pytest.mark.parametrize("column", COLUMNS)
 def test_workspace_authorization(app, client, row, column):
     method, path, form, *expected = row
-    authoring.import_catalogue(app.config["EXERCISES_DIR"])
-    world()
     if column != "anonymous":
         login(client, USERS[column])
     course = db.session.scalar(select(Course.id).where(Course.code == "bp101"))
     mul = db.session.scalar(select(Assignment.id).where(Assignment.title == "mul"))
-    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=db.session.scalar(select(Job.id)),
-                      reg=db.session.scalar(select(LtiRegistration.id)),
+    jobs = dict(db.session.execute(select(Job.kind, Job.id)).all())
+    item = db.session.scalar(select(AssignmentItem.id).where(AssignmentItem.assignment_id == mul))
+    url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=jobs["catalogue_import"],
+                      csvjob=jobs["gradebook_csv"], item=item,
+                      regrade=db.session.scalar(select(Regrade.id)), reg=db.session.scalar(select(LtiRegistration.id)),
                       link=db.session.scalar(select(LtiResourceLink.id)), score=db.session.scalar(select(LtiScore.id)))
     if isinstance(form, dict):
         form = {k: str(mul) if v == "{set}" else str(course) if v == "{course}" else v for k, v in form.items()}
@@ -173,5 +235,10 @@ def test_workspace_authorization(app, client, row, column):
         kept = db.session.get(Assignment, mul)
         assert kept.visible and not kept.archived and not kept.overrides and kept.points == 1
         assert db.session.scalar(select(ManualScore.id)) is None
-    if want == 302 and column != "anonymous" and "/gradebook/" in path:
+        assert set(db.session.scalars(select(Job.id))) == set(jobs.values())  # no job started
+    if want == 302 and column != "anonymous" and "/gradebook/{set}" in path:
         assert db.session.scalar(select(ManualScore.points)) == 0.5  # allowed: done
+    if want == 302 and column != "anonymous" and path.endswith("/csv/job"):  # started (eager: and done)
+        started = db.session.scalar(select(Job).where(Job.id.not_in(jobs.values())))
+        assert started.kind == "gradebook_csv" and started.state == "done", started
+        assert response.headers["Location"] == f"/instructor/jobs/{started.id}"

@@ -49,7 +49,7 @@ def page(client, course: Course, username: str = "alice"):
     return client.get(f"/instructor/courses/{course.id}/students/{username}")
 
 
-def test_every_attempt_with_its_feedback_seed_and_worked_solution(client, world):
+def test_every_attempt_with_its_feedback_seed_and_worked_solution(client, world, grading_backend):
     numeric = place(world, NUMERIC, attempt_limit=5, points=10, solution_policy="never")
     code = place(world, CODE, position=-1)  # first in the course's order
     alice = user("alice")

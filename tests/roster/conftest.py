@@ -20,6 +20,10 @@ class Roster:
 
 @pytest.fixture
 def roster_world(app) -> Roster:
+    return build_roster()
+
+
+def build_roster() -> Roster:
     course, other = Course(code="bp101", title="Backprop 101"), Course(code="dl201", title="Deep Learning 201")
     db.session.add_all([course, other])
     ada, olga = make_user("ada", role="instructor"), make_user("olga", role="instructor")

@@ -7,12 +7,15 @@ Outside the course: 404 (no hint it exists). A TA sees the roster but changes no
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
 
 from grader import authoring
 from grader.models import Assignment, Membership, User, db
+from tests.conftest import Snapshot, restored, take_snapshot
+from tests.roster.conftest import build_roster
 from tests.web.conftest import login
 
 COLUMNS = ("anonymous", "student", "ta", "instructor", "other_instructor", "admin")
@@ -37,6 +40,8 @@ MATRIX = [
     ("POST", "/instructor/courses/{course}/members/bob/reset", {},
                                                                   302, 404, 403, 200, 404, 200),
     ("GET", "/instructor/courses/{course}/students/bob", None,    302, 404, 200, 200, 404, 200),
+    # the statistics of its sets, a line each (each set's own pages: tests/instructor/test_authorization.py)
+    ("GET", "/instructor/courses/{course}/statistics", None,      302, 404, 200, 200, 404, 200),
     # its problem sets (each set's own pages: tests/instructor/test_authorization.py)
     ("GET", "/instructor/courses/{course}/assignments", None,     302, 404, 200, 200, 404, 200),
     ("GET", "/instructor/courses/{course}/assignments/new", None, 302, 404, 403, 200, 404, 200),
@@ -57,16 +62,36 @@ def test_every_course_page_route_is_in_the_matrix(app):
     assert routes == in_matrix
 
 
+@dataclass
+class MatrixWorld:
+    course_id: int
+    snapshot: Snapshot
+
+
+@pytest.fixture(scope="module")
+def matrix_world(module_app) -> MatrixWorld:
+    authoring.import_catalogue(module_app.config["EXERCISES_DIR"])
+    course_id = build_roster().course.id
+    return MatrixWorld(course_id, take_snapshot())
+
+
+@pytest.fixture
+def app(module_app, matrix_world):
+    """Each cell starts from the roster as built (what the cell before changed is undone)."""
+    with restored(module_app, matrix_world.snapshot) as app:
+        yield app
+
+
 @pytest.mark.parametrize("row", MATRIX, ids=[f"{r[0]} {r[1]}" for r in MATRIX])
 @pytest.mark.parametrize("column", COLUMNS)
-def test_course_page_authorization(app, client, roster_world, row, column):
+def test_course_page_authorization(app, client, matrix_world, row, column):
     method, path, form, *expected = row
     if form == "set":
-        authoring.import_catalogue(app.config["EXERCISES_DIR"])
         form = SET_FORM
     if column != "anonymous":
         login(client, WHO[column])
-    url = path.format(course=roster_world.course.id)
+    course_id = matrix_world.course_id
+    url = path.format(course=course_id)
     if form == "csv":
         form = {"file": (io.BytesIO(CSV), "class.csv")}
     response = client.open(url, method=method, data=form)
@@ -76,7 +101,7 @@ def test_course_page_authorization(app, client, roster_world, row, column):
         assert "/login" in response.headers["Location"]
     bob = db.session.scalar(select(User).where(User.username == "bob"))
     member = db.session.scalar(select(Membership).where(Membership.user_id == bob.id,
-                                                        Membership.course_id == roster_world.course.id))
+                                                        Membership.course_id == course_id))
     changed_bob = path.endswith(("/role", "/remove"))
     # Refused requests change nothing; allowed ones did what they say.
     if want in (302, 200) and column != "anonymous" and method == "POST" and changed_bob:

@@ -106,3 +106,13 @@ def test_guessing_the_current_password_or_links_is_rate_limited(backend, databas
                                                           "again": "brand-new-pw"}).status_code for i in range(5)]
         assert guesses == [422, 422, 422, 429, 429]
         assert [client.post(f"/sign-in/guess-{i}").status_code for i in range(4)] == [400, 400, 400, 429]
+
+
+def test_passwords_are_stored_as_salted_scrypt_hashes(app, roster_world):
+    # The fixtures' accounts use a cheap hash (tests/service/conftest.py); what the service stores is scrypt.
+    made = roster.create_user("newbie", password="a-long-password")
+    roster.set_password(user("bob"), "bobs-new-password")
+    for stored in (made, user("bob")):
+        assert stored.password_hash.startswith("scrypt:")
+    assert made.password_hash != roster.create_user("twin", password="a-long-password").password_hash
+    assert made.check_password("a-long-password") and not made.check_password("a-long-passwore")

@@ -1,13 +1,24 @@
+from functools import cache
+
 import pytest
 from sqlalchemy import select
+from werkzeug.security import generate_password_hash
 
 from grader import authoring
 from grader.models import Assignment, Course, Exercise, Membership, User, db
 
 
+@cache
+def fixture_password_hash(password: str) -> str:
+    """A cheap hash for the fixtures' accounts, made once per password: scrypt (what accounts get from the
+    service, checked in tests/roster/test_passwords.py) costs about 60 ms to make and again at each sign-in,
+    minutes over the suite. Signing in checks it with the same code path."""
+    return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
 def make_user(username: str, role: str = "student") -> User:
     user = User(username=username, name=username.title(), role=role)
-    user.set_password(f"{username}-password")
+    user.password_hash = fixture_password_hash(f"{username}-password")
     db.session.add(user)
     db.session.flush()
     return user

@@ -19,15 +19,16 @@ def relu_backward(dout, z):
 """
 
 
-def _submit(client, course) -> tuple[str, Submission]:
+def _submit(client, course, grading_backend) -> tuple[str, Submission]:
     a = assign(course, "code-relu-backward")
     login(client)
     location = client.post(f"/assignments/{a.id}", data={"code": RELU_FAILS_ON_TALL}).location
+    grading_backend.wait()  # celery: the page said "grading…" until the worker stored the result
     return location, db.session.query(Submission).one()
 
 
-def test_summary_first_failed_tests_in_full_passing_ones_collapsed(client, course):
-    location, submission = _submit(client, course)
+def test_summary_first_failed_tests_in_full_passing_ones_collapsed(client, course, grading_backend):
+    location, submission = _submit(client, course, grading_backend)
     parts = submission.feedback["parts"]
     passed = sum(p["status"] == "correct" for p in parts)
     assert 0 < passed < len(parts)
@@ -49,8 +50,8 @@ def test_summary_first_failed_tests_in_full_passing_ones_collapsed(client, cours
                              r'<code>import numpy as np', failing)
 
 
-def test_the_named_mistake_is_said_once_at_the_top_and_outlined_on_the_graph(client, course):
-    location, submission = _submit(client, course)
+def test_the_named_mistake_is_said_once_at_the_top_and_outlined_on_the_graph(client, course, grading_backend):
+    location, submission = _submit(client, course, grading_backend)
     diagnosis = submission.feedback["diagnosis"]  # the grader's, for the mistake seen in most failed tests
     assert diagnosis["mistake"] == "forgot_local_grad" and diagnosis["gates"] == ["h"]
     html = client.get(location).text

@@ -28,7 +28,7 @@ def test_a_version_field_of_odd_digits_is_ignored_not_a_500(client, course):
         assert response.status_code == 303 and response.location.startswith("/submissions/"), odd
 
 
-def test_code_with_a_nul_byte_or_too_long_is_refused_and_nothing_stored(client, course):
+def test_code_with_a_nul_byte_or_too_long_is_refused_and_nothing_stored(client, course, grading_backend):
     a = assign(course, "code-relu-backward")
     login(client)
     for code, says in (("def relu_backward(dout, x):\n    return dout\x00\n", "the code contains a NUL byte"),

@@ -10,6 +10,7 @@ import pytest
 from grader import authoring, create_app, service
 from grader.models import Course, Membership, db
 from grader.web.student import render_prompt
+from tests.conftest import app_on
 from tests.service.conftest import assign, make_user, user
 from tests.web.conftest import login
 
@@ -244,18 +245,13 @@ def test_prompt_placeholders_cannot_be_forged():
 
 
 def test_sign_in_attempts_are_rate_limited(backend, database_urls):
-    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": database_urls[backend], "RATELIMIT_ENABLED": True,
-                                 "LOGIN_RATE_LIMIT": "3 per minute", "RATELIMIT_STORAGE_URI": "memory://"})
-    with app.app_context():
-        db.create_all()
+    with app_on(database_urls[backend], RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute",
+                RATELIMIT_STORAGE_URI="memory://") as app:
         client = app.test_client()
         statuses = [client.post("/login", data={"username": "nobody", "password": "guess"}).status_code
                     for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         assert client.get("/login").status_code == 200  # reading the form is not limited
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
 
 
 def test_the_page_lists_every_given_number_including_the_upstream_gradient(client, course):

@@ -1,7 +1,7 @@
 """lti registrations, links, launch data and the score outbox
 
-Revision ID: 0010
-Revises: 0009 (pointed at 0008 while 0009_regrades is merged separately)
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-02 00:55:02.600642
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0008'  # TODO(lead): '0009' once 0009_regrades is merged
+revision = '0011'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

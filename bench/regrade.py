@@ -1,0 +1,212 @@
+"""A regrade of 20,000 numeric submissions through the job, against grading the same answers in a plain loop.
+
+    .venv/bin/python -m bench.regrade [--submissions 20000] [--students 2000]
+
+On PostgreSQL (BENCH_DATABASE_URL, default postgresql://postgres@127.0.0.1:5432/t_regrade_bench; created when
+missing, its tables recreated each run) or SQLite (BENCH_DATABASE_URL=sqlite:///...): a course of 2,000
+students, a problem set of gate-multiply (random numbers), ten attempts each, half of them 20% off (wrong at
+the catalogue's 1%), graded once when inserted in bulk (core statements, not the service: the setup is not
+timed). Then, in the same run, each from a cold variant cache:
+
+  (a) loop   grade_answers on every stored (seed, answers) with the tolerance at 25%: nothing read or written
+  (b) job    the dry run's plan committed through the "regrade" job (grader.service.regrade_commit): the rows
+             read, planned again, the fingerprint checked, 10,000 changed rows and their history written in
+             batches, the progress committed per batch; its progress printed while it runs (another thread
+             reads the job's row, as the page and `flask jobs show --follow` do)
+
+and prints the submissions per second of each and (a)/(b) as the job's share of the loop's speed: PASS at
+0.8 or more. The dry run itself (which grades them too) is timed and printed alongside but is not (b).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TARGET = 0.8
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/t_regrade_bench"
+EXERCISE = "gate-multiply"
+LOOSER = {"rtol": 0.25}
+
+
+def database_url(url: str) -> str:
+    target = make_url(url)
+    if target.drivername.startswith("sqlite"):
+        return url
+    target = target.set(drivername="postgresql+psycopg")
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}) is None:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+    return target.render_as_string(hide_password=False)
+
+
+def setup(app, submissions: int, students: int) -> tuple[int, int, list[tuple[int, dict]]]:
+    """The course; (assignment id, instructor id, [(seed, answers)] as stored)."""
+    from grader import authoring
+    from grader import exercises as definitions
+    from grader.grading.numeric import grade_answers
+    from grader.models import Assignment, Course, Exercise, Membership, Submission, User, db
+    from grader.service.variants import cached_variant, derive_seed
+
+    db.drop_all()
+    db.create_all()
+    authoring.save_exercise(definitions.find(EXERCISE, app.config["EXERCISES_DIR"]).document)
+    course = Course(code="bench", title="Bench")
+    teacher = User(username="teacher", name="Teacher", role="instructor", password_hash="!")
+    db.session.add_all([course, teacher, Membership(user=teacher, course=course, role="instructor")])
+    exercise = db.session.scalar(select(Exercise).where(Exercise.slug == EXERCISE))
+    assignment = Assignment(course=course, exercise=exercise, title="bench", points=4)
+    db.session.add(assignment)
+    db.session.commit()
+    db.session.execute(insert(User), [{"username": f"s{i}", "name": f"S{i}", "role": "student", "password_hash": "!"}
+                                      for i in range(students)])
+    ids = list(db.session.scalars(select(User.id).where(User.role == "student").order_by(User.id)))
+    db.session.execute(insert(Membership), [{"user_id": u, "course_id": course.id, "role": "student"} for u in ids])
+    version, item = exercise.current, assignment.items[0]
+    definition = authoring.definition_of(version)
+    rows, stored = [], []
+    per_student = max(1, submissions // students)
+    for n in range(submissions):
+        user_id = ids[n % students]
+        seed = derive_seed(user_id, EXERCISE)
+        variant = cached_variant(definition, seed)
+        dw, dx = (float(variant.expected(ask)) for ask in definition.asks)
+        answers = {"0": repr(dw * (1.2 if n % 2 else 1.0)), "1": repr(dx)}
+        result = grade_answers(variant, answers)
+        rows.append({"assignment_id": assignment.id, "item_id": item.id, "user_id": user_id,
+                     "exercise_version_id": version.id, "seed": seed, "kind": "numeric", "answers": answers,
+                     "status": "graded", "attempt": n // students + 1, "score": result.score,
+                     "points": round(result.score * 4, 6), "late": False, "feedback": result.to_dict(),
+                     "mistakes": sorted({p.diagnosis["mistake"] for p in result.parts if p.diagnosis})})
+        stored.append((seed, answers))
+        if len(rows) == 5000:
+            db.session.execute(insert(Submission), rows)
+            rows = []
+    if rows:
+        db.session.execute(insert(Submission), rows)
+    db.session.commit()
+    assert per_student >= 1
+    return assignment.id, teacher.id, stored
+
+
+def plain_loop(app, assignment_id: int, stored: list[tuple[int, dict]]) -> float:
+    import dataclasses
+
+    from grader.authoring import definition_of
+    from grader.grading.numeric import grade_answers
+    from grader.models import Assignment, db
+    from grader.service import variants
+
+    definition = definition_of(db.session.get(Assignment, assignment_id).items[0].exercise.current)
+    looser = dataclasses.replace(definition, tolerance=LOOSER)
+    variants._variants.clear()
+    started = time.perf_counter()
+    for seed, answers in stored:
+        variant = dataclasses.replace(variants.cached_variant(definition, seed), exercise=looser)
+        grade_answers(variant, answers).withhold_ungraded()
+    return time.perf_counter() - started
+
+
+def watch(app, job_id_box: list, stop: threading.Event) -> None:
+    """Print the job's progress while it runs, read from its row in a session of this thread."""
+    from grader.jobs.cli import progress_line
+    from grader.jobs.models import Job
+    from grader.models import db
+
+    with app.app_context():
+        last = None
+        while not stop.is_set():
+            if job_id_box:
+                db.session.rollback()
+                job = db.session.get(Job, job_id_box[0])
+                line = progress_line(job) if job is not None else None
+                if line and line != last:
+                    print(f"    {time.strftime('%H:%M:%S')} {line}", flush=True)
+                    last = line
+            time.sleep(0.5)
+        db.session.remove()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--submissions", type=int, default=20_000)
+    parser.add_argument("--students", type=int, default=2_000)
+    options = parser.parse_args()
+    url = database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+
+    from grader import create_app
+    from grader.models import Assignment, Job, Regrade, User, db
+    from grader.service import regrade_commit
+    from grader.service.regrade import check_request, dry_run
+
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, "CELERY_BROKER_URL": None})
+    with app.app_context():
+        started = time.perf_counter()
+        assignment_id, teacher_id, stored = setup(app, options.submissions, options.students)
+        print(f"{len(stored):,} graded submissions of {options.students:,} students stored in "
+              f"{time.perf_counter() - started:.1f} s ({make_url(url).get_backend_name()})")
+        loop_s = plain_loop(app, assignment_id, stored)
+        print(f"(a) plain loop: {len(stored) / loop_s:,.0f} submissions/s ({loop_s:.2f} s)")
+
+        assignment, teacher = db.session.get(Assignment, assignment_id), db.session.get(User, teacher_id)
+        request = check_request(assignment, change="tolerance", tolerance=LOOSER)
+        from grader.service import variants
+
+        variants._variants.clear()
+        started = time.perf_counter()
+        plan = dry_run(teacher, assignment, request)
+        print(f"    dry run: {plan.summary()} in {time.perf_counter() - started:.2f} s (not timed below)")
+        token = plan.token()
+        variants._variants.clear()
+        box: list[int] = []
+        stop = threading.Event()
+        watcher = threading.Thread(target=watch, args=(app, box, stop), daemon=True)
+        watcher.start()
+        original = regrade_commit.start_job
+
+        def start_and_show(kind, user, params):  # the job runs at once (no broker): show its id first
+            job = Job(kind=kind, started_by=user.id, state="queued", done=0, errors=[], params=params)
+            db.session.add(job)
+            db.session.commit()
+            box.append(job.id)
+            time.sleep(0.6)  # the watcher sees it queued
+            started_box.append(time.perf_counter())
+            from grader.jobs.progress import run_job
+
+            run_job(job.id)
+            return job
+
+        started_box: list[float] = []
+        regrade_commit.start_job = start_and_show
+        try:
+            regrade = regrade_commit.commit_regrade(teacher, assignment, request, token, "bench")
+        finally:
+            regrade_commit.start_job = original
+        job_s = time.perf_counter() - started_box[0]
+        time.sleep(0.6)
+        stop.set()
+        watcher.join()
+        regrade = db.session.get(Regrade, regrade.id)
+        assert regrade.state == "committed", (regrade.state, regrade.counts)
+        print(f"(b) the job: {len(stored) / job_s:,.0f} submissions/s ({job_s:.2f} s; "
+              f"{regrade.counts['changed']:,} changed)")
+        ratio = loop_s / job_s
+        print(f"job / loop = {ratio:.2f} (target >= {TARGET}): {'PASS' if ratio >= TARGET else 'MISS'}")
+        db.session.remove()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,244 @@
+"""Regrade with a dry run (grader.service.regrade, regrade_commit): the dry run changes no row of any table; the
+commit applies exactly what the dry run said, once (also when started again after dying mid-way); undo
+restores every score and feedback; manual scores and "never lower" keep submissions; a changed row refuses the
+commit; another version regrades only where it draws the same numbers."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from sqlalchemy import func, select
+
+from grader import authoring, service
+from grader.errors import ServiceError
+from grader.jobs.models import Job
+from grader.jobs.progress import Progress
+from grader.models import Regrade, RegradeChange, Submission, db
+from grader.service import regrade_commit
+from grader.service.regrade import KEPT_NEVER_LOWER, KEPT_OVERRIDDEN, NUMBERS_DIFFER, check_request, dry_run
+from grader.service.regrade_commit import apply_regrade, commit_regrade, undo_regrade
+from tests.service.regrade_world import answers_for, build, documents, exercise, snapshot
+
+LOOSER = {"rtol": 0.25}
+
+
+@pytest.fixture
+def world(app):
+    return build(app.config["EXERCISES_DIR"])
+
+
+def submissions() -> dict[int, tuple]:
+    db.session.expire_all()
+    return {s.id: (s.score, s.points, s.feedback, s.mistakes, s.exercise_version_id)
+            for s in db.session.scalars(select(Submission))}
+
+
+def committed(world, request, reason="tolerance too tight"):
+    plan = dry_run(world.teacher, world.assignment, request)
+    regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), reason)
+    db.session.expire_all()
+    return plan, db.session.get(Regrade, regrade.id)
+
+
+def test_a_dry_run_changes_no_row_and_says_what_would_change(world):
+    request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
+    before = snapshot()
+    plan = dry_run(world.teacher, world.assignment, request)
+    assert snapshot() == before  # every table, every row
+    report = plan.report()
+    # "three" was 20% off (wrong at 1%): right at 25%; "manual" too, but a manual score wins; the others stay
+    # right (their feedback now says 25%: a change too, of feedback only, no score moves)
+    assert report["counts"]["scores_move"] == 1 and report["counts"][KEPT_OVERRIDDEN] == 1
+    assert report["summary"] == "would change 3 submissions of 3 students"
+    moved = {e["user"]: e for e in report["entries"] if e["old_score"] != e["new_score"]}
+    assert set(moved) == {"three", "manual"}
+    assert (moved["three"]["old_score"], moved["three"]["new_score"]) == (0.5, 1.0)
+    assert (moved["three"]["old_points"], moved["three"]["new_points"]) == (2.0, 4.0)
+    assert moved["manual"]["outcome"] == KEPT_OVERRIDDEN and report["kept_overridden"] == ["manual"]
+    assert report["totals"] == [{"user": "three", "old": 2.0, "new": 4.0}] and report["lms_resend"] == ["three"]
+
+
+def test_commit_applies_exactly_the_dry_run_once_and_undo_restores_everything(world):
+    before = submissions()
+    request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
+    plan, regrade = committed(world, request)
+    assert regrade.state == "committed" and regrade.reason == "tolerance too tight"
+    assert regrade.created_by == world.teacher.id and regrade.committed_at is not None
+    assert regrade.counts["changed"] == len(plan.changed) == 3 and regrade.counts["lms_resend"] == ["three"]
+    after = submissions()
+    changed = {e.submission_id: e for e in plan.changed}
+    for sid, row in after.items():
+        if sid in changed:
+            e = changed[sid]
+            assert row[:2] == (e.new_score, e.new_points) and row[3] == e.new_mistakes and row[2] == e.new_feedback
+        else:
+            assert row == before[sid]
+    history = list(db.session.scalars(select(RegradeChange).where(RegradeChange.regrade_id == regrade.id)))
+    assert {h.submission_id for h in history} == set(changed)
+    assert all((h.old_score, h.old_points, h.old_feedback) == before[h.submission_id][:3] for h in history)
+    three = world.students["three"]
+    assert service.gradebook_cell(world.assignment, three).points == 4.0  # the gradebook shows it
+    # The job delivered again: nothing more happens.
+    job = Job(kind="regrade", state="running", done=0, errors=[], params={"regrade_id": regrade.id})
+    db.session.add(job)
+    db.session.commit()
+    assert apply_regrade(regrade.id, Progress(job)) == regrade.counts
+    assert submissions() == after
+    assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 3
+
+    assert undo_regrade(world.teacher, regrade) == 3
+    assert submissions() == before and db.session.get(Regrade, regrade.id).state == "undone"
+    assert service.gradebook_cell(world.assignment, three).points == 2.0
+    with pytest.raises(ServiceError) as refused:
+        undo_regrade(world.teacher, regrade)
+    assert refused.value.status == 409
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, monkeypatch):
+    before = submissions()
+    request = check_request(world.assignment, change="grader")
+    # a grader fix: pretend the stored feedback was an older grader's (its message text), so all change
+    for sub in db.session.scalars(select(Submission)):
+        sub.feedback = {**sub.feedback, "message": "old grader"}
+    db.session.commit()
+    before = submissions()
+    plan = dry_run(world.teacher, world.assignment, request)
+    assert len(plan.changed) == 3  # the manual student's is kept
+    monkeypatch.setattr(regrade_commit, "BATCH", 1)
+    monkeypatch.setattr(regrade_commit, "start_job", lambda kind, user, params: _job(params))
+    regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), "grader fixed")
+    steps = {"n": 0}
+
+    class Dies(Progress):
+        def step(self, label=None, error=None, count=1):
+            super().step(label, error, count)
+            steps["n"] += 1
+            if steps["n"] == 3:  # after the plan's step, the kept rows' and the first written batch
+                raise Killed
+
+    job = db.session.get(Job, regrade.job_id)
+    with pytest.raises(Killed):
+        apply_regrade(regrade.id, Dies(job))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 1
+    counts = apply_regrade(regrade.id, Progress(job))  # started again: the fingerprint still holds
+    assert counts["changed"] == 3 and db.session.get(Regrade, regrade.id).state == "committed"
+    history = list(db.session.scalars(select(RegradeChange)))
+    assert len(history) == 3 and all(h.old_feedback == before[h.submission_id][2] for h in history)
+    assert all(submissions()[h.submission_id][2]["message"] != "old grader" for h in history)
+
+
+def _job(params):
+    job = Job(kind="regrade", state="queued", done=0, errors=[], params=params)
+    db.session.add(job)
+    db.session.commit()
+    return job
+
+
+def test_never_lower_keeps_a_lower_score_and_overrides_are_kept(world):
+    stricter = {"rtol": 0.001}  # "half" was 0.8% off: right at 1%, wrong at 0.1% (and its 5× rounding band)
+    request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=stricter,
+                            never_lower=True)
+    report = dry_run(world.teacher, world.assignment, request).report()
+    kept = {e["user"]: e for e in report["entries"] if e["outcome"] == KEPT_NEVER_LOWER}
+    assert set(kept) == {"half"} and (kept["half"]["old_score"], kept["half"]["new_score"]) == (1.0, 0.5)
+    assert report["lms_resend"] == []
+    half = world.students["half"]
+    _, regrade = committed(world, request, "stricter")
+    assert service.gradebook_cell(world.assignment, half).points == 4.0  # kept
+    undo_regrade(world.teacher, regrade)
+    lowered = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=stricter)
+    plan, _ = committed(world, lowered, "stricter")
+    assert plan.report()["lms_resend"] == ["half"]
+    assert service.gradebook_cell(world.assignment, half).points == 2.0
+    manual = world.students["manual"]
+    assert service.gradebook_cell(world.assignment, manual).points == 5.0  # overridden: still the manual score
+
+
+def test_a_commit_refuses_when_a_row_changed_and_leaves_new_submissions_alone(world):
+    request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
+    plan = dry_run(world.teacher, world.assignment, request)
+    # A student submits after the dry run: not in the plan, untouched, and no reason to refuse.
+    three = world.students["three"]
+    late = service.submit(three, world.assignment, exercise="gate-multiply",
+                          answers=answers_for(three, world.assignment, 0.2))
+    late_row = (late.id, late.score, late.feedback)
+    regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), "looser")
+    db.session.expire_all()
+    assert db.session.get(Regrade, regrade.id).state == "committed"
+    fresh = db.session.get(Submission, late_row[0])
+    assert (fresh.id, fresh.score, fresh.feedback) == late_row
+    # A manual score set after a dry run moves the fingerprint: refused, nothing changed.
+    plan = dry_run(world.teacher, world.assignment, check_request(world.assignment, change="grader"))
+    service.set_manual_score(world.teacher, world.assignment, "right", 1, "late work")
+    before = submissions()
+    refused = commit_regrade(world.teacher, world.assignment, check_request(world.assignment, change="grader"),
+                             plan.token(), "grader fixed")
+    db.session.expire_all()
+    job = db.session.get(Job, refused.job_id)
+    assert job.state == "failed" and "changed since the dry run" in job.errors[0]["message"]
+    assert db.session.get(Regrade, refused.id).state == "refused" and submissions() == before
+
+
+def test_another_version_regrades_only_where_it_draws_the_same_numbers(world, app):
+    multiply = exercise("gate-multiply")
+    same = documents(app.config["EXERCISES_DIR"])["gate-multiply"]
+    same["tolerance"] = LOOSER  # the same `version: 1` in the document: the same numbers for every seed
+    authoring.save_exercise(same)
+    other = copy.deepcopy(same)
+    other["version"] = 2  # drawn anew: other numbers
+    authoring.save_exercise(other)
+    db.session.commit()
+    request = check_request(world.assignment, exercise="gate-multiply", change="version", version=2)
+    report = dry_run(world.teacher, world.assignment, request).report()
+    assert report["counts"]["scores_move"] == 1 and report["counts"].get(NUMBERS_DIFFER, 0) == 0
+    redrawn = check_request(world.assignment, exercise="gate-multiply", change="version", version=3)
+    report = dry_run(world.teacher, world.assignment, redrawn).report()
+    assert report["counts"]["changed"] == 0
+    assert report["numbers_differ"] == sorted(world.students)  # each student named, their submissions left
+    _, regrade = committed(world, request, "new version")
+    versions = {s.exercise_version_id for s in db.session.scalars(select(Submission).where(
+        Submission.item_id == world.assignment.items[0].id, Submission.user_id != world.students["manual"].id))}
+    assert versions == {next(v.id for v in multiply.versions if v.version == 2)}
+    assert regrade.counts["changed"] == 3
+
+
+def test_only_the_course_instructors_regrade_and_bad_requests_name_the_field(world):
+    request = check_request(world.assignment, change="grader")
+    for who, status in ((world.ta, 403), (world.students["right"], 403)):
+        with pytest.raises(ServiceError) as refused:
+            dry_run(who, world.assignment, request)
+        assert refused.value.status == status
+    bad = [({"change": "magic"}, "change"), ({"exercise": "nope"}, "exercise"),
+           ({"change": "tolerance"}, "exercise"),
+           ({"change": "tolerance", "exercise": "gate-add", "tolerance": {"rtol": 2}}, "tolerance"),
+           ({"change": "version", "exercise": "gate-add", "version": 9}, "version"),
+           ({"students": ["nobody"]}, "students")]
+    for options, name in bad:
+        with pytest.raises(ServiceError) as refused:
+            check_request(world.assignment, **options)
+        assert refused.value.status == 422 and name in refused.value.errors, options
+    with pytest.raises(ServiceError) as refused:
+        commit_regrade(world.teacher, world.assignment, request, "not a plan", "why")
+    assert refused.value.errors == {"plan": [refused.value.message]}
+    chosen = check_request(world.assignment, change="tolerance", exercise="gate-multiply", tolerance=LOOSER,
+                           students=["three", "right"])
+    report = dry_run(world.teacher, world.assignment, chosen).report()
+    assert {e["user"] for e in report["entries"]} == {"three", "right"}
+
+
+def test_deleting_an_archived_set_deletes_its_regrades_and_their_history(world):
+    _, regrade = committed(world, check_request(world.assignment, exercise="gate-multiply", change="tolerance",
+                                                tolerance=LOOSER))
+    assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 3
+    world.assignment.archived = True
+    db.session.commit()
+    service.delete_assignment(world.assignment)
+    db.session.commit()
+    for model in (Regrade, RegradeChange, Submission):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
