@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 from grader import create_app
 from grader.lti.registrations import register_platform
 from grader.models import db
+from tests.conftest import empty_database
 from tests.jobs.conftest import deployment, jobs_app, workers  # noqa: F401  (real Celery workers)
 from tests.lti.platform import LaunchSpec, Platform, auto_submit_form
 
@@ -71,8 +72,7 @@ def pair(request, database_urls, tmp_path_factory) -> Iterator[Pair]:
             os.environ["GRADGATE_INSTANCE"] = previous
     platform = Platform().start()
     with app.app_context():
-        db.drop_all()
-        db.create_all()
+        empty_database(url)
     server, thread, base = serve(app)
     platform.tool_url = base
     with app.app_context():
@@ -87,5 +87,4 @@ def pair(request, database_urls, tmp_path_factory) -> Iterator[Pair]:
         platform.stop()
         with app.app_context():
             db.session.remove()
-            db.drop_all()
-            db.engine.dispose()
+            db.engine.dispose()  # the tables stay (emptied by the next user of this database)
