@@ -92,6 +92,10 @@ def create_app(config: str | None = None, overrides: dict[str, Any] | None = Non
 
     app.register_blueprint(instructor)
 
+    from grader.lti import init_lti
+
+    init_lti(app)
+
     @app.get("/healthz")
     def healthz():
         """The web process answers (200); with a broker, also what it sees of the background work: one that does not

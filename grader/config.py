@@ -24,7 +24,8 @@ class Config:
     # Who may frame the pages (Content-Security-Policy frame-ancestors): this site only, unless an LMS that
     # embeds them is added, e.g. "'self' https://canvas.example.edu".
     FRAME_ANCESTORS = os.environ.get("FRAME_ANCESTORS", "'self'")
-    SESSION_COOKIE_SAMESITE = "Lax"  # the session cookie is not sent with cross-site posts
+    SESSION_COOKIE_SAMESITE = "Lax"  # the session cookie is not sent with cross-site posts (LTI: grader.lti.frames)
+    PROXY_FIX = os.environ.get("PROXY_FIX") == "1"  # behind one TLS-terminating proxy: trust X-Forwarded-Proto/Host
     # Where code is graded: "local" (this process's sandbox pool, the embedded default) or "celery" (grading
     # workers on other hosts; see docs/deploy.md). Without a broker, jobs run in this process (eager).
     GRADING_BACKEND = os.environ.get("GRADING_BACKEND", "local")

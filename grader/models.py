@@ -398,4 +398,5 @@ class ApiToken(db.Model):
 
 
 from grader.jobs.models import Job, JobOutput  # noqa: E402,F401  (its own module; imported here so the schema is complete)
+from grader.lti import models as lti_models  # noqa: E402,F401  (LTI registrations, links, the score outbox)
 from grader.regrade_models import Regrade, RegradeChange  # noqa: E402,F401  (likewise)

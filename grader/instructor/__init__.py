@@ -6,8 +6,8 @@ Views are thin: storing goes through grader.authoring, grading through grader.se
 entry point."""
 
 # importing them registers their pages on bp: the courses and rosters, the problem sets and their overrides,
-# the gradebooks, each student's work, the long jobs' pages, the statistics and mistake tallies, and regrades
-from grader.instructor import assignments, courses, gradebook, jobs, regrade, statistics, students  # noqa: F401
+# the gradebooks, each student's work, the long jobs' pages, the statistics and mistake tallies, regrades, LTI
+from grader.instructor import assignments, courses, gradebook, jobs, lti, regrade, statistics, students  # noqa: F401
 from grader.instructor.views import bp, workspace_role
 
 __all__ = ["bp", "workspace_role"]

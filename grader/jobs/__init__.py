@@ -26,6 +26,10 @@ from kombu import Exchange, Queue
 TASK_GRADE = "gradgate.grade_submission"
 TASK_REQUEUE = "gradgate.requeue_stale"
 TASK_RUN_JOB = "gradgate.run_job"
+TASK_LTI_SEND = "gradgate.lti_send_scores"
+TASK_LTI_ROSTERS = "gradgate.lti_sync_rosters"
+LTI_ROSTERS_EVERY_S = 6 * 3600.0
+LTI_SEND_EVERY_S = 30.0
 REQUEUE_EVERY_S = 60.0
 
 
@@ -62,7 +66,10 @@ def init_celery(app: Flask) -> Celery:
         broker_connection_max_retries=None,  # a worker waits for Redis to come back
         # A request that cannot reach Redis gives up quickly: the submission is stored and resent later.
         task_publish_retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
-        beat_schedule={"requeue-stale-submissions": {"task": TASK_REQUEUE, "schedule": REQUEUE_EVERY_S}},
+        beat_schedule={"requeue-stale-submissions": {"task": TASK_REQUEUE, "schedule": REQUEUE_EVERY_S},
+                       # scores waiting for a retry (the outbox also sends a task after each commit that queues)
+                       "send-lti-scores": {"task": TASK_LTI_SEND, "schedule": LTI_SEND_EVERY_S},
+                       "sync-lti-rosters": {"task": TASK_LTI_ROSTERS, "schedule": LTI_ROSTERS_EVERY_S}},
         worker_hijack_root_logger=False,
         sandbox_allow_weak=bool(config.get("SANDBOX_ALLOW_WEAK")),
     )

@@ -5,6 +5,8 @@ check: a worker that would consume the grading queue without a sandbox that isol
     gradgate.requeue_stale()        send again the submissions queued longer than REQUEUE_AFTER_S (beat)
     gradgate.run_job(id)            a long job with progress (grader.jobs.progress; kinds in grader.jobs.catalogue,
                                     grader.jobs.gradebook)
+    gradgate.lti_send_scores()      send the LTI score outbox's due rows to the platforms (grader.lti.outbox)
+    gradgate.lti_sync_rosters()     the platforms' course rosters into Gradgate's courses (grader.lti.nrps; beat)
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from celery.signals import celeryd_after_setup
 from flask import current_app
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from grader.jobs import TASK_GRADE, TASK_REQUEUE, TASK_RUN_JOB
+from grader.jobs import TASK_GRADE, TASK_LTI_ROSTERS, TASK_LTI_SEND, TASK_REQUEUE, TASK_RUN_JOB
 from grader.models import db
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,24 @@ def register(celery: Celery) -> None:
     def run_job(self: Task, job_id: int) -> str | None:
         try:
             return run_job_now(job_id)
+        except OperationalError as exc:
+            raise _db_retry(self, exc) from exc
+
+    @celery.task(name=TASK_LTI_SEND, bind=True, acks_late=True, reject_on_worker_lost=True, shared=False)
+    def lti_send_scores(self: Task) -> dict[str, int]:
+        from grader.lti.outbox import send_pending
+
+        try:
+            return send_pending()
+        except OperationalError as exc:
+            raise _db_retry(self, exc) from exc
+
+    @celery.task(name=TASK_LTI_ROSTERS, bind=True, shared=False)
+    def lti_sync_rosters(self: Task) -> dict[str, int]:
+        from grader.lti.nrps import sync_all
+
+        try:
+            return sync_all()
         except OperationalError as exc:
             raise _db_retry(self, exc) from exc
 

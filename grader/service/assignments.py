@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 
 from grader.authoring import require_assignable
 from grader.errors import ServiceError
+from grader.lti.outbox import score_changed
 from grader.models import (
     Assignment,
     AssignmentItem,
@@ -257,4 +258,5 @@ def rescore_assignment(assignment: Assignment) -> int:
         submission.late = deadline is not None and submission.created_at > deadline
         submission.points = earned_points(items[submission.item_id], submission.score or 0.0, submission.late)
         rescored += 1
+    score_changed(assignment)  # every student's score may have changed: the LMS's gradebook hears of it
     return rescored

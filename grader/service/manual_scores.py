@@ -18,6 +18,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
 
 from grader.errors import ServiceError
+from grader.lti.outbox import score_changed
 from grader.models import Assignment, Course, GradeChange, ManualScore, Membership, User, db, utcnow
 from grader.service.access import course_role
 from grader.service.gradebook import course_columns, gradebook_of
@@ -90,6 +91,7 @@ def set_manual_score(actor: User, assignment: Assignment, username: str, points:
         db.session.add(score)
     score.points, score.reason, score.set_by, score.set_at = value, reason, actor.id, utcnow()
     _log(actor, assignment, student, old, value, reason)
+    score_changed(assignment, student)
     db.session.commit()
     return score
 
@@ -105,6 +107,7 @@ def remove_manual_score(actor: User, assignment: Assignment, username: str, reas
         return False
     _log(actor, assignment, student, score.points, None, reason)
     db.session.delete(score)
+    score_changed(assignment, student)
     db.session.commit()
     return True
 

@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload
 
 from grader.authoring import definition_of
+from grader.lti.outbox import score_changed
 from grader.models import AssignmentItem, Submission, db, utcnow
 from grader.service.limits import late_terms
 from grader.service.variants import cached_variant
@@ -88,6 +89,7 @@ def grade_queued(submission_id: int) -> str | None:
     points = late_terms(submission.item, submission.late)
     reveal = bool((submission.feedback or {}).get("reveal"))  # the solution policy when it was accepted
     code, attempt, item_id, user_id = submission.code, submission.attempt, submission.item_id, submission.user_id
+    assignment_id = submission.assignment_id
     db.session.rollback()  # no transaction open while the sandbox runs (SQLite would hold its lock)
     started = time.perf_counter()
     result = grade(definition, variant, answers=None, code=code, reveal=reveal,
@@ -107,6 +109,8 @@ def grade_queued(submission_id: int) -> str | None:
     stored = db.session.execute(update(Submission).where(Submission.id == submission_id,
                                                          Submission.status == QUEUED).values(**values)
                                 .execution_options(synchronize_session=False)).rowcount
+    if stored and result.uses_attempt:
+        score_changed(assignment_id, user_id)  # the LMS's gradebook hears of it in this same commit
     db.session.commit()
     if not stored:
         log.info("submission %s was graded by another delivery; this result is dropped", submission_id)

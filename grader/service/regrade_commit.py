@@ -24,6 +24,7 @@ from sqlalchemy import insert, select, update
 
 from grader.errors import ServiceError
 from grader.jobs.progress import Progress, start_job
+from grader.lti.outbox import score_changed
 from grader.models import Assignment, Regrade, RegradeChange, Submission, User, db, utcnow
 from grader.service.manual_scores import check_reason
 from grader.service.regrade import (
@@ -91,6 +92,7 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
     counts.update(changed=counts["changed"] - len(moved), moved_since=len(moved),
                   lms_resend=[t.username for t in plan.totals])
     regrade.state, regrade.counts, regrade.committed_at = "committed", counts, utcnow()
+    score_changed(assignment)  # the LMS's gradebook hears of the new scores (sent only where they changed)
     db.session.commit()
     return counts
 
@@ -172,6 +174,7 @@ def undo_regrade(actor: User, regrade: Regrade) -> int:
             execution_options={"synchronize_session": False})
         restored += len(batch)
     regrade.state, regrade.undone_at, regrade.undone_by = "undone", utcnow(), actor.id
+    score_changed(regrade.assignment)  # the LMS's gradebook hears of the restored scores
     db.session.commit()
     return restored
 

@@ -30,6 +30,7 @@ from grader.errors import ServiceError
 from grader.extensions import spend_submission
 from grader.grading.numeric import grade_answers
 from grader.grading.result import GradeResult
+from grader.lti.outbox import score_changed
 from grader.models import (
     Assignment,
     AssignmentItem,
@@ -250,6 +251,8 @@ def _store(submission: Submission, user: User, item: AssignmentItem, *, numbered
             submission.attempt = used + 1
         db.session.add(submission)
         try:
+            if submission.score is not None:  # the LMS's gradebook hears of it, by the outbox (same commit)
+                score_changed(submission.assignment_id, user)
             db.session.commit()
             return submission
         except IntegrityError:

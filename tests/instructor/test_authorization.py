@@ -11,6 +11,7 @@ import yaml
 from sqlalchemy import select
 
 from grader import authoring
+from grader.lti.models import LtiContext, LtiRegistration, LtiResourceLink, LtiScore
 from grader.models import (
     Assignment,
     AssignmentItem,
@@ -35,6 +36,10 @@ EDITED = SOURCE.replace("A single multiply gate", "One multiply gate")
 
 SET_FORM = {"title": "mul", "rows": "1", "exercise-0": OWN, "points-0": "2", "late_policy": "reject",
             "scoring": "best", "solution_policy": "after_due", "visible": "1"}
+
+LTI_FORM = {"issuer": "https://lms.example.edu", "client_id": "c2", "auth_login_url": "https://lms.example.edu/a",
+            "auth_token_url": "https://lms.example.edu/t", "keyset_url": "https://lms.example.edu/k",
+            "deployment_ids": "d1 d2"}
 
 COLUMNS = ("anonymous", "student", "ta", "other_instructor", "owner", "admin")
 USERS = {"student": "alice", "ta": "tom", "other_instructor": "eve", "owner": "ada", "admin": "root"}
@@ -110,11 +115,29 @@ MATRIX = [
                                                                302, 404, 403, 404, 200, 200),
     ("POST", "/instructor/assignments/{set}/regrades/{regrade}/undo", {},
                                                                302, 404, 403, 404, 302, 302),
+    # LTI (grader/instructor/lti.py): platform registrations are the administrators'; a link's problem set is
+    # chosen by its course's instructors (its TAs see the page)
+    ("GET", "/instructor/lti/platforms", None,                 302, 404, 404, 404, 404, 200),
+    ("POST", "/instructor/lti/platforms", LTI_FORM,            302, 404, 404, 404, 404, 303),
+    ("POST", "/instructor/lti/platforms/{reg}/remove", {},     302, 404, 404, 404, 404, 303),
+    ("GET", "/instructor/lti/links/{link}", None,              302, 404, 200, 404, 200, 200),
+    ("POST", "/instructor/lti/links/{link}", {"assignment": "{set}"},
+                                                               302, 404, 403, 404, 303, 303),
+    ("POST", "/instructor/lti/links/{link}/course", {"course": "{course}"},
+                                                               302, 404, 403, 404, 303, 303),
+    # scores sent to the LMS: the course's graders see them and send one again
+    ("GET", "/instructor/courses/{course}/gradebook/lti", None, 302, 404, 200, 404, 200, 200),
+    ("POST", "/instructor/courses/{course}/gradebook/lti/{score}/resend", {},
+                                                               302, 404, 303, 404, 303, 303),
+    ("POST", "/instructor/courses/{course}/gradebook/lti/sync-roster", {},
+                                                               302, 404, 403, 404, 303, 303),
 ]
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
          "{job}": "<int(max=2147483647):job_id>", "{csvjob}": "<int(max=2147483647):job_id>",
-         "{item}": "<int(max=2147483647):item_id>", "{regrade}": "<int(max=2147483647):regrade_id>"}
+         "{item}": "<int(max=2147483647):item_id>", "{regrade}": "<int(max=2147483647):regrade_id>",
+         "{reg}": "<int(max=2147483647):registration_id>", "{link}": "<int(max=2147483647):link_id>",
+         "{score}": "<int(max=2147483647):score_id>"}
 
 
 def test_every_workspace_route_is_in_the_matrix(app):
@@ -145,6 +168,11 @@ def world() -> None:
     saved, _ = authoring.save_checked(yaml.safe_load(SOURCE), ada, source=SOURCE)
     mul = Assignment(course=course, exercise=saved, title="mul")
     db.session.add(mul)
+    registration = LtiRegistration(issuer="https://lms.example.edu", client_id="c1", auth_login_url="https://l/a",
+                                   auth_token_url="https://l/t", keyset_url="https://l/k")
+    context = LtiContext(registration=registration, deployment_id="d1", context_id="ctx", course=course)
+    link = LtiResourceLink(context=context, resource_link_id="rl")
+    db.session.add_all([registration, context, link, LtiScore(resource_link=link, user=alice, score_maximum=1)])
     db.session.add(Job(kind="catalogue_import", started_by=root.id, state="running", done=3, total=20, params={}))
     db.session.flush()
     db.session.add(Regrade(course_id=course.id, assignment_id=mul.id, created_by=ada.id, reason="matrix", params={},
@@ -186,7 +214,10 @@ def test_workspace_authorization(app, client, row, column):
     item = db.session.scalar(select(AssignmentItem.id).where(AssignmentItem.assignment_id == mul))
     url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=jobs["catalogue_import"],
                       csvjob=jobs["gradebook_csv"], item=item,
-                      regrade=db.session.scalar(select(Regrade.id)))
+                      regrade=db.session.scalar(select(Regrade.id)), reg=db.session.scalar(select(LtiRegistration.id)),
+                      link=db.session.scalar(select(LtiResourceLink.id)), score=db.session.scalar(select(LtiScore.id)))
+    if isinstance(form, dict):
+        form = {k: str(mul) if v == "{set}" else str(course) if v == "{course}" else v for k, v in form.items()}
     if form == "json":
         response = client.post(url, json={"source": SOURCE})
     elif method == "POST":
