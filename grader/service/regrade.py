@@ -143,10 +143,12 @@ def check_request(assignment: Assignment, *, exercise: str | None = None, studen
             raise _invalid("tolerance", str(exc)) from None
         spec = dict(tolerance)
     elif change == "version":
+        # a number no version can have is refused before the query (SQLite cannot bind an int over 64 bits)
+        in_range = isinstance(version, int) and not isinstance(version, bool) and 1 <= version <= 2**31 - 1
         row = db.session.scalar(select(ExerciseVersion).where(ExerciseVersion.exercise_id == item.exercise_id,
-                                                              ExerciseVersion.version == version))
-        if row is None or isinstance(version, bool):
-            raise _invalid("version", f"exercise {item.exercise.slug} has no version {version!r}")
+                                                              ExerciseVersion.version == version)) if in_range else None
+        if row is None:
+            raise _invalid("version", f"exercise {item.exercise.slug} has no version {str(version)[:40]}")
         version_id = row.id
     return RegradeRequest(change, item.id if item is not None else None, user_ids, spec, version_id,
                           bool(never_lower))
