@@ -208,6 +208,13 @@ class _Grader:
         return found
 
     def regrade(self, row: Any, item: AssignmentItem, entry: Entry) -> None:
+        try:
+            self._regrade(row, item, entry)
+        except definitions.DefinitionError as exc:  # a stored version today's checks refuse: left as it is
+            entry.outcome = NOT_GRADABLE
+            entry.note = ("its exercise version no longer passes today's checks: " + "; ".join(exc.errors))[:500]
+
+    def _regrade(self, row: Any, item: AssignmentItem, entry: Entry) -> None:
         request = self.request
         version_id = entry.old_version_id  # the version the student saw (before this regrade, when started again)
         seen_definition = self.definition(version_id)
