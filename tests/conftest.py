@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import Integer, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -83,10 +83,18 @@ def fill(conn: Any, contents: list[tuple[Any, list[dict[str, Any]]]]) -> None:
         conn.execute(text("DELETE FROM sqlite_sequence"))  # AUTOINCREMENT tables restart after their max id
 
 
+def forget_signed_in_user() -> None:
+    """Each request loads its own signed-in user, as in production. A test's requests share its app context,
+    and so `g`, where Flask-Login keeps the user it loaded: without this a second client's requests ran as
+    the first client's user (its login was even answered as "already signed in")."""
+    g.pop("_login_user", None)
+
+
 @contextmanager
 def app_on(url: str, **overrides: Any) -> Iterator[Flask]:
     """A testing app on an empty database at `url` (emptied for the next test afterwards), with overrides."""
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, **overrides})
+    app.before_request(forget_signed_in_user)
     with app.app_context():
         empty_database(url)
         try:

@@ -135,12 +135,16 @@ def job_for(viewer: User, job_id: int) -> Job:
 
 
 def _still_staff(viewer: User, job: Job) -> bool:
-    """A course's job (its gradebook CSV) is for that course's instructors and TAs: one who has left the
-    course's staff since starting it reads it no more."""
-    from grader.models import Course
+    """A course's job (its gradebook CSV, a regrade of one of its sets) is for that course's instructors and
+    TAs: one who has left the course's staff since starting it reads it no more (a regrade's result names the
+    students whose totals moved)."""
+    from grader.models import Course, Regrade
     from grader.service.access import course_role
 
-    course_id = (job.params or {}).get("course_id")
+    params = job.params or {}
+    course_id = params.get("course_id")
+    if course_id is None and "regrade_id" in params:
+        course_id = db.session.scalar(select(Regrade.course_id).where(Regrade.id == params["regrade_id"]))
     if course_id is None or viewer.role == "admin":
         return True
     course = db.session.get(Course, course_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -178,4 +179,5 @@ def statistics_csv(stats: SetStatistics) -> str:
 
 
 def statistics_filename(assignment: Assignment) -> str:
-    return f"statistics-{assignment.course.code}-set-{assignment.id}.csv".replace('"', "")
+    """In characters safe in a Content-Disposition header (Latin-1, no quote), as the gradebook CSV's name."""
+    return f"statistics-{re.sub(r'[^A-Za-z0-9._-]', '_', assignment.course.code)}-set-{assignment.id}.csv"

@@ -20,12 +20,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from grader.errors import ServiceError
 from grader.jobs.progress import Progress, start_job
 from grader.lti.outbox import score_changed
 from grader.models import Assignment, Regrade, RegradeChange, Submission, User, db, utcnow
+from grader.service.limits import earned_points
 from grader.service.manual_scores import check_reason
 from grader.service.regrade import (
     Entry,
@@ -148,9 +149,10 @@ def regrade_for(actor: User, regrade_id: int, assignment: Assignment | None = No
 
 
 def undo_regrade(actor: User, regrade: Regrade) -> int:
-    """Restore every score, points, feedback, mistakes and version the regrade changed, from its history (in
-    one transaction); the regrade is then "undone". 409 unless it is committed and no later committed regrade
-    of the set is still in force (undo that one first). How many submissions were restored."""
+    """Restore every score, feedback, mistakes and version the regrade changed, from its history (in one
+    transaction), with the points those scores earn under the set's terms of now; the regrade is then
+    "undone". 409 unless it is committed and no later committed regrade of the set is still in force (undo that
+    one first). How many submissions were restored."""
     require_instructor(actor, regrade.assignment)
     if regrade.state != "committed":
         raise ServiceError(409, "not_committed", f"regrade {regrade.id} is {regrade.state}: only a committed "
@@ -159,7 +161,7 @@ def undo_regrade(actor: User, regrade: Regrade) -> int:
                                                        Regrade.id > regrade.id, Regrade.state == "committed"))
     if later is not None:
         raise ServiceError(409, "later_regrade", f"regrade {later} of this set came after: undo it first")
-    restored = 0
+    restored, items = 0, {item.id: item for item in regrade.assignment.items}
     changes = db.session.execute(select(RegradeChange.submission_id).where(RegradeChange.regrade_id == regrade.id)
                                  .order_by(RegradeChange.submission_id)).all()
     for start in range(0, len(changes), BATCH):
@@ -172,11 +174,24 @@ def undo_regrade(actor: User, regrade: Regrade) -> int:
             score=RegradeChange.old_score, points=RegradeChange.old_points, feedback=RegradeChange.old_feedback,
             mistakes=RegradeChange.old_mistakes, exercise_version_id=RegradeChange.old_version_id),
             execution_options={"synchronize_session": False})
+        _earn_under_current_terms(items, batch)
         restored += len(batch)
     regrade.state, regrade.undone_at, regrade.undone_by = "undone", utcnow(), actor.id
     score_changed(regrade.assignment)  # the LMS's gradebook hears of the restored scores
     db.session.commit()
     return restored
+
+
+def _earn_under_current_terms(items: dict[int, Any], ids: list[int]) -> None:
+    """The restored scores' points under the set's terms of now: the old points were stored under the terms of
+    the regrade's time, and a change of points, due date or late penalty since rescored the regraded ones."""
+    rows = db.session.execute(select(Submission.id, Submission.item_id, Submission.score, Submission.late,
+                                     Submission.points).where(Submission.id.in_(ids))).all()
+    moved = [{"sid": r.id, "earned": earned_points(items[r.item_id], r.score or 0.0, r.late)} for r in rows
+             if r.item_id in items and r.points != earned_points(items[r.item_id], r.score or 0.0, r.late)]
+    if moved:
+        db.session.execute(update(Submission.__table__).where(Submission.__table__.c.id == bindparam("sid"))
+                           .values(points=bindparam("earned")), moved)
 
 
 def regrades_of(actor: User, assignment: Assignment) -> list[Regrade]:

@@ -147,8 +147,11 @@ def totals_that_move(assignment: Assignment, changed: Iterable[Entry],
                      usernames: dict[int, str] | None = None) -> list[TotalMove]:
     """The students whose problem-set total moves when these entries are applied (best or last attempt per
     exercise, as the set counts them): the LMS grades to send again. Students with a manual score for the set
-    are never among them (their entries are kept, and the manual score is what counts)."""
+    are never among them (their entries are kept, and the manual score is what counts). The totals before are
+    from the entries' old points: a commit started again has written some of its rows already."""
+    changed = list(changed)
     new_points = {e.submission_id: e.new_points for e in changed}
+    old_points = {e.submission_id: e.old_points for e in changed}
     users = {e.user_id for e in changed}
     if not users:
         return []
@@ -161,7 +164,7 @@ def totals_that_move(assignment: Assignment, changed: Iterable[Entry],
     new: dict[tuple[int, int], tuple[int, float]] = {}
     last = assignment.scoring == "last"
     for sid, uid, item_id, attempt, points in rows:
-        for book, value in ((old, points or 0.0), (new, new_points.get(sid, points) or 0.0)):
+        for book, value in ((old, old_points.get(sid, points) or 0.0), (new, new_points.get(sid, points) or 0.0)):
             held = book.get((uid, item_id))
             if held is None or (attempt > held[0] if last else value > held[1]):
                 book[(uid, item_id)] = (attempt, value)

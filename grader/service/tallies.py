@@ -159,7 +159,7 @@ def item_tally(item: ItemInfo, submissions: Iterable[Answered], asks: Sequence[s
             row = rows.setdefault((quantity, mistake), TallyRow(quantity, mistake))
             row.students.add(s.user_id)
             row.submissions.append(s.submission_id)
-            if first_attempt[s.user_id] is s:
+            if first_attempt[s.user_id] is s and s.attempt == 1:  # as `first_attempts` counts them
                 row.first_students.add(s.user_id)
         for quantity, value in unexplained_values(s, labels):
             groups.setdefault((quantity, value), ValueGroup(quantity, value)).submissions.append(s)

@@ -4,9 +4,9 @@ records list it; undo restores; a TA is refused (instructors only); bad bodies n
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
-from grader.models import Regrade, RegradeChange, db
+from grader.models import Membership, Regrade, RegradeChange, db
 from tests.api.conftest import bearer
 from tests.service.regrade_world import build, snapshot
 
@@ -58,3 +58,17 @@ def test_a_ta_is_refused_and_bad_bodies_name_the_field(client, world):
     assert db.session.scalar(select(func.count()).select_from(Regrade)) == 0
     missing = client.post("/api/v1/assignments/999999/regrade", json={}, headers=teacher)
     assert missing.status_code == 404
+
+
+def test_one_removed_from_the_course_reads_its_regrade_job_no_more(client, world):
+    # the job's result names the students whose totals moved: a course's job, for its staff only
+    url = f"/api/v1/assignments/{world.assignment.id}/regrade"
+    teacher = bearer("teacher")
+    body = {"exercise": "gate-multiply", "change": "tolerance", "tolerance": {"rtol": 0.25}}
+    plan = client.post(url, json=body, headers=teacher).get_json()["plan"]
+    job = client.post(url, json={**body, "dry_run": False, "plan": plan, "reason": "too tight"},
+                      headers=teacher).get_json()["job"]
+    assert client.get(f"/api/v1/jobs/{job['id']}", headers=teacher).get_json()["result"]["lms_resend"] == ["three"]
+    db.session.execute(delete(Membership).where(Membership.user_id == world.teacher.id))
+    db.session.commit()
+    assert client.get(f"/api/v1/jobs/{job['id']}", headers=teacher).status_code == 404

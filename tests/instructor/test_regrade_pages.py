@@ -45,3 +45,14 @@ def test_the_form_marks_bad_values_and_a_stale_commit_is_refused(client, world):
     record = unescape(client.get(committed.headers["Location"]).get_data(as_text=True))
     assert "Refused, nothing changed" in record and "Undo this regrade" not in record
     assert db.session.get(Regrade, 1).state == "refused"
+
+
+def test_a_version_number_no_version_can_have_is_the_form_again_naming_the_version(client, world):
+    # over 64 bits: SQLite cannot even bind it, so the check comes before the query
+    login(client, "teacher")
+    url = f"/instructor/assignments/{world.assignment.id}/regrade"
+    for version in ("99999999999999999999", "-5", "0"):
+        page = client.post(url, data={"change": "version", "exercise": "gate-multiply", "version": version})
+        html = unescape(page.get_data(as_text=True))
+        assert page.status_code == 400 and 'id="version-error"' in html, (version, html[-800:])
+        assert f"has no version {version}" in html

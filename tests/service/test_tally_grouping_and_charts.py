@@ -54,3 +54,14 @@ def test_charts_are_images_with_a_title_a_description_and_escaped_text():
     assert "No data yet." in row_chart("r2", "Nothing", [], axis="share")
     with pytest.raises(ValueError, match="chart id"):
         column_chart('x" onload="', "t", bars, axis="a")
+
+
+def test_a_student_whose_attempt_1_was_never_graded_is_not_in_the_first_attempt_share():
+    # attempt 1 still queued, or failed on a worker after attempt 2 took the next number: the student's
+    # earliest graded submission is attempt 2, which is not a first attempt, so the share stays within 100%
+    sign = {"index": 0, "label": "a", "status": "incorrect", "given": -1.0,
+            "diagnosis": {"mistake": "sign_error", "accepted": False}}
+    tally = item_tally(ITEM, [numeric(1, 1, 1, sign), numeric(2, 2, 2, sign)], ["a"])
+    (row,) = tally.rows
+    assert tally.first_attempts == 1 and row.first_students == {1} and tally.first_share(row) == 1.0
+    assert row.students == {1, 2} and row.submissions == [1, 2]
