@@ -10,12 +10,14 @@ timed). Then, in the same run, each from a cold variant cache:
 
   (a) loop   grade_answers on every stored (seed, answers) with the tolerance at 25%: nothing read or written
   (b) job    the dry run's plan committed through the "regrade" job (grader.service.regrade_commit): the rows
-             read, planned again, the fingerprint checked, 10,000 changed rows and their history written in
-             batches, the progress committed per batch; its progress printed while it runs (another thread
+             read, planned again, the fingerprint checked, the changed rows (all 20,000: half their score, the
+             rest their feedback's tolerance) and their history written in batches, the progress committed per
+             batch; its progress printed while it runs (another thread
              reads the job's row, as the page and `flask jobs show --follow` do)
 
 and prints the submissions per second of each and (a)/(b) as the job's share of the loop's speed: PASS at
-0.8 or more. The dry run itself (which grades them too) is timed and printed alongside but is not (b).
+0.8 or more, and (b) split into its planning (read, regrade, fingerprint) and its writing. The dry run itself
+(which grades them too) is timed and printed alongside but is not (b).
 """
 
 from __future__ import annotations
