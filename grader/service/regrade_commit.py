@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import ARRAY, JSON, Float, Integer, any_, bindparam, insert, select, update
 
 from grader.errors import ServiceError
 from grader.jobs.progress import Progress, start_job
@@ -98,17 +98,40 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
     return counts
 
 
+_SUBMISSIONS, _HISTORY = Submission.__table__, RegradeChange.__table__
+# One batch's history: each row copied from its submission by the database (the score, points, feedback and
+# mistakes it replaces never travel through Python), with the new values bound; sent as one executemany, which
+# psycopg pipelines (and SQLite runs in process): no round trip per row.
+_COPY_HISTORY = insert(_HISTORY).from_select(
+    ["regrade_id", "submission_id", "user_id", "old_score", "old_points", "old_feedback", "old_mistakes",
+     "old_version_id", "new_score", "new_points", "new_mistakes", "new_feedback", "new_version_id"],
+    select(bindparam("b_regrade", type_=Integer), _SUBMISSIONS.c.id, _SUBMISSIONS.c.user_id, _SUBMISSIONS.c.score,
+           _SUBMISSIONS.c.points, _SUBMISSIONS.c.feedback, _SUBMISSIONS.c.mistakes, _SUBMISSIONS.c.exercise_version_id,
+           bindparam("b_score", type_=Float), bindparam("b_points", type_=Float), bindparam("b_mistakes", type_=JSON),
+           bindparam("b_feedback", type_=JSON), bindparam("b_version", type_=Integer))
+    .where(_SUBMISSIONS.c.id == bindparam("b_submission", type_=Integer)))
+# ... and the submission from its history row, found by the unique (regrade, submission) key: the new feedback is
+# serialized once, for the history, and copied from there by the database.
+_APPLY_HISTORY = update(_SUBMISSIONS).where(
+    _HISTORY.c.regrade_id == bindparam("b_regrade", type_=Integer),
+    _HISTORY.c.submission_id == bindparam("b_submission", type_=Integer),
+    _SUBMISSIONS.c.id == _HISTORY.c.submission_id).values(
+    score=_HISTORY.c.new_score, points=_HISTORY.c.new_points, feedback=_HISTORY.c.new_feedback,
+    mistakes=_HISTORY.c.new_mistakes, exercise_version_id=_HISTORY.c.new_version_id)
+
 def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
-    """One batch: lock its rows, leave any that moved since the plan, write the history of the rest (the feedback
-    it replaces copied by the database, not through Python), then the rows themselves from that history: four
-    statements whatever the batch's size. The ids left."""
+    """One batch: lock its rows, leave any that moved since the plan, write the history of the rest (the values
+    it replaces copied by the database, not through Python), then the rows themselves from that history: one
+    statement and two pipelined executemany whatever the batch's size. The ids left."""
     if not entries:
         return []
     ids = [e.submission_id for e in entries]
+    # the batch's ids as one array on PostgreSQL (a thousand bound parameters cost more than the lookup)
+    wanted = (Submission.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
+              if db.session.get_bind().dialect.name == "postgresql" else Submission.id.in_(ids))
     current = {row.id: row for row in db.session.execute(
         select(Submission.id, Submission.score, Submission.points, Submission.mistakes,
-               Submission.exercise_version_id).where(Submission.id.in_(ids)).order_by(Submission.id)
-        .with_for_update())}
+               Submission.exercise_version_id).where(wanted).order_by(Submission.id).with_for_update())}
     moved, history = [], []
     for e in entries:
         row = current.get(e.submission_id)
@@ -116,26 +139,14 @@ def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
                 e.old_score, e.old_points, e.old_mistakes, e.old_version_id):
             moved.append(e.submission_id)
             continue
-        history.append({"regrade_id": regrade_id, "submission_id": e.submission_id, "user_id": e.user_id,
-                        "old_score": e.old_score, "old_points": e.old_points, "old_feedback": {},
-                        "old_mistakes": e.old_mistakes, "old_version_id": e.old_version_id,
-                        "new_score": e.new_score, "new_points": e.new_points, "new_mistakes": e.new_mistakes,
-                        "new_feedback": e.new_feedback, "new_version_id": e.new_version_id})
+        history.append({"b_regrade": regrade_id, "b_submission": e.submission_id, "b_score": e.new_score,
+                        "b_points": e.new_points, "b_mistakes": e.new_mistakes, "b_feedback": e.new_feedback,
+                        "b_version": e.new_version_id})
     if history:
-        written = [h["submission_id"] for h in history]
-        # Core's insert: one multi-row INSERT per batch (the ORM's bulk insert sends a statement per row here)
-        db.session.execute(insert(RegradeChange.__table__), history)
-        # UPDATE ... FROM (PostgreSQL, SQLite 3.33+): one statement each, joined on the history's unique key
-        # both sides bounded by the batch's ids: the join walks the unique (regrade, submission) index rather
-        # than every history row written so far (a fresh table has no statistics to plan with)
-        pair = (RegradeChange.regrade_id == regrade_id, RegradeChange.submission_id == Submission.id,
-                Submission.id.in_(written), RegradeChange.submission_id.in_(written))
-        db.session.execute(update(RegradeChange).where(*pair).values(old_feedback=Submission.feedback),
-                           execution_options={"synchronize_session": False})
-        db.session.execute(update(Submission).where(*pair).values(
-            score=RegradeChange.new_score, points=RegradeChange.new_points, feedback=RegradeChange.new_feedback,
-            mistakes=RegradeChange.new_mistakes, exercise_version_id=RegradeChange.new_version_id),
-            execution_options={"synchronize_session": False})
+        connection = db.session.connection()  # Core, not the ORM: nothing of these rows is in the session
+        connection.execute(_COPY_HISTORY, history)
+        connection.execute(_APPLY_HISTORY, [{"b_regrade": regrade_id, "b_submission": h["b_submission"]}
+                                            for h in history])
     return moved
 
 

@@ -43,7 +43,7 @@ class Entry:
     old_points: float | None
     old_mistakes: list[str]
     old_version_id: int
-    old_feedback: dict[str, Any] = field(repr=False)
+    old_feedback: dict[str, Any] | str | None = field(repr=False)  # or its JSON text, as read
     new_score: float | None = None
     new_points: float | None = None
     new_mistakes: list[str] = field(default_factory=list)
