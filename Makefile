@@ -25,7 +25,7 @@ lint: setup
 
 # Run as modules (python -m bench.NAME): bench/http.py must not shadow the standard library's http.
 bench: setup
-	for b in engine grading sandbox http gradebook; do $(BIN)/python -m bench.$$b || exit 1; done
+	for b in engine grading sandbox http gradebook jobs regrade lti; do $(BIN)/python -m bench.$$b || exit 1; done
 
 # KaTeX for the student pages and the CodeMirror definition editor (frontend/, bundled by esbuild into one
 # script), vendored into grader/static (committed, so `make run` needs no npm and the pages work offline).
