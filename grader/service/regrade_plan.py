@@ -8,12 +8,15 @@ move, the report the API, the pages and the CLI show, and the token a commit car
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from grader.errors import ServiceError
@@ -100,7 +103,8 @@ class Plan:
         ids = self.submission_ids
         deltas = ",".join(str(b - a) for a, b in zip([0, *ids], ids, strict=False))
         packed = base64.urlsafe_b64encode(zlib.compress(deltas.encode(), 9)).decode().rstrip("=")
-        return f"{self.fingerprint}.{packed}"
+        body = f"{self.fingerprint}.{packed}"
+        return f"{body}.{_signature(body)}"
 
     def report(self, limit: int | None = None) -> dict[str, Any]:
         """The dry run's answer, as the API, the page and the CLI show it (`limit`: at most so many rows)."""
@@ -122,12 +126,23 @@ class Plan:
         }
 
 
+def _signature(body: str) -> str:
+    """The service's own mark on a plan (keyed by SECRET_KEY): a commit names a plan a dry run answered, and
+    anything else (mistyped, truncated, made up) is refused at once, not by the job after a 202."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, b"regrade-plan:" + body.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def read_token(token: Any) -> tuple[str, list[int]]:
     """The fingerprint and submission ids of Plan.token(); 422 naming `plan` for anything else."""
     bad = _invalid("plan", "give the `plan` of a dry run of this regrade, as it answered it")
-    if not isinstance(token, str) or "." not in token or len(token) > 4 * MAX_PLAN_IDS:
+    if (not isinstance(token, str) or not token.isascii() or token.count(".") != 2
+            or len(token) > 4 * MAX_PLAN_IDS):
         raise bad
-    fingerprint, packed = token.split(".", 1)
+    body, signature = token.rsplit(".", 1)
+    if not hmac.compare_digest(signature, _signature(body)):
+        raise bad
+    fingerprint, packed = body.split(".", 1)
     try:
         text = zlib.decompressobj().decompress(base64.urlsafe_b64decode(packed + "=" * (-len(packed) % 4)),
                                                8 * MAX_PLAN_IDS).decode()

@@ -1,5 +1,5 @@
-"""Fixes from the review of this session's changes: the rate-limit store failing open, large numeric answers,
-one visibility check per listing, and token revocation that stops at a (hand-made) cycle."""
+"""The rate-limit store failing open, large numeric answers counted in numbers, one visibility check per
+listing, and token revocation that stops at a (hand-made) cycle."""
 
 from __future__ import annotations
 

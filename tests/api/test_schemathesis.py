@@ -14,7 +14,8 @@ from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, settings
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.core.parameters import ParameterLocation
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from grader import create_app
 from grader.models import SCOPES, ApiToken, User, db
@@ -59,5 +60,12 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
 @settings(max_examples=MAX_EXAMPLES, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large])
 def test_api_conforms_to_its_schema(case):
-    excluded = [positive_data_acceptance] if case.operation.label in SEMANTIC else None
-    case.call_and_validate(headers=HEADERS, excluded_checks=excluded)
+    excluded = [positive_data_acceptance] if case.operation.label in SEMANTIC else []
+    response = case.call(headers=HEADERS)
+    negative = {location for location in ParameterLocation if case.meta and case.meta.is_negative_at(location)}
+    # The run's own valid token replaces a malformed Authorization header the case drew (so a case negative
+    # only there is a valid request), and a body over MAX_CONTENT_LENGTH is refused with 413, a rejection
+    # schemathesis does not list.
+    if negative == {ParameterLocation.HEADER} or response.status_code == 413:
+        excluded.append(negative_data_rejection)
+    case.validate_response(response, headers=HEADERS, excluded_checks=excluded)

@@ -1,4 +1,4 @@
-"""Holes found in review: text no database keeps, tokens outliving their parent, hidden assignments."""
+"""Text no database keeps is refused, a token never outlives its parent, a hidden set's submissions stay hidden."""
 
 from datetime import timedelta
 

@@ -1,5 +1,5 @@
-"""Grading fixes from a teaching assistant's review: conceptual slips that hid inside the rounding band,
-credit that rode on zeros, structural zeros that earned partial credit, and formats students type."""
+"""Conceptual slips that could hide inside the rounding band are named, zeros carry no credit (structural
+zeros earn nothing on their own), and the formats students type are read."""
 
 from __future__ import annotations
 

@@ -242,3 +242,27 @@ def test_deleting_an_archived_set_deletes_its_regrades_and_their_history(world):
     db.session.commit()
     for model in (Regrade, RegradeChange, Submission):
         assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
+
+
+def test_a_plan_no_dry_run_answered_is_refused_at_once_naming_the_plan(world):
+    request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
+    token = dry_run(world.teacher, world.assignment, request).token()
+    body, signature = token.rsplit(".", 1)
+    fingerprint, packed = body.split(".")
+    made_up = [
+        f"{'0' * 64}.{packed}.{signature}",  # another fingerprint under this plan's mark
+        f"{body}.{'0' * 32}",  # a mark of its own
+        body,  # no mark (a plan of before marks were made)
+        f"{body}.{signature[:-1]}",  # truncated
+        f"{body}.{signature}\udc80",  # not text a browser sends
+        f"{body}.{signature}.x",
+    ]
+    before = (db.session.scalar(select(func.count()).select_from(Regrade)),
+              db.session.scalar(select(func.count()).select_from(Job)))
+    for plan in made_up:
+        with pytest.raises(ServiceError) as refused:
+            commit_regrade(world.teacher, world.assignment, request, plan, "looser")
+        assert refused.value.status == 422 and "plan" in refused.value.errors, plan
+    db.session.rollback()
+    assert (db.session.scalar(select(func.count()).select_from(Regrade)),
+            db.session.scalar(select(func.count()).select_from(Job))) == before  # nothing started
