@@ -29,29 +29,18 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.gradebook import ensure_database  # noqa: E402  (creates the PostgreSQL database when missing)
+
 TARGET = 0.8
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/t_regrade_bench"
 EXERCISE = "gate-multiply"
 LOOSER = {"rtol": 0.25}
-
-
-def database_url(url: str) -> str:
-    target = make_url(url)
-    if target.drivername.startswith("sqlite"):
-        return url
-    target = target.set(drivername="postgresql+psycopg")
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}) is None:
-            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-    return target.render_as_string(hide_password=False)
 
 
 def setup(app, submissions: int, students: int) -> tuple[int, int, list[tuple[int, dict]]]:
@@ -146,7 +135,9 @@ def main() -> int:
     parser.add_argument("--submissions", type=int, default=20_000)
     parser.add_argument("--students", type=int, default=2_000)
     options = parser.parse_args()
-    url = database_url(os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL))
+    url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_URL)
+    if not make_url(url).drivername.startswith("sqlite"):
+        url = ensure_database(url)
 
     from grader import create_app
     from grader.models import Assignment, Job, Regrade, User, db

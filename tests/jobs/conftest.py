@@ -120,6 +120,20 @@ def start_worker(started: list[Worker], deployment: Deployment, log_dir: Path, *
     return worker.wait_ready()
 
 
+def follow_job(client: Any, url: str, headers: dict[str, str], timeout: float = 60.0) -> tuple[dict, list]:
+    """Read a job's JSON as the page's script does until it ends: its last answer and every
+    (state, done, total) seen on the way."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    while True:
+        db.session.rollback()
+        body = client.get(url, headers=headers).get_json()
+        seen.append((body["state"], body["done"], body["total"]))
+        if body["state"] in ("done", "failed") or time.monotonic() > deadline:
+            return body, seen
+        time.sleep(0.02)
+
+
 def database_url(backend: str, database_urls: dict[str, str | None], tmp_path: Path) -> str:
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'gradgate.db'}"

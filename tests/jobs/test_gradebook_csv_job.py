@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 import csv
 import io
-import time
 from datetime import timedelta
 
 import pytest
@@ -20,7 +19,7 @@ from grader.jobs.models import Job
 from grader.jobs.progress import job_output, start_job
 from grader.models import Course, Membership, User, db, utcnow
 from tests.api.conftest import assign, bearer, catalogue_documents
-from tests.jobs.conftest import ONE_BACKEND, start_worker
+from tests.jobs.conftest import ONE_BACKEND, follow_job, start_worker
 from tests.web.conftest import login
 
 RIGHT = {"0": "-0.0026227"}  # seed-two-layer-w1-22: fixed numbers
@@ -173,15 +172,7 @@ def test_a_worker_builds_the_csv_while_the_api_reads_its_progress(jobs_app, depl
     started = client.post(f"/api/v1/courses/{course.id}/gradebook/csv-job", headers=headers)
     assert started.status_code == 202, started.text
     url = started.headers["Location"]
-    seen = []
-    deadline = time.monotonic() + 60
-    while True:
-        db.session.rollback()
-        body = client.get(url, headers=headers).get_json()
-        seen.append((body["state"], body["done"], body["total"]))
-        if body["state"] in ("done", "failed") or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
+    body, seen = follow_job(client, url, headers)
     assert body["state"] == "done" and body["done"] == body["total"] == 40 and body["fraction"] == 1.0, body
     dones = [done for state, done, _ in seen if state == "running"]
     assert dones == sorted(dones) and all(done % 4 == 0 for done in dones), seen  # a chunk at a time

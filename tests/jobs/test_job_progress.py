@@ -3,8 +3,6 @@ runs (done of total rising), the CLI printing the same job's progress, and a ref
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 
@@ -12,7 +10,7 @@ from grader.jobs.cli import follow
 from grader.jobs.progress import start_job
 from grader.models import Exercise, User, db
 from tests.api.conftest import bearer
-from tests.jobs.conftest import ONE_BACKEND, start_worker
+from tests.jobs.conftest import ONE_BACKEND, follow_job, start_worker
 
 pytestmark = pytest.mark.celery
 
@@ -29,15 +27,7 @@ def test_progress_is_read_while_a_catalogue_import_runs_on_a_worker(jobs_app, de
     start_worker(workers, deployment, tmp_path, queues="default")
     job = start_job("catalogue_import", teacher, {"path": jobs_app.config["EXERCISES_DIR"]})
     url = f"/api/v1/jobs/{job.id}"
-    seen = []
-    deadline = time.monotonic() + 60
-    while True:
-        db.session.rollback()
-        body = client.get(url, headers=headers).get_json()
-        seen.append((body["state"], body["done"], body["total"]))
-        if body["state"] in ("done", "failed") or time.monotonic() > deadline:
-            break
-        time.sleep(0.02)
+    body, seen = follow_job(client, url, headers)
     assert body["state"] == "done", body
     total = body["total"]
     assert total >= 10 and body["done"] == total and body["fraction"] == 1.0 and body["errors"] == []
