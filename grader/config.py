@@ -42,6 +42,12 @@ class Config:
     # gradebook page instead of the direct download; the job reads the students this many at a time.
     GRADEBOOK_CSV_JOB_MIN_STUDENTS = int(os.environ.get("GRADEBOOK_CSV_JOB_MIN_STUDENTS", "200"))
     GRADEBOOK_CSV_CHUNK = int(os.environ.get("GRADEBOOK_CSV_CHUNK", "100"))
+    # Where a regrade's dry run keeps its plan for the commit (grader.service.regrade_store): a redis:// URL or
+    # a folder; by default the broker's Redis, else the instance folder. Kept this long (seconds).
+    REGRADE_PLAN_STORE: str | None = os.environ.get("REGRADE_PLAN_STORE")
+    REGRADE_PLAN_TTL_S = int(os.environ.get("REGRADE_PLAN_TTL_S", str(24 * 3600)))
+    # A regrade's commit writes this many batches at once on PostgreSQL (grader.service.regrade_commit).
+    REGRADE_WRITERS = int(os.environ.get("REGRADE_WRITERS", "2"))
 
 
 class DevelopmentConfig(Config):

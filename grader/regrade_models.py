@@ -42,22 +42,24 @@ class Regrade(db.Model):
 
 
 class RegradeChange(db.Model):
-    """One submission a regrade changed: its values before (restored by undo) and after. Unique per (regrade,
+    """One submission a regrade changed: its values before (restored by undo, feedback included) and its new
+    score, points, mistakes and version (the new feedback is the submission's). Unique per (regrade,
     submission): a commit delivered twice writes each once, and skips what it wrote already."""
 
     __tablename__ = "regrade_changes"
     __table_args__ = (UniqueConstraint("regrade_id", "submission_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    regrade_id: Mapped[int] = mapped_column(ForeignKey("regrades.id", ondelete="CASCADE"), index=True)
+    # (regrade, submission) is unique: that key finds a regrade's rows. The user and the versions are the
+    # submission's (no keys of their own: the submission's are checked again when undo writes them back)
+    regrade_id: Mapped[int] = mapped_column(ForeignKey("regrades.id", ondelete="CASCADE"))
     submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int]
     old_score: Mapped[float | None]
     old_points: Mapped[float | None]
     old_feedback: Mapped[dict[str, Any]] = mapped_column(JSON)
     old_mistakes: Mapped[list[str]] = mapped_column(JSON)
-    old_version_id: Mapped[int] = mapped_column(ForeignKey("exercise_versions.id"))
+    old_version_id: Mapped[int]
     new_score: Mapped[float | None]
     new_points: Mapped[float | None]
     new_mistakes: Mapped[list[str]] = mapped_column(JSON)
-    new_feedback: Mapped[dict[str, Any]] = mapped_column(JSON)
-    new_version_id: Mapped[int] = mapped_column(ForeignKey("exercise_versions.id"))
+    new_version_id: Mapped[int]

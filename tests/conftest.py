@@ -3,9 +3,13 @@ sets it), on PostgreSQL too. Each pytest-xdist worker gets its own PostgreSQL da
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -90,9 +94,17 @@ def forget_signed_in_user() -> None:
     g.pop("_login_user", None)
 
 
+PLAN_FOLDER = Path(tempfile.mkdtemp(prefix="gradgate-test-plans-"))
+atexit.register(shutil.rmtree, PLAN_FOLDER, ignore_errors=True)
+
+
 @contextmanager
 def app_on(url: str, **overrides: Any) -> Iterator[Flask]:
-    """A testing app on an empty database at `url` (emptied for the next test afterwards), with overrides."""
+    """A testing app on an empty database at `url` (emptied for the next test afterwards), with overrides. A
+    regrade's dry run keeps its plan in a folder of the app's own (or the broker's Redis, where the overrides
+    name one), not in the instance folder of the checkout."""
+    if not overrides.get("CELERY_BROKER_URL"):
+        overrides.setdefault("REGRADE_PLAN_STORE", tempfile.mkdtemp(dir=PLAN_FOLDER))
     app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": url, **overrides})
     app.before_request(forget_signed_in_user)
     with app.app_context():

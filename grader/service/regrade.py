@@ -21,13 +21,14 @@ import dataclasses
 import gc
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, select, true
 
 from grader import exercises as definitions
 from grader.authoring import definition_of
@@ -43,6 +44,7 @@ from grader.models import (
     User,
     db,
 )
+from grader.service import regrade_store
 from grader.service.access import course_role
 from grader.service.limits import earned_points
 from grader.service.regrade_plan import (
@@ -259,37 +261,75 @@ def compute_plan(assignment: Assignment, request: RegradeRequest, *, ids: Iterab
     """The plan: every graded submission in scope (or of `ids`, those a dry run read) regraded in memory.
     `restore` (submission id -> RegradeChange) gives the values from before for rows this plan's own commit
     changed already (a commit started again), so that the fingerprint is the dry run's. Writes nothing."""
-    # The plan holds every row's feedback, old and new (a million small objects for 20,000 submissions): the
-    # cyclic collector would walk them all again each time a generation fills; it waits till the plan is made.
+    with collector_waits():
+        return _compute_plan(assignment, request, ids, restore, on_progress, every)
+
+
+@contextmanager
+def collector_waits() -> Iterator[None]:
+    """A plan holds every row's feedback, old and new (a million small objects for 20,000 submissions): the
+    cyclic collector would walk them all again each time a generation fills; it waits till the plan is made."""
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _compute_plan(assignment, request, ids, restore, on_progress, every)
+        yield
     finally:
         if collecting:
             gc.enable()
 
 
-def _compute_plan(assignment: Assignment, request: RegradeRequest, ids: Iterable[int] | None,
-                  restore: dict[int, Any] | None, on_progress: Callable[[int], None] | None, every: int) -> Plan:
-    items = {item.id: item for item in assignment.items}
-    query = (select(*_SUBMISSION_COLUMNS).join(Membership, (Membership.user_id == Submission.user_id)
-                                               & (Membership.course_id == assignment.course_id)
-                                               & (Membership.role == "student"))
+def mistakes_of(text: str | None, memo: dict[str | None, list[str]]) -> list[str]:
+    """A row's mistakes from their JSON text, each distinct text decoded once (a class makes few distinct
+    lists: a regrade compares twenty thousand of them)."""
+    if text not in memo:
+        memo[text] = list(json.loads(text) or []) if text else []
+    return memo[text]
+
+
+def _in_scope(assignment: Assignment, request: RegradeRequest, *columns: Any) -> Any:
+    """The graded submissions a regrade reads (of the course's students; of its item and students, if named)."""
+    query = (select(*columns).join(Membership, (Membership.user_id == Submission.user_id)
+                                   & (Membership.course_id == assignment.course_id)
+                                   & (Membership.role == "student"))
              .where(Submission.assignment_id == assignment.id, Submission.attempt.is_not(None),
                     Submission.status == "graded").order_by(Submission.id))
     if request.item_id is not None:
         query = query.where(Submission.item_id == request.item_id)
     if request.user_ids is not None:
         query = query.where(Submission.user_id.in_(request.user_ids))
-    wanted = set(ids) if ids is not None else None
-    rows = [r for r in db.session.execute(query) if wanted is None or r.id in wanted]
-    restore = restore or {}
+    return query
+
+
+def _terms(assignment: Assignment, request: RegradeRequest) -> tuple[set[int], Any]:
+    """The students with a manual score for the set, and the digest of the regrade's terms: what was asked, who
+    has a manual score, the set's items, points, late policy and scoring (the fingerprint starts with it)."""
     manual = set(db.session.scalars(select(ManualScore.user_id).where(ManualScore.assignment_id == assignment.id)))
     digest = hashlib.sha256(_canonical([request.to_params(), sorted(manual),
-                                        [(i.id, i.points, i.exercise_id) for i in items.values()],
+                                        [(i.id, i.points, i.exercise_id) for i in assignment.items],
                                         assignment.late_policy, assignment.late_penalty, assignment.scoring]
                                        ).encode())
+    return manual, digest
+
+
+def _plan(assignment: Assignment, request: RegradeRequest, entries: list[Entry], fingerprint: str,
+          ids: list[int], terms: str) -> Plan:
+    users = {e.user_id for e in entries}
+    usernames = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(users))).all()) \
+        if users else {}
+    plan = Plan(assignment, request, entries, fingerprint, ids, usernames, [], terms)
+    plan.totals = totals_that_move(assignment, plan.changed, usernames)
+    return plan
+
+
+def _compute_plan(assignment: Assignment, request: RegradeRequest, ids: Iterable[int] | None,
+                  restore: dict[int, Any] | None, on_progress: Callable[[int], None] | None, every: int) -> Plan:
+    items = {item.id: item for item in assignment.items}
+    wanted = set(ids) if ids is not None else None
+    rows = [r for r in db.session.execute(_in_scope(assignment, request, *_SUBMISSION_COLUMNS))
+            if wanted is None or r.id in wanted]
+    restore = restore or {}
+    manual, digest = _terms(assignment, request)
+    terms = digest.hexdigest()
     grader, entries = _Grader(request), []
     for count, row in enumerate(rows, start=1):
         before = restore.get(row.id)
@@ -297,7 +337,7 @@ def _compute_plan(assignment: Assignment, request: RegradeRequest, ids: Iterable
             (before.old_score, before.old_points, before.old_mistakes, before.old_version_id, before.old_feedback)
             if before is not None else (row.score, row.points, row.mistakes, row.exercise_version_id, row.feedback))
         entry = Entry(row.id, row.user_id, row.item_id, row.attempt, SAME, score, points, list(mistakes or []),
-                      version_id, feedback)
+                      version_id, feedback, late=row.late)
         grader.regrade(row, items[row.item_id], entry)
         if entry.outcome == SAME:
             _judge(entry, row.user_id in manual, request.never_lower)
@@ -312,12 +352,48 @@ def _compute_plan(assignment: Assignment, request: RegradeRequest, ids: Iterable
             on_progress(every)
     if on_progress is not None and len(rows) % every:
         on_progress(len(rows) % every)
-    users = {e.user_id for e in entries}
-    usernames = dict(db.session.execute(select(User.id, User.username).where(User.id.in_(users))).all()) \
-        if users else {}
-    plan = Plan(assignment, request, entries, digest.hexdigest(), [r.id for r in rows], usernames, [])
-    plan.totals = totals_that_move(assignment, plan.changed, usernames)
-    return plan
+    return _plan(assignment, request, entries, digest.hexdigest(), [r.id for r in rows], terms)
+
+
+_STATE_COLUMNS = (Submission.id, Submission.user_id, Submission.item_id, Submission.attempt, Submission.score,
+                  Submission.points, cast(Submission.mistakes, Text).label("mistakes"), Submission.exercise_version_id,
+                  Submission.late)
+
+
+def verified_plan(assignment: Assignment, request: RegradeRequest, fingerprint: str, kept: regrade_store.Kept,
+                  restore: dict[int, Any]) -> Plan | None:
+    """The plan a dry run kept (grader.service.regrade_store), if every row it read still holds the values it
+    read then (or, for a row this plan's commit wrote already, its history says it did) and the regrade's terms
+    are the same; else None (refused). Grades nothing: the outcomes are the dry run's. A submission's answers,
+    code and seed never change once stored, and its status and attempt are in the query (a row no longer graded
+    drops out and the counts differ)."""
+    _, digest = _terms(assignment, request)
+    if digest.hexdigest() != kept.terms:
+        return None
+    by_id = {e.submission_id: e for e in kept.entries}
+    rows = db.session.execute(_in_scope(assignment, request, *_STATE_COLUMNS)
+                              .where(Submission.id.in_(list(by_id)) if len(by_id) < 1000 else true())).all()
+    seen, memo = 0, {}
+    for sid, user_id, item_id, attempt, score, points, mistakes, version_id, late in rows:
+        entry = by_id.get(sid)
+        if entry is None:
+            continue
+        seen += 1
+        before = restore.get(sid)
+        if before is not None:  # this plan's commit wrote it already: its values before are in the history
+            score, points, mistakes, version_id = (before.old_score, before.old_points, before.old_mistakes,
+                                                   before.old_version_id)
+        else:
+            mistakes = mistakes_of(mistakes, memo)
+        if (user_id, item_id, attempt, late, score, points, mistakes, version_id) != (
+                entry.user_id, entry.item_id, entry.attempt, entry.late, entry.old_score, entry.old_points,
+                entry.old_mistakes, entry.old_version_id):
+            return None
+    if seen != len(kept.entries):
+        return None
+    # the totals the dry run said would move (the LMS grades to send again): its report, as it was committed
+    return Plan(assignment, request, kept.entries, fingerprint, list(by_id),
+                {t.user_id: t.username for t in kept.totals}, kept.totals, kept.terms)
 
 
 def _decoded(feedback: dict[str, Any] | str | None) -> dict[str, Any] | None:
@@ -341,7 +417,7 @@ def _judge(entry: Entry, overridden: bool, never_lower: bool) -> None:
 
 __all__ = ["CHANGED", "KEPT_NEVER_LOWER", "KEPT_OVERRIDDEN", "NOT_GRADABLE", "NUMBERS_DIFFER", "SAME", "Entry",
            "Plan", "RegradeRequest", "TotalMove", "check_request", "compute_plan", "dry_run", "read_token",
-           "require_instructor", "totals_that_move"]
+           "require_instructor", "totals_that_move", "verified_plan"]
 
 
 def dry_run(actor: User, assignment: Assignment, request: RegradeRequest) -> Plan:
@@ -349,4 +425,5 @@ def dry_run(actor: User, assignment: Assignment, request: RegradeRequest) -> Pla
     require_instructor(actor, assignment)
     plan = compute_plan(assignment, request)
     db.session.rollback()  # nothing read is kept in the session's transaction
+    regrade_store.keep(plan)  # for the commit, outside the database
     return plan

@@ -17,23 +17,49 @@ PostgreSQL) and leaves any that moved since the plan, reporting them.
 
 from __future__ import annotations
 
+import json
 import os
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
 from typing import Any
 
-from sqlalchemy import ARRAY, JSON, Float, Integer, any_, bindparam, insert, select, update
+from flask import current_app
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from grader.errors import ServiceError
 from grader.jobs.progress import Progress, start_job
 from grader.lti.outbox import score_changed
 from grader.models import Assignment, Regrade, RegradeChange, Submission, User, db, utcnow
+from grader.service import regrade_store
 from grader.service.limits import earned_points
 from grader.service.manual_scores import check_reason
 from grader.service.regrade import (
     Entry,
     RegradeRequest,
+    collector_waits,
     compute_plan,
+    mistakes_of,
     read_token,
     require_instructor,
+    verified_plan,
 )
 
 # Rows written per transaction (and progress step). REGRADE_BATCH in the environment changes it (the tests make
@@ -62,7 +88,7 @@ def commit_regrade(actor: User, assignment: Assignment, request: RegradeRequest,
 
 
 def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
-    """The job: plan over the dry run's rows, check the fingerprint, write in batches. Its counts."""
+    """The job: take the dry run's kept plan (or plan again), check it against the rows, write in batches."""
     regrade = db.session.get(Regrade, regrade_id)
     if regrade is None:
         progress.fail([f"no regrade {regrade_id}"])
@@ -71,27 +97,37 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
     if regrade.state != "queued":
         progress.fail([f"regrade {regrade_id} is {regrade.state}"])
     assignment = regrade.assignment
+    request = RegradeRequest.from_params(regrade.params)
     written = {c.submission_id: c for c in db.session.scalars(
         select(RegradeChange).where(RegradeChange.regrade_id == regrade_id))}
     ids = list(regrade.submission_ids)
-    progress.set_total(2 * len(ids))  # plan every row, then write (or pass) every row
-    plan = compute_plan(assignment, RegradeRequest.from_params(regrade.params), ids=ids, restore=written,
-                        on_progress=lambda n: progress.step(count=n))
-    if plan.fingerprint != regrade.fingerprint or len(plan.submission_ids) != len(ids):
+    progress.set_total(2 * len(ids))  # check (or plan) every row, then write (or pass) every row
+    with collector_waits():
+        kept = regrade_store.fetch(regrade.fingerprint, assignment.id, ids)
+        if kept is not None:  # the dry run's outcomes, if every row still holds what it read
+            plan = verified_plan(assignment, request, regrade.fingerprint, kept, written)
+    if kept is not None:
+        progress.step(count=len(ids))
+    else:  # not kept (expired, or kept on another host): grade every row again, and compare the fingerprints
+        plan = compute_plan(assignment, request, ids=ids, restore=written, on_progress=lambda n: progress.step(count=n))
+        if plan.fingerprint != regrade.fingerprint or len(plan.submission_ids) != len(ids):
+            plan = None
+    if plan is None:
         regrade.state, regrade.counts = "refused", {"reason": STALE}
         db.session.commit()
         progress.fail([STALE])
     changed = plan.changed
     progress.step(count=len(ids) - len(changed))  # rows that stay as they are
     moved: list[int] = []
-    for start in range(0, len(changed), BATCH):
-        batch = changed[start:start + BATCH]
-        moved += _write(regrade_id, [e for e in batch if e.submission_id not in written])
-        progress.step(count=len(batch))  # commits the batch with the progress
+    batches = [changed[start:start + BATCH] for start in range(0, len(changed), BATCH)]
+    for batch, left in _written(regrade_id, batches, written):
+        moved += left
+        progress.step(count=len(batch))
     regrade = db.session.get(Regrade, regrade_id)
     counts = plan.counts()
     counts.update(changed=counts["changed"] - len(moved), moved_since=len(moved),
-                  lms_resend=[t.username for t in plan.totals])
+                  lms_resend=[t.username for t in plan.totals],
+                  outcomes="the dry run's" if kept is not None else "graded again")
     regrade.state, regrade.counts, regrade.committed_at = "committed", counts, utcnow()
     score_changed(assignment)  # the LMS's gradebook hears of the new scores (sent only where they changed)
     db.session.commit()
@@ -99,55 +135,115 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
 
 
 _SUBMISSIONS, _HISTORY = Submission.__table__, RegradeChange.__table__
-# One batch's history: each row copied from its submission by the database (the score, points, feedback and
-# mistakes it replaces never travel through Python), with the new values bound; sent as one executemany, which
-# psycopg pipelines (and SQLite runs in process): no round trip per row.
+# A batch's new values, loaded into a temporary table (COPY on PostgreSQL, one executemany elsewhere) so that
+# the history and the submissions are each written by one statement that joins it: no statement per row.
+_BATCH_TABLE = Table("regrade_batch", MetaData(), Column("submission_id", Integer, primary_key=True),
+                     Column("score", Float), Column("points", Float), Column("mistakes", JSON),
+                     Column("feedback", JSON), Column("version_id", Integer), prefixes=["TEMPORARY"])
+_NEW = _BATCH_TABLE.c
+# The history: the values each submission had, copied by the database (they never travel through Python).
 _COPY_HISTORY = insert(_HISTORY).from_select(
     ["regrade_id", "submission_id", "user_id", "old_score", "old_points", "old_feedback", "old_mistakes",
-     "old_version_id", "new_score", "new_points", "new_mistakes", "new_feedback", "new_version_id"],
-    select(bindparam("b_regrade", type_=Integer), _SUBMISSIONS.c.id, _SUBMISSIONS.c.user_id, _SUBMISSIONS.c.score,
+     "old_version_id", "new_score", "new_points", "new_mistakes", "new_version_id"],
+    select(bindparam("regrade_id", type_=Integer), _SUBMISSIONS.c.id, _SUBMISSIONS.c.user_id, _SUBMISSIONS.c.score,
            _SUBMISSIONS.c.points, _SUBMISSIONS.c.feedback, _SUBMISSIONS.c.mistakes, _SUBMISSIONS.c.exercise_version_id,
-           bindparam("b_score", type_=Float), bindparam("b_points", type_=Float), bindparam("b_mistakes", type_=JSON),
-           bindparam("b_feedback", type_=JSON), bindparam("b_version", type_=Integer))
-    .where(_SUBMISSIONS.c.id == bindparam("b_submission", type_=Integer)))
-# ... and the submission from its history row, found by the unique (regrade, submission) key: the new feedback is
-# serialized once, for the history, and copied from there by the database.
-_APPLY_HISTORY = update(_SUBMISSIONS).where(
-    _HISTORY.c.regrade_id == bindparam("b_regrade", type_=Integer),
-    _HISTORY.c.submission_id == bindparam("b_submission", type_=Integer),
-    _SUBMISSIONS.c.id == _HISTORY.c.submission_id).values(
-    score=_HISTORY.c.new_score, points=_HISTORY.c.new_points, feedback=_HISTORY.c.new_feedback,
-    mistakes=_HISTORY.c.new_mistakes, exercise_version_id=_HISTORY.c.new_version_id)
+           _NEW.score, _NEW.points, _NEW.mistakes, _NEW.version_id)
+    .where(_SUBMISSIONS.c.id == _NEW.submission_id))
+_APPLY = update(_SUBMISSIONS).where(_SUBMISSIONS.c.id == _NEW.submission_id).values(
+    score=_NEW.score, points=_NEW.points, feedback=_NEW.feedback, mistakes=_NEW.mistakes,
+    exercise_version_id=_NEW.version_id)
+
+
+def _written(regrade_id: int, batches: list[list[Entry]], written: dict[int, Any]) -> Iterator[tuple[list[Entry],
+                                                                                                  list[int]]]:
+    """Write the batches, each in a transaction of its own, and yield each (batch, ids left) once committed. On
+    PostgreSQL REGRADE_WRITERS of them at a time, each on a connection of its own: the database's work for one
+    batch (most of a regrade's time) goes on on another core while this process prepares the next. Elsewhere
+    one at a time, in this session (SQLite has one writer)."""
+    todo = [[e for e in batch if e.submission_id not in written] for batch in batches]
+    writers = int(current_app.config.get("REGRADE_WRITERS", 2))
+    if db.session.get_bind().dialect.name != "postgresql" or writers < 2 or len(batches) < 2:
+        for batch, entries in zip(batches, todo, strict=True):
+            left = _write(regrade_id, entries)
+            db.session.commit()
+            yield batch, left
+        return
+    app = current_app._get_current_object()
+
+    def write_apart(entries: list[Entry]) -> list[int]:
+        with app.app_context():  # a session (and connection) of this thread's own
+            try:
+                left = _write(regrade_id, entries)
+                db.session.commit()
+                return left
+            finally:
+                db.session.remove()
+
+    work = iter(zip(batches, todo, strict=True))
+    with ThreadPoolExecutor(max_workers=writers, thread_name_prefix="regrade-writer") as pool:
+        # as many batches in hand as writers (no more: a job stopped half-way leaves at most these written)
+        pending = deque((batch, pool.submit(write_apart, entries)) for batch, entries in islice(work, writers))
+        while pending:
+            batch, future = pending.popleft()
+            left = future.result()
+            following = next(work, None)
+            if following is not None:
+                pending.append((following[0], pool.submit(write_apart, following[1])))
+            yield batch, left
+
 
 def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
-    """One batch: lock its rows, leave any that moved since the plan, write the history of the rest (the values
-    it replaces copied by the database, not through Python), then the rows themselves from that history: one
-    statement and two pipelined executemany whatever the batch's size. The ids left."""
+    """One batch: lock its rows, leave any that moved since the plan, load the new values of the rest, write
+    their history, then the rows themselves. The ids left."""
     if not entries:
         return []
+    connection = db.session.connection()  # Core, not the ORM: nothing of these rows is in the session
+    postgresql = connection.dialect.name == "postgresql"
+    if postgresql:
+        # A batch's commit need not wait for the disk: the regrade's own end does (its record, committed with
+        # the default), which makes every batch before it durable too; and a database that crashed before it
+        # lost at most some batches of a regrade still "queued", which its job, delivered again, writes.
+        connection.execute(text("SET LOCAL synchronous_commit TO OFF"))
     ids = [e.submission_id for e in entries]
     # the batch's ids as one array on PostgreSQL (a thousand bound parameters cost more than the lookup)
-    wanted = (Submission.id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))
-              if db.session.get_bind().dialect.name == "postgresql" else Submission.id.in_(ids))
-    current = {row.id: row for row in db.session.execute(
-        select(Submission.id, Submission.score, Submission.points, Submission.mistakes,
+    wanted = (Submission.id == any_(bindparam("ids", ids, type_=ARRAY(Integer))) if postgresql
+              else Submission.id.in_(ids))
+    current = {row.id: row for row in connection.execute(
+        select(Submission.id, Submission.score, Submission.points, cast(Submission.mistakes, Text).label("mistakes"),
                Submission.exercise_version_id).where(wanted).order_by(Submission.id).with_for_update())}
-    moved, history = [], []
+    moved, kept, memo = [], [], {}
     for e in entries:
         row = current.get(e.submission_id)
-        if row is None or (row.score, row.points, list(row.mistakes or []), row.exercise_version_id) != (
+        if row is None or (row.score, row.points, mistakes_of(row.mistakes, memo), row.exercise_version_id) != (
                 e.old_score, e.old_points, e.old_mistakes, e.old_version_id):
             moved.append(e.submission_id)
-            continue
-        history.append({"b_regrade": regrade_id, "b_submission": e.submission_id, "b_score": e.new_score,
-                        "b_points": e.new_points, "b_mistakes": e.new_mistakes, "b_feedback": e.new_feedback,
-                        "b_version": e.new_version_id})
-    if history:
-        connection = db.session.connection()  # Core, not the ORM: nothing of these rows is in the session
-        connection.execute(_COPY_HISTORY, history)
-        connection.execute(_APPLY_HISTORY, [{"b_regrade": regrade_id, "b_submission": h["b_submission"]}
-                                            for h in history])
+        else:
+            kept.append(e)
+    if kept:
+        _BATCH_TABLE.create(connection, checkfirst=True)  # once per connection (temporary: its own)
+        connection.execute(_BATCH_TABLE.delete())
+        _load(connection, kept, postgresql)
+        connection.execute(_COPY_HISTORY, {"regrade_id": regrade_id})
+        connection.execute(_APPLY)
     return moved
+
+
+def _load(connection: Any, entries: list[Entry], postgresql: bool) -> None:
+    """The batch's new values into the temporary table: COPY on PostgreSQL (the feedback kept by the dry run
+    goes as the JSON text it is), else one executemany."""
+    if postgresql:
+        with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
+                "COPY regrade_batch (submission_id, score, points, mistakes, feedback, version_id) FROM STDIN"
+        ) as copy:
+            for e in entries:
+                copy.write_row((e.submission_id, e.new_score, e.new_points, json.dumps(e.new_mistakes),
+                                e.new_feedback if isinstance(e.new_feedback, str) else json.dumps(e.new_feedback),
+                                e.new_version_id))
+        return
+    connection.execute(insert(_BATCH_TABLE), [
+        {"submission_id": e.submission_id, "score": e.new_score, "points": e.new_points, "mistakes": e.new_mistakes,
+         "feedback": json.loads(e.new_feedback) if isinstance(e.new_feedback, str) else e.new_feedback,
+         "version_id": e.new_version_id} for e in entries])
 
 
 def regrade_for(actor: User, regrade_id: int, assignment: Assignment | None = None) -> Regrade:

@@ -51,8 +51,9 @@ class Entry:
     new_points: float | None = None
     new_mistakes: list[str] = field(default_factory=list)
     new_version_id: int | None = None
-    new_feedback: dict[str, Any] | None = field(default=None, repr=False)
+    new_feedback: dict[str, Any] | str | None = field(default=None, repr=False)  # or its JSON text, as kept
     note: str = ""
+    late: bool = False
 
     @property
     def score_moves(self) -> bool:
@@ -76,6 +77,7 @@ class Plan:
     submission_ids: list[int]
     usernames: dict[int, str]
     totals: list[TotalMove]
+    terms: str = ""  # the digest of the regrade's terms alone (grader.service.regrade._terms)
 
     @property
     def changed(self) -> list[Entry]:

@@ -19,6 +19,7 @@ from grader.service import regrade_commit
 from grader.service.regrade import KEPT_NEVER_LOWER, KEPT_OVERRIDDEN, NUMBERS_DIFFER, check_request, dry_run
 from grader.service.regrade_commit import apply_regrade, commit_regrade, undo_regrade
 from tests.service.regrade_world import answers_for, build, documents, exercise, snapshot
+from tests.service.test_regrade_kept_plan import forget_kept_plans
 
 LOOSER = {"rtol": 0.25}
 
@@ -99,8 +100,11 @@ class Killed(Exception):
     pass
 
 
-def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, monkeypatch):
-    before = submissions()
+@pytest.mark.parametrize("kept", [True, False], ids=["kept-plan", "graded-again"])
+def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, app, monkeypatch, kept):
+    # one batch at a time, in this session (the writers of PostgreSQL are killed for real in
+    # tests/jobs/test_regrade_job.py); with the dry run's kept plan, and without (the commit grades again)
+    app.config["REGRADE_WRITERS"] = 1
     request = check_request(world.assignment, change="grader")
     # a grader fix: pretend the stored feedback was an older grader's (its message text), so all change
     for sub in db.session.scalars(select(Submission)):
@@ -109,6 +113,8 @@ def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, monke
     before = submissions()
     plan = dry_run(world.teacher, world.assignment, request)
     assert len(plan.changed) == 3  # the manual student's is kept
+    if not kept:
+        forget_kept_plans(app)
     monkeypatch.setattr(regrade_commit, "BATCH", 1)
     monkeypatch.setattr(regrade_commit, "start_job", lambda kind, user, params: _job(params))
     regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), "grader fixed")
@@ -128,6 +134,7 @@ def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, monke
     assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 1
     counts = apply_regrade(regrade.id, Progress(job))  # started again: the fingerprint still holds
     assert counts["changed"] == 3 and db.session.get(Regrade, regrade.id).state == "committed"
+    assert counts["outcomes"] == ("the dry run's" if kept else "graded again")
     history = list(db.session.scalars(select(RegradeChange)))
     assert len(history) == 3 and all(h.old_feedback == before[h.submission_id][2] for h in history)
     assert all(submissions()[h.submission_id][2]["message"] != "old grader" for h in history)
