@@ -3,6 +3,7 @@ SQLite and (with TEST_DATABASE_URL) PostgreSQL. Each run gets a fresh database o
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -174,3 +175,48 @@ def test_0005_turns_every_assignment_into_a_set_of_one_and_moves_nothing(empty_a
         assert conn.execute(text("SELECT id, exercise_id, points, attempt_limit FROM assignments ORDER BY id")
                             ).all() == [(1, 1, 2.5, 3), (2, 2, 1.0, None), (3, 1, 4.0, 1)]
         assert conn.scalar(text("SELECT count(*) FROM submissions")) == len(submissions)
+
+
+def test_0012_keeps_the_regrade_history_undo_needs_and_downgrades_with_the_new_feedback(empty_app: Flask) -> None:
+    """A regrade's history filled under 0011, upgraded: every row keeps its old values (undo's), and the copy of
+    the new feedback goes (the submission holds it); downgraded: that copy comes back from the submission."""
+    flask_migrate.upgrade(revision="0011")
+    now = "CURRENT_TIMESTAMP"
+    with db.engine.begin() as conn:
+        run = conn.execute
+        run(text(f"INSERT INTO users (id, username, name, password_hash, role, created_at) "
+                 f"VALUES (1, 'ada', '', '!', 'student', {now})"))
+        run(text(f"INSERT INTO courses (id, code, title, created_at) VALUES (1, 'c1', 't', {now})"))
+        run(text(f"INSERT INTO exercises (id, slug, title, kind, current_version, deleted, created_at) "
+                 f"VALUES (1, 'ex-one', 't', 'numeric', 1, false, {now})"))
+        run(text(f"INSERT INTO exercise_versions (id, exercise_id, version, definition, created_at) "
+                 f"VALUES (1, 1, 1, '{{}}', {now})"))
+        run(text("INSERT INTO assignments (id, course_id, title, due_at, late_policy, late_penalty, visible, "
+                 f"scoring, solution_policy, position, archived, created_at) VALUES (1, 1, 'a1', NULL, 'penalty', 0.5, true, "
+                 f"'best', 'after_due', 1, false, {now})"))
+        run(text("INSERT INTO assignment_items (id, assignment_id, exercise_id, position, points) "
+                 "VALUES (1, 1, 1, 1, 2.0)"))
+        run(text("INSERT INTO submissions (id, assignment_id, item_id, user_id, exercise_version_id, seed, kind, "
+                 "answers, status, attempt, score, points, late, feedback, mistakes, grading_ms, created_at) VALUES "
+                 "(1, 1, 1, 1, 1, 7, 'numeric', '{}', 'graded', 1, 1.0, 2.0, false, '{\"message\": \"new\"}', "
+                 f"'[]', 0, {now})"))
+        run(text("INSERT INTO regrades (id, course_id, assignment_id, reason, params, fingerprint, submission_ids, "
+                 f"state, created_at) VALUES (1, 1, 1, 'looser', '{{}}', '{'0' * 64}', '[1]', 'committed', {now})"))
+        run(text("INSERT INTO regrade_changes (id, regrade_id, submission_id, user_id, old_score, old_points, "
+                 "old_feedback, old_mistakes, old_version_id, new_score, new_points, new_mistakes, new_feedback, "
+                 "new_version_id) VALUES (1, 1, 1, 1, 0.5, 1.0, '{\"message\": \"old\"}', '[\"sign\"]', 1, 1.0, 2.0, "
+                 "'[]', '{\"message\": \"new\"}', 1)"))
+    history = ("SELECT regrade_id, submission_id, user_id, old_score, old_points, old_feedback, old_mistakes, "
+               "old_version_id, new_score, new_points, new_mistakes, new_version_id FROM regrade_changes")
+    with db.engine.connect() as conn:
+        before = [tuple(str(v) for v in row) for row in conn.execute(text(history))]
+    flask_migrate.upgrade()
+    assert drift() == []
+    with db.engine.connect() as conn:
+        assert [tuple(str(v) for v in row) for row in conn.execute(text(history))] == before
+    assert "new_feedback" not in {c["name"] for c in inspect(db.engine).get_columns("regrade_changes")}
+    flask_migrate.downgrade(revision="0011")
+    with db.engine.connect() as conn:
+        assert [tuple(str(v) for v in row) for row in conn.execute(text(history))] == before
+        restored = conn.scalar(text("SELECT new_feedback FROM regrade_changes WHERE id = 1"))
+    assert (json.loads(restored) if isinstance(restored, str) else restored) == {"message": "new"}
