@@ -192,8 +192,8 @@ def test_0012_keeps_the_regrade_history_undo_needs_and_downgrades_with_the_new_f
         run(text(f"INSERT INTO exercise_versions (id, exercise_id, version, definition, created_at) "
                  f"VALUES (1, 1, 1, '{{}}', {now})"))
         run(text("INSERT INTO assignments (id, course_id, title, due_at, late_policy, late_penalty, visible, "
-                 f"scoring, solution_policy, position, archived, created_at) VALUES (1, 1, 'a1', NULL, 'penalty', 0.5, true, "
-                 f"'best', 'after_due', 1, false, {now})"))
+                 "scoring, solution_policy, position, archived, created_at) VALUES (1, 1, 'a1', NULL, 'penalty', "
+                 f"0.5, true, 'best', 'after_due', 1, false, {now})"))
         run(text("INSERT INTO assignment_items (id, assignment_id, exercise_id, position, points) "
                  "VALUES (1, 1, 1, 1, 2.0)"))
         run(text("INSERT INTO submissions (id, assignment_id, item_id, user_id, exercise_version_id, seed, kind, "

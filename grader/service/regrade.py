@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Text, cast, select, true
+from sqlalchemy import Text, cast, select
 
 from grader import exercises as definitions
 from grader.authoring import definition_of
@@ -278,15 +278,7 @@ def collector_waits() -> Iterator[None]:
             gc.enable()
 
 
-def mistakes_of(text: str | None, memo: dict[str | None, list[str]]) -> list[str]:
-    """A row's mistakes from their JSON text, each distinct text decoded once (a class makes few distinct
-    lists: a regrade compares twenty thousand of them)."""
-    if text not in memo:
-        memo[text] = list(json.loads(text) or []) if text else []
-    return memo[text]
-
-
-def _in_scope(assignment: Assignment, request: RegradeRequest, *columns: Any) -> Any:
+def in_scope(assignment: Assignment, request: RegradeRequest, *columns: Any) -> Any:
     """The graded submissions a regrade reads (of the course's students; of its item and students, if named)."""
     query = (select(*columns).join(Membership, (Membership.user_id == Submission.user_id)
                                    & (Membership.course_id == assignment.course_id)
@@ -300,7 +292,7 @@ def _in_scope(assignment: Assignment, request: RegradeRequest, *columns: Any) ->
     return query
 
 
-def _terms(assignment: Assignment, request: RegradeRequest) -> tuple[set[int], Any]:
+def terms_of(assignment: Assignment, request: RegradeRequest) -> tuple[set[int], Any]:
     """The students with a manual score for the set, and the digest of the regrade's terms: what was asked, who
     has a manual score, the set's items, points, late policy and scoring (the fingerprint starts with it)."""
     manual = set(db.session.scalars(select(ManualScore.user_id).where(ManualScore.assignment_id == assignment.id)))
@@ -325,10 +317,10 @@ def _compute_plan(assignment: Assignment, request: RegradeRequest, ids: Iterable
                   restore: dict[int, Any] | None, on_progress: Callable[[int], None] | None, every: int) -> Plan:
     items = {item.id: item for item in assignment.items}
     wanted = set(ids) if ids is not None else None
-    rows = [r for r in db.session.execute(_in_scope(assignment, request, *_SUBMISSION_COLUMNS))
+    rows = [r for r in db.session.execute(in_scope(assignment, request, *_SUBMISSION_COLUMNS))
             if wanted is None or r.id in wanted]
     restore = restore or {}
-    manual, digest = _terms(assignment, request)
+    manual, digest = terms_of(assignment, request)
     terms = digest.hexdigest()
     grader, entries = _Grader(request), []
     for count, row in enumerate(rows, start=1):
@@ -355,47 +347,6 @@ def _compute_plan(assignment: Assignment, request: RegradeRequest, ids: Iterable
     return _plan(assignment, request, entries, digest.hexdigest(), [r.id for r in rows], terms)
 
 
-_STATE_COLUMNS = (Submission.id, Submission.user_id, Submission.item_id, Submission.attempt, Submission.score,
-                  Submission.points, cast(Submission.mistakes, Text).label("mistakes"), Submission.exercise_version_id,
-                  Submission.late)
-
-
-def verified_plan(assignment: Assignment, request: RegradeRequest, fingerprint: str, kept: regrade_store.Kept,
-                  restore: dict[int, Any]) -> Plan | None:
-    """The plan a dry run kept (grader.service.regrade_store), if every row it read still holds the values it
-    read then (or, for a row this plan's commit wrote already, its history says it did) and the regrade's terms
-    are the same; else None (refused). Grades nothing: the outcomes are the dry run's. A submission's answers,
-    code and seed never change once stored, and its status and attempt are in the query (a row no longer graded
-    drops out and the counts differ)."""
-    _, digest = _terms(assignment, request)
-    if digest.hexdigest() != kept.terms:
-        return None
-    by_id = {e.submission_id: e for e in kept.entries}
-    rows = db.session.execute(_in_scope(assignment, request, *_STATE_COLUMNS)
-                              .where(Submission.id.in_(list(by_id)) if len(by_id) < 1000 else true())).all()
-    seen, memo = 0, {}
-    for sid, user_id, item_id, attempt, score, points, mistakes, version_id, late in rows:
-        entry = by_id.get(sid)
-        if entry is None:
-            continue
-        seen += 1
-        before = restore.get(sid)
-        if before is not None:  # this plan's commit wrote it already: its values before are in the history
-            score, points, mistakes, version_id = (before.old_score, before.old_points, before.old_mistakes,
-                                                   before.old_version_id)
-        else:
-            mistakes = mistakes_of(mistakes, memo)
-        if (user_id, item_id, attempt, late, score, points, mistakes, version_id) != (
-                entry.user_id, entry.item_id, entry.attempt, entry.late, entry.old_score, entry.old_points,
-                entry.old_mistakes, entry.old_version_id):
-            return None
-    if seen != len(kept.entries):
-        return None
-    # the totals the dry run said would move (the LMS grades to send again): its report, as it was committed
-    return Plan(assignment, request, kept.entries, fingerprint, list(by_id),
-                {t.user_id: t.username for t in kept.totals}, kept.totals, kept.terms)
-
-
 def _decoded(feedback: dict[str, Any] | str | None) -> dict[str, Any] | None:
     return json.loads(feedback) if isinstance(feedback, str) else feedback
 
@@ -417,7 +368,7 @@ def _judge(entry: Entry, overridden: bool, never_lower: bool) -> None:
 
 __all__ = ["CHANGED", "KEPT_NEVER_LOWER", "KEPT_OVERRIDDEN", "NOT_GRADABLE", "NUMBERS_DIFFER", "SAME", "Entry",
            "Plan", "RegradeRequest", "TotalMove", "check_request", "compute_plan", "dry_run", "read_token",
-           "require_instructor", "totals_that_move", "verified_plan"]
+           "require_instructor", "totals_that_move"]
 
 
 def dry_run(actor: User, assignment: Assignment, request: RegradeRequest) -> Plan:

@@ -5,14 +5,16 @@
     undo_regrade(actor, regrade)                              ->  how many submissions were restored
     regrades_of(actor, assignment)                            ->  [Regrade], newest first
 
-The commit applies exactly the dry run: the job plans again over the rows the dry run read (the plan's ids) and
-refuses, changing nothing, unless the fingerprint is the dry run's (a submission, a manual score, the set's
-terms or the grader's outcome moved since). It then writes in batches, each in one transaction with the
-progress: the submissions' new score, points, feedback and mistakes, and a RegradeChange row per submission
-keeping the old ones. A commit delivered again (its worker killed) plans with the old values of what it wrote
-already, so the fingerprint still holds, and skips those rows: it applies once. Student submissions stored
-meanwhile are not in the plan and never touched; each batch locks its own rows (SELECT ... FOR UPDATE on
-PostgreSQL) and leaves any that moved since the plan, reporting them.
+The commit applies exactly the dry run: the job takes the plan the dry run kept (grader.service.regrade_store:
+its outcomes, and the values it read of every row) and refuses, changing nothing, unless every row still holds
+those values and the regrade's terms (the manual scores, the set's items, points and late policy) are the same;
+it grades nothing again. Where no plan is kept (expired, or kept on another host) it plans again over the rows
+the dry run read (the plan's ids), grading each, and refuses unless the fingerprint is the dry run's. It then
+writes in batches, each in a transaction of its own: the submissions' new score, points, feedback and mistakes,
+and a RegradeChange row per submission keeping the old ones. A commit delivered again (its worker killed) checks
+the rows it wrote already against their history, so the check still holds, and skips them: it applies once.
+Student submissions stored meanwhile are not in the plan and never touched; each batch locks its own rows
+(SELECT ... FOR UPDATE on PostgreSQL) and leaves any that moved since the plan, reporting them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    true,
     update,
 )
 
@@ -53,13 +56,14 @@ from grader.service.limits import earned_points
 from grader.service.manual_scores import check_reason
 from grader.service.regrade import (
     Entry,
+    Plan,
     RegradeRequest,
     collector_waits,
     compute_plan,
-    mistakes_of,
+    in_scope,
     read_token,
     require_instructor,
-    verified_plan,
+    terms_of,
 )
 
 # Rows written per transaction (and progress step). REGRADE_BATCH in the environment changes it (the tests make
@@ -132,6 +136,55 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
     score_changed(assignment)  # the LMS's gradebook hears of the new scores (sent only where they changed)
     db.session.commit()
     return counts
+
+
+_STATE_COLUMNS = (Submission.id, Submission.user_id, Submission.item_id, Submission.attempt, Submission.score,
+                  Submission.points, cast(Submission.mistakes, Text).label("mistakes"), Submission.exercise_version_id,
+                  Submission.late)
+
+
+def verified_plan(assignment: Assignment, request: RegradeRequest, fingerprint: str, kept: regrade_store.Kept,
+                  restore: dict[int, Any]) -> Plan | None:
+    """The plan a dry run kept (grader.service.regrade_store), if every row it read still holds the values it
+    read then (or, for a row this plan's commit wrote already, its history says it did) and the regrade's terms
+    are the same; else None (refused). Grades nothing: the outcomes are the dry run's. A submission's answers,
+    code and seed never change once stored, and its status and attempt are in the query (a row no longer graded
+    drops out and the counts differ)."""
+    _, digest = terms_of(assignment, request)
+    if digest.hexdigest() != kept.terms:
+        return None
+    by_id = {e.submission_id: e for e in kept.entries}
+    rows = db.session.execute(in_scope(assignment, request, *_STATE_COLUMNS)
+                              .where(Submission.id.in_(list(by_id)) if len(by_id) < 1000 else true())).all()
+    seen, memo = 0, {}
+    for sid, user_id, item_id, attempt, score, points, mistakes, version_id, late in rows:
+        entry = by_id.get(sid)
+        if entry is None:
+            continue
+        seen += 1
+        before = restore.get(sid)
+        if before is not None:  # this plan's commit wrote it already: its values before are in the history
+            score, points, mistakes, version_id = (before.old_score, before.old_points, before.old_mistakes,
+                                                   before.old_version_id)
+        else:
+            mistakes = mistakes_of(mistakes, memo)
+        if (user_id, item_id, attempt, late, score, points, mistakes, version_id) != (
+                entry.user_id, entry.item_id, entry.attempt, entry.late, entry.old_score, entry.old_points,
+                entry.old_mistakes, entry.old_version_id):
+            return None
+    if seen != len(kept.entries):
+        return None
+    # the totals the dry run said would move (the LMS grades to send again): its report, as it was committed
+    return Plan(assignment, request, kept.entries, fingerprint, list(by_id),
+                {t.user_id: t.username for t in kept.totals}, kept.totals, kept.terms)
+
+
+def mistakes_of(stored: str | None, memo: dict[str | None, list[str]]) -> list[str]:
+    """A row's mistakes from their JSON text, each distinct text decoded once (a class makes few distinct
+    lists: a regrade compares twenty thousand of them)."""
+    if stored not in memo:
+        memo[stored] = list(json.loads(stored) or []) if stored else []
+    return memo[stored]
 
 
 _SUBMISSIONS, _HISTORY = Submission.__table__, RegradeChange.__table__

@@ -77,7 +77,7 @@ class Plan:
     submission_ids: list[int]
     usernames: dict[int, str]
     totals: list[TotalMove]
-    terms: str = ""  # the digest of the regrade's terms alone (grader.service.regrade._terms)
+    terms: str = ""  # the digest of the regrade's terms alone (grader.service.regrade.terms_of)
 
     @property
     def changed(self) -> list[Entry]:
