@@ -12,7 +12,7 @@ from werkzeug.security import generate_password_hash
 
 from grader import authoring, service
 from grader.exercises import load_catalogue
-from grader.models import Assignment, Course, Exercise, Membership, User, db
+from grader.models import Assignment, Course, Exercise, Membership, Submission, User, db
 
 SLUGS = ("gate-multiply", "gate-add")
 # how far off each student's dL/dw is (their dL/dx is right)
@@ -81,3 +81,10 @@ def snapshot() -> dict[str, list[tuple]]:
         rows[table.name] = sorted(tuple(repr(v) for v in r) for r in db.session.execute(select(table)))
     db.session.rollback()
     return rows
+
+
+def stored_submissions() -> dict[int, tuple]:
+    """Every submission's (score, points, feedback, mistakes, version), read afresh."""
+    db.session.expire_all()
+    return {s.id: (s.score, s.points, s.feedback, s.mistakes, s.exercise_version_id)
+            for s in db.session.scalars(select(Submission))}

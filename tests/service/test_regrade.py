@@ -18,7 +18,7 @@ from grader.models import Regrade, RegradeChange, Submission, db
 from grader.service import regrade_commit
 from grader.service.regrade import KEPT_NEVER_LOWER, KEPT_OVERRIDDEN, NUMBERS_DIFFER, check_request, dry_run
 from grader.service.regrade_commit import apply_regrade, commit_regrade, undo_regrade
-from tests.service.regrade_world import answers_for, build, documents, exercise, snapshot
+from tests.service.regrade_world import answers_for, build, documents, exercise, snapshot, stored_submissions
 from tests.service.test_regrade_kept_plan import forget_kept_plans
 
 LOOSER = {"rtol": 0.25}
@@ -27,12 +27,6 @@ LOOSER = {"rtol": 0.25}
 @pytest.fixture
 def world(app):
     return build(app.config["EXERCISES_DIR"])
-
-
-def submissions() -> dict[int, tuple]:
-    db.session.expire_all()
-    return {s.id: (s.score, s.points, s.feedback, s.mistakes, s.exercise_version_id)
-            for s in db.session.scalars(select(Submission))}
 
 
 def committed(world, request, reason="tolerance too tight"):
@@ -61,13 +55,13 @@ def test_a_dry_run_changes_no_row_and_says_what_would_change(world):
 
 
 def test_commit_applies_exactly_the_dry_run_once_and_undo_restores_everything(world):
-    before = submissions()
+    before = stored_submissions()
     request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
     plan, regrade = committed(world, request)
     assert regrade.state == "committed" and regrade.reason == "tolerance too tight"
     assert regrade.created_by == world.teacher.id and regrade.committed_at is not None
     assert regrade.counts["changed"] == len(plan.changed) == 3 and regrade.counts["lms_resend"] == ["three"]
-    after = submissions()
+    after = stored_submissions()
     changed = {e.submission_id: e for e in plan.changed}
     for sid, row in after.items():
         if sid in changed:
@@ -85,11 +79,11 @@ def test_commit_applies_exactly_the_dry_run_once_and_undo_restores_everything(wo
     db.session.add(job)
     db.session.commit()
     assert apply_regrade(regrade.id, Progress(job)) == regrade.counts
-    assert submissions() == after
+    assert stored_submissions() == after
     assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 3
 
     assert undo_regrade(world.teacher, regrade) == 3
-    assert submissions() == before and db.session.get(Regrade, regrade.id).state == "undone"
+    assert stored_submissions() == before and db.session.get(Regrade, regrade.id).state == "undone"
     assert service.gradebook_cell(world.assignment, three).points == 2.0
     with pytest.raises(ServiceError) as refused:
         undo_regrade(world.teacher, regrade)
@@ -110,7 +104,7 @@ def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, app, 
     for sub in db.session.scalars(select(Submission)):
         sub.feedback = {**sub.feedback, "message": "old grader"}
     db.session.commit()
-    before = submissions()
+    before = stored_submissions()
     plan = dry_run(world.teacher, world.assignment, request)
     assert len(plan.changed) == 3  # the manual student's is kept
     if not kept:
@@ -137,7 +131,7 @@ def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, app, 
     assert counts["outcomes"] == ("the dry run's" if kept else "graded again")
     history = list(db.session.scalars(select(RegradeChange)))
     assert len(history) == 3 and all(h.old_feedback == before[h.submission_id][2] for h in history)
-    assert all(submissions()[h.submission_id][2]["message"] != "old grader" for h in history)
+    assert all(stored_submissions()[h.submission_id][2]["message"] != "old grader" for h in history)
 
 
 def _job(params):
@@ -183,13 +177,13 @@ def test_a_commit_refuses_when_a_row_changed_and_leaves_new_submissions_alone(wo
     # A manual score set after a dry run moves the fingerprint: refused, nothing changed.
     plan = dry_run(world.teacher, world.assignment, check_request(world.assignment, change="grader"))
     service.set_manual_score(world.teacher, world.assignment, "right", 1, "late work")
-    before = submissions()
+    before = stored_submissions()
     refused = commit_regrade(world.teacher, world.assignment, check_request(world.assignment, change="grader"),
                              plan.token(), "grader fixed")
     db.session.expire_all()
     job = db.session.get(Job, refused.job_id)
     assert job.state == "failed" and "changed since the dry run" in job.errors[0]["message"]
-    assert db.session.get(Regrade, refused.id).state == "refused" and submissions() == before
+    assert db.session.get(Regrade, refused.id).state == "refused" and stored_submissions() == before
 
 
 def test_another_version_regrades_only_where_it_draws_the_same_numbers(world, app):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from grader.jobs.models import Job
 from grader.models import Regrade, Submission, db
@@ -18,7 +18,7 @@ from grader.service import regrade as regrade_service
 from grader.service import regrade_store
 from grader.service.regrade import check_request, dry_run
 from grader.service.regrade_commit import commit_regrade
-from tests.service.regrade_world import build
+from tests.service.regrade_world import build, stored_submissions
 
 LOOSER = {"rtol": 0.25}
 KEPT, GRADED_AGAIN = "the dry run's", "graded again"
@@ -27,12 +27,6 @@ KEPT, GRADED_AGAIN = "the dry run's", "graded again"
 @pytest.fixture
 def world(app):
     return build(app.config["EXERCISES_DIR"])
-
-
-def submissions() -> dict[int, tuple]:
-    db.session.expire_all()
-    return {s.id: (s.score, s.points, s.feedback, s.mistakes, s.exercise_version_id)
-            for s in db.session.scalars(select(Submission))}
 
 
 def kept_files(app) -> list[Path]:
@@ -54,7 +48,7 @@ def assert_applied(plan, before) -> None:
     """Every changed submission holds the plan's new values; every other one is as it was."""
     changed = {e.submission_id: e for e in plan.changed}
     assert changed
-    for sid, row in submissions().items():
+    for sid, row in stored_submissions().items():
         if sid in changed:
             e = changed[sid]
             assert (row[0], row[1], row[2], row[3]) == (e.new_score, e.new_points, e.new_feedback, e.new_mistakes)
@@ -64,7 +58,7 @@ def assert_applied(plan, before) -> None:
 
 def test_the_commit_applies_the_kept_plan_and_grades_nothing_again(world, app, monkeypatch):
     request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
-    before = submissions()
+    before = stored_submissions()
     plan = dry_run(world.teacher, world.assignment, request)
     assert len(kept_files(app)) == 1
 
@@ -81,7 +75,7 @@ def test_the_commit_applies_the_kept_plan_and_grades_nothing_again(world, app, m
 
 def test_without_a_kept_plan_the_commit_grades_again_and_applies_the_same(world, app):
     request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
-    before = submissions()
+    before = stored_submissions()
     plan = dry_run(world.teacher, world.assignment, request)
     forget_kept_plans(app)  # expired, or kept on a host the worker is not
     regrade = commit(world, request, plan)
@@ -92,7 +86,7 @@ def test_without_a_kept_plan_the_commit_grades_again_and_applies_the_same(world,
 
 def test_a_kept_plan_altered_in_the_store_is_not_used(world, app):
     request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
-    before = submissions()
+    before = stored_submissions()
     plan = dry_run(world.teacher, world.assignment, request)
     (path,) = kept_files(app)
     sealed = bytearray(path.read_bytes())
@@ -113,18 +107,18 @@ def test_a_row_changed_since_the_dry_run_refuses_the_commit(world, app, kept):
     moved = plan.changed[0].submission_id
     db.session.execute(update(Submission).where(Submission.id == moved).values(points=Submission.points + 0.5))
     db.session.commit()
-    before = submissions()
+    before = stored_submissions()
     regrade = commit(world, request, plan)
     job = db.session.get(Job, regrade.job_id)
     assert regrade.state == "refused" and job.state == "failed"
     assert "changed since the dry run" in job.errors[0]["message"]
-    assert submissions() == before
+    assert stored_submissions() == before
 
 
 def test_a_store_that_is_down_loses_nothing(world, app, caplog):
     app.config["REGRADE_PLAN_STORE"] = "redis://127.0.0.1:1/0"  # nothing listens there
     request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
-    before = submissions()
+    before = stored_submissions()
     plan = dry_run(world.teacher, world.assignment, request)  # answers all the same
     assert plan.summary() == "would change 3 submissions of 3 students"
     assert "not kept: its commit will grade again" in caplog.text
@@ -140,7 +134,7 @@ def test_plans_kept_in_redis_are_used_and_expire(world, app):
     client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
     try:
         request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
-        before = submissions()
+        before = stored_submissions()
         plan = dry_run(world.teacher, world.assignment, request)
         (key,) = client.keys(prefix + "*")
         assert key.decode().startswith(prefix + "gradgate:regrade-plan:")
