@@ -11,7 +11,7 @@ import pytest
 
 from grader import service
 from grader.models import Regrade, db
-from tests.service.regrade_world import build, snapshot
+from tests.service.regrade_world import build, forget_kept_plans, snapshot
 from tests.web.conftest import login
 
 
@@ -56,3 +56,18 @@ def test_a_version_number_no_version_can_have_is_the_form_again_naming_the_versi
         html = unescape(page.get_data(as_text=True))
         assert page.status_code == 400 and 'id="version-error"' in html, (version, html[-800:])
         assert f"has no version {version}" in html
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["kept-plan", "graded-again"])
+def test_the_record_says_when_the_commit_graded_again(client, world, app, kept):
+    login(client, "teacher")
+    url = f"/instructor/assignments/{world.assignment.id}/regrade"
+    form = {"change": "tolerance", "exercise": "gate-multiply", "rtol": "0.25"}
+    html = unescape(client.post(url, data=form).get_data(as_text=True))
+    plan = re.search(r'name="plan" value="([^"]+)"', html).group(1)
+    if not kept:
+        forget_kept_plans(app)
+    committed = client.post(url + "/commit", data={**form, "plan": plan, "reason": "looser"})
+    record = unescape(client.get(committed.headers["Location"]).get_data(as_text=True))
+    assert "Changed 3 submissions of 3 students" in record
+    assert ("every submission was graded again" in record) is not kept

@@ -18,8 +18,15 @@ from grader.models import Regrade, RegradeChange, Submission, db
 from grader.service import regrade_commit
 from grader.service.regrade import KEPT_NEVER_LOWER, KEPT_OVERRIDDEN, NUMBERS_DIFFER, check_request, dry_run
 from grader.service.regrade_commit import apply_regrade, commit_regrade, undo_regrade
-from tests.service.regrade_world import answers_for, build, documents, exercise, snapshot, stored_submissions
-from tests.service.test_regrade_kept_plan import forget_kept_plans
+from tests.service.regrade_world import (
+    answers_for,
+    build,
+    documents,
+    exercise,
+    forget_kept_plans,
+    snapshot,
+    stored_submissions,
+)
 
 LOOSER = {"rtol": 0.25}
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
@@ -18,7 +17,7 @@ from grader.service import regrade as regrade_service
 from grader.service import regrade_store
 from grader.service.regrade import check_request, dry_run
 from grader.service.regrade_commit import commit_regrade
-from tests.service.regrade_world import build, stored_submissions
+from tests.service.regrade_world import build, forget_kept_plans, kept_files, stored_submissions
 
 LOOSER = {"rtol": 0.25}
 KEPT, GRADED_AGAIN = "the dry run's", "graded again"
@@ -27,15 +26,6 @@ KEPT, GRADED_AGAIN = "the dry run's", "graded again"
 @pytest.fixture
 def world(app):
     return build(app.config["EXERCISES_DIR"])
-
-
-def kept_files(app) -> list[Path]:
-    return sorted(Path(app.config["REGRADE_PLAN_STORE"]).glob("*.plan"))
-
-
-def forget_kept_plans(app) -> None:
-    for path in kept_files(app):
-        path.unlink()
 
 
 def commit(world, request, plan) -> Regrade:
