@@ -282,21 +282,20 @@ def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
 
 
 def _load(connection: Any, entries: list[Entry], postgresql: bool) -> None:
-    """The batch's new values into the temporary table: COPY on PostgreSQL (the feedback kept by the dry run
-    goes as the JSON text it is), else one executemany."""
+    """The batch's new values into the temporary table, the JSON as text (the feedback a dry run kept is text
+    already, never decoded here): COPY on PostgreSQL, else one executemany of the driver's own (SQLite's JSON
+    is text: nothing for SQLAlchemy to convert)."""
+    columns = "submission_id, score, points, mistakes, feedback, version_id"
+    rows = [(e.submission_id, e.new_score, e.new_points, json.dumps(e.new_mistakes),
+             e.new_feedback if isinstance(e.new_feedback, str) else json.dumps(e.new_feedback), e.new_version_id)
+            for e in entries]
     if postgresql:
         with connection.connection.driver_connection.cursor() as cursor, cursor.copy(
-                "COPY regrade_batch (submission_id, score, points, mistakes, feedback, version_id) FROM STDIN"
-        ) as copy:
-            for e in entries:
-                copy.write_row((e.submission_id, e.new_score, e.new_points, json.dumps(e.new_mistakes),
-                                e.new_feedback if isinstance(e.new_feedback, str) else json.dumps(e.new_feedback),
-                                e.new_version_id))
-        return
-    connection.execute(insert(_BATCH_TABLE), [
-        {"submission_id": e.submission_id, "score": e.new_score, "points": e.new_points, "mistakes": e.new_mistakes,
-         "feedback": json.loads(e.new_feedback) if isinstance(e.new_feedback, str) else e.new_feedback,
-         "version_id": e.new_version_id} for e in entries])
+                f"COPY regrade_batch ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        connection.exec_driver_sql(f"INSERT INTO regrade_batch ({columns}) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
 def regrade_for(actor: User, regrade_id: int, assignment: Assignment | None = None) -> Regrade:
