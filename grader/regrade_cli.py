@@ -10,13 +10,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask.cli import AppGroup
 
 from grader.errors import ServiceError
 from grader.jobs.cli import follow
 from grader.models import Assignment, User, db
-from grader.service.regrade import CHANGES, Plan, check_request, dry_run
+from grader.service.regrade import CHANGES, RegradeRequest, check_request, dry_run, grades_code, start_dry_run
 from grader.service.regrade_commit import commit_regrade, regrade_for, regrades_of, undo_regrade
 
 regrade_cli = AppGroup("regrade", help="Regrade stored submissions: a dry run, a commit (a job), undo.")
@@ -41,16 +43,16 @@ def _score(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
-def print_report(plan: Plan, limit: int = ROWS_SHOWN) -> None:
-    report = plan.report(limit=limit)
+def print_report(assignment: Assignment, report: dict[str, Any], limit: int = ROWS_SHOWN) -> None:
     click.echo(report["summary"] + f" ({report['counts']['scores_move']} scores move)")
-    slugs = {item.id: item.exercise.slug for item in plan.assignment.items}
-    for e in report["entries"]:
+    slugs = {item.id: item.exercise.slug for item in assignment.items}
+    for e in report["entries"][:limit]:
         mistakes = f"  [{', '.join(e['old_mistakes']) or '-'} -> {', '.join(e['new_mistakes']) or '-'}]"
         click.echo(f"  {e['user']:<16} {slugs.get(e['item_id'], '?'):<24} #{e['attempt']:<3} "
                    f"{_score(e['old_score'])} -> {_score(e['new_score'])}  {e['outcome']}{mistakes}")
-    if report["entries_left_out"]:
-        click.echo(f"  ... and {report['entries_left_out']} more")
+    left_out = report["entries_left_out"] + max(0, len(report["entries"]) - limit)
+    if left_out:
+        click.echo(f"  ... and {left_out} more")
     for t in report["totals"]:
         click.echo(f"  total {t['user']}: {t['old']:g} -> {t['new']:g}")
     for label, names in (("LMS grades sent again", report["lms_resend"]),
@@ -85,11 +87,11 @@ def run_command(assignment_id: int, username: str, exercise: str | None, student
     try:
         request = check_request(assignment, exercise=exercise, students=students or None, change=change,
                                 tolerance=tolerance or None, version=version, never_lower=never_lower)
-        plan = dry_run_plan(actor, assignment, request)
-        print_report(plan)
+        report = _dry_run_report(actor, assignment, request)
+        print_report(assignment, report)
         if dry_run:
             return
-        regrade = commit_regrade(actor, assignment, request, plan.token(), reason)
+        regrade = commit_regrade(actor, assignment, request, report["plan"], reason)
     except ServiceError as exc:
         raise click.ClickException(exc.message) from None
     job = follow(regrade.job_id)
@@ -100,7 +102,15 @@ def run_command(assignment_id: int, username: str, exercise: str | None, student
                f"(undo: flask regrade undo {regrade.id} --as {username})")
 
 
-dry_run_plan = dry_run  # the option --dry-run shadows the service's name inside run_command
+def _dry_run_report(actor: User, assignment: Assignment, request: RegradeRequest) -> dict[str, Any]:
+    """The dry run's report: here, or from its job for a regrade of code (its progress printed meanwhile)."""
+    if not grades_code(assignment, request):
+        return dry_run(actor, assignment, request).report(limit=ROWS_SHOWN)
+    job = follow(start_dry_run(actor, assignment, request).id)
+    db.session.expire_all()
+    if job.state != "done":
+        raise click.ClickException("; ".join(e["message"] for e in job.errors) or f"job {job.id} {job.state}")
+    return job.result
 
 
 @regrade_cli.command("list")

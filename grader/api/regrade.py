@@ -1,6 +1,7 @@
 """Regrading a problem set's stored submissions (grader.service.regrade): the course's instructors only.
 
-    POST /api/v1/assignments/<id>/regrade                    {dry_run: true, ...}: the report, 200 (nothing changed)
+    POST /api/v1/assignments/<id>/regrade                    {dry_run: true, ...}: the report, 200 (nothing changed);
+                                                             of code: 202 and the dry run's job (its result: the report)
                                                              {dry_run: false, plan, reason, ...}: 202 and the job
     GET  /api/v1/assignments/<id>/regrades                   the set's regrade records, newest first
     POST /api/v1/assignments/<id>/regrades/<regrade_id>/undo restore what that regrade changed
@@ -25,7 +26,15 @@ from grader.exercises.schema import ToleranceSchema
 from grader.jobs.progress import job_view
 from grader.models import Assignment, Job, db
 from grader.service import MAX_REASON
-from grader.service.regrade import CHANGES, MAX_STUDENTS, check_request, dry_run, require_instructor
+from grader.service.regrade import (
+    CHANGES,
+    MAX_STUDENTS,
+    check_request,
+    dry_run,
+    grades_code,
+    require_instructor,
+    start_dry_run,
+)
 from grader.service.regrade_commit import commit_regrade, regrade_for, regrade_view, regrades_of, undo_regrade
 
 blp = blueprint("regrade", "Regrading stored submissions: a dry run, then a job that commits it, and undo")
@@ -118,8 +127,10 @@ class RegradeOut(Schema):
 
 
 class CommitOut(Schema):
-    regrade = fields.Nested(RegradeOut, required=True)
-    job = fields.Nested(JobOut, required=True)
+    regrade = fields.Nested(RegradeOut, allow_none=True, required=True, metadata={
+        "description": "the regrade's record (a commit); null for a dry run running as a job"})
+    job = fields.Nested(JobOut, required=True, metadata={
+        "description": "the commit's job, or the dry run's (a regrade of code): its `result` is the report"})
 
 
 class UndoOut(Schema):
@@ -141,17 +152,23 @@ class RegradeAction(MethodView):
     @blp.arguments(RegradeIn)
     @blp.response(200, ReportOut)
     @blp.alt_response(202, schema=CommitOut, description="Committed: the job applying it (its progress at "
-                      "GET /api/v1/jobs/<id>) and the regrade's record")
+                      "GET /api/v1/jobs/<id>) and the regrade's record; or the job of a dry run of code (its "
+                      "`result`, once done, is the report)")
     def post(self, body, assignment_id: int):
         """Regrade the set's graded submissions (one `exercise`, or all; chosen `students`, or all) with the
         current grader, a new tolerance or another version. `dry_run` true (the default): what would change,
         each submission's old → new score and diagnosis, the totals that move and whose LMS grades would be
-        sent again; nothing is stored. `dry_run` false, with the dry run's `plan` and a `reason`: 202 and the
+        sent again; nothing is stored. A dry run of a code exercise runs students' code again: 202 and its job,
+        whose result is the report. `dry_run` false, with the dry run's `plan` and a `reason`: 202 and the
         job that applies exactly that dry run (it fails, changing nothing, if the rows changed since)."""
         assignment = _assignment(assignment_id)
         request = check_request(assignment, exercise=body.get("exercise"), students=body.get("students"),
                                 change=body["change"], tolerance=body.get("tolerance"), version=body.get("version"),
                                 never_lower=body["never_lower"])
+        if body["dry_run"] and grades_code(assignment, request):  # the sandbox, on the grading workers
+            job = start_dry_run(current_user(), assignment, request)
+            job = db.session.get(Job, job.id, populate_existing=True)
+            return jsonify(CommitOut().dump({"regrade": None, "job": job_view(job)})), 202
         if body["dry_run"]:
             return dry_run(current_user(), assignment, request).report()
         regrade = commit_regrade(current_user(), assignment, request, body["plan"], body["reason"])

@@ -31,11 +31,14 @@ def import_catalogue() -> Response:
 
 
 @bp.get("/jobs/<int(max=2147483647):job_id>")
-def job(job_id: int) -> str:
+def job(job_id: int) -> str | Response:
     try:
         found = job_for(current_user, job_id)
     except ServiceError:
         abort(404)
+    if found.kind == "regrade_dry_run":  # its result is a report: shown on the regrade's own page
+        return redirect(url_for("instructor.regrade_dry_run_job", assignment_id=found.params["assignment_id"],
+                                job_id=found.id))
     course = db.session.get(Course, found.params["course_id"]) if "course_id" in (found.params or {}) else None
     return render_template("instructor/job.html", job=found, course=course, output=output_info(found))
 

@@ -2,6 +2,8 @@
 
     GET  /instructor/assignments/<id>/regrade                 the form (scope, change, never lower) and past regrades
     POST /instructor/assignments/<id>/regrade                 the dry run: its report table, and a form to commit it
+                                                              (a regrade of code: 302 to its job's page)
+    GET  /instructor/assignments/<id>/regrade/dry-runs/<jid>  a dry run's job: its progress bar, then the report
     POST /instructor/assignments/<id>/regrade/commit          commit that dry run (its plan) with a reason: the job
     GET  /instructor/assignments/<id>/regrades/<rid>          the regrade: its job's progress bar, then its result
     POST /instructor/assignments/<id>/regrades/<rid>/undo     restore what it changed
@@ -20,8 +22,9 @@ from werkzeug.wrappers import Response
 
 from grader.errors import ServiceError
 from grader.instructor.views import bp
+from grader.jobs.progress import job_for
 from grader.models import Assignment, Job, User, db
-from grader.service.regrade import CHANGES, check_request, dry_run, require_instructor
+from grader.service.regrade import CHANGES, check_request, dry_run, grades_code, require_instructor, start_dry_run
 from grader.service.regrade_commit import commit_regrade, regrade_for, regrades_of, undo_regrade
 
 ASSIGNMENT = "/assignments/<int(max=2147483647):assignment_id>"
@@ -79,22 +82,48 @@ def regrade_form(assignment_id: int) -> tuple[str, int]:
 
 
 @bp.post(ASSIGNMENT + "/regrade")
-def regrade_dry_run(assignment_id: int) -> tuple[str, int]:
+def regrade_dry_run(assignment_id: int) -> Response | tuple[str, int]:
     assignment = _assignment(assignment_id)
     values = {k: request.form.get(k, "") for k in FIELDS}
     options, errors = _read(request.form)
     if errors:
         return _form(assignment, values, errors, 400)
     try:
-        plan = dry_run(current_user, assignment, check_request(assignment, **options))
+        regrade_request = check_request(assignment, **options)
+        if grades_code(assignment, regrade_request):  # students' code runs again: a job, with its progress
+            job = start_dry_run(current_user, assignment, regrade_request)
+            return redirect(url_for("instructor.regrade_dry_run_job", assignment_id=assignment.id, job_id=job.id,
+                                    **{k: v for k, v in values.items() if v}))
+        plan = dry_run(current_user, assignment, regrade_request)
     except ServiceError as exc:
         if exc.status != 422:
             raise
         return _form(assignment, values, {k: "; ".join(v) for k, v in (exc.errors or {}).items()}
                      or {"change": exc.message}, 400)
+    return _report(assignment, plan.report(limit=REPORT_ROWS), values)
+
+
+def _report(assignment: Assignment, report: dict[str, Any], values: dict[str, str]) -> tuple[str, int]:
     slugs = {item.id: item.exercise.slug for item in assignment.items}
-    return render_template("instructor/regrade/report.html", assignment=assignment, plan=plan,
-                           report=plan.report(limit=REPORT_ROWS), values=values, slugs=slugs), 200
+    return render_template("instructor/regrade/report.html", assignment=assignment, report=report, values=values,
+                           slugs=slugs), 200
+
+
+@bp.get(ASSIGNMENT + "/regrade/dry-runs/<int(max=2147483647):job_id>")
+def regrade_dry_run_job(assignment_id: int, job_id: int) -> tuple[str, int]:
+    """The dry run's job: its progress while it runs, then its report (the form's values ride in the address,
+    for the commit form; the plan is the job's)."""
+    assignment = _assignment(assignment_id)
+    job = job_for(current_user, job_id)
+    if job.kind != "regrade_dry_run" or (job.params or {}).get("assignment_id") != assignment.id:
+        raise ServiceError(404, "not_found", "no such dry run")
+    values = {k: request.args.get(k, "") for k in FIELDS}
+    if job.state == "done":
+        report = dict(job.result)
+        shown = report["entries"][:REPORT_ROWS]
+        report.update(entries=shown, entries_left_out=report["entries_left_out"] + len(report["entries"]) - len(shown))
+        return _report(assignment, report, values)
+    return render_template("instructor/regrade/running.html", assignment=assignment, job=job), 200
 
 
 @bp.post(ASSIGNMENT + "/regrade/commit")

@@ -88,8 +88,9 @@ class JobRefused(Exception):
         self.problems = problems
 
 
-def start_job(kind: str, user: User | None, params: dict[str, Any]) -> Job:
-    """Store a job and send it to a worker (after the commit, so the worker finds it)."""
+def start_job(kind: str, user: User | None, params: dict[str, Any], queue: str | None = None) -> Job:
+    """Store a job and send it to a worker (after the commit, so the worker finds it): on the default queue, or
+    `queue` (the grading queue, for a job that runs students' code)."""
     from grader.jobs import TASK_RUN_JOB
 
     if kind not in RUNNERS:
@@ -100,7 +101,7 @@ def start_job(kind: str, user: User | None, params: dict[str, Any]) -> Job:
     db.session.commit()
     job_id = job.id
     celery = current_app.extensions["celery"]
-    celery.tasks[TASK_RUN_JOB].apply_async((job_id,), queue=current_app.config["DEFAULT_QUEUE"])
+    celery.tasks[TASK_RUN_JOB].apply_async((job_id,), queue=queue or current_app.config["DEFAULT_QUEUE"])
     return db.session.get(Job, job_id)
 
 

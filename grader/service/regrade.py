@@ -28,12 +28,14 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, select
 
 from grader import exercises as definitions
 from grader.authoring import definition_of
 from grader.errors import ServiceError
 from grader.grading.tolerance import Tolerance
+from grader.jobs.models import Job
+from grader.jobs.progress import Progress, start_job
 from grader.models import (
     Assignment,
     AssignmentItem,
@@ -65,6 +67,7 @@ from grader.service.variants import cached_variant
 
 CHANGES = ("grader", "tolerance", "version")
 MAX_STUDENTS = 10_000
+DRY_RUN_JOB_ROWS = 2_000
 TA_REFUSED = ("a regrade changes the grades of many students at once: only the course's instructors regrade "
               "(TAs set manual scores for one student)")
 
@@ -164,8 +167,9 @@ def _canonical(value: Any) -> str:
 
 
 def same_feedback(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-    """Equal feedback but for the expected answers, which the solution policy adds or leaves out at read time
-    (compared in place: this runs on every submission of a regrade)."""
+    """Equal feedback but for the expected answers, which the solution policy adds or leaves out at read time,
+    and the time each test of code took (never the same twice: not an outcome). Compared in place: this runs on
+    every submission of a regrade."""
     if not a or not b:
         return a == b
     if a.keys() != b.keys() or any(a[k] != b[k] for k in a if k != "parts"):
@@ -175,10 +179,20 @@ def same_feedback(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
         return False
     for x, y in zip(left, right, strict=True):
         if not isinstance(x, dict) or not isinstance(y, dict):
-            return x == y
-        if x.keys() != y.keys() or any(x[k] != y[k] for k in x if k != "expected"):
+            if x != y:
+                return False
+            continue
+        if x.keys() != y.keys() or any(x[k] != y[k] for k in x if k not in ("expected", "details")):
+            return False
+        if not _same_details(x.get("details"), y.get("details")):
             return False
     return True
+
+
+def _same_details(a: Any, b: Any) -> bool:
+    if not isinstance(a, dict) or not isinstance(b, dict):
+        return a == b
+    return a.keys() == b.keys() and all(a[k] == b[k] for k in a if k != "seconds")
 
 
 def _same_numbers(seen: definitions.Variant, new: definitions.Variant) -> bool:
@@ -367,14 +381,50 @@ def _judge(entry: Entry, overridden: bool, never_lower: bool) -> None:
 
 
 __all__ = ["CHANGED", "KEPT_NEVER_LOWER", "KEPT_OVERRIDDEN", "NOT_GRADABLE", "NUMBERS_DIFFER", "SAME", "Entry",
-           "Plan", "RegradeRequest", "TotalMove", "check_request", "compute_plan", "dry_run", "read_token",
-           "require_instructor", "totals_that_move"]
+           "Plan", "RegradeRequest", "TotalMove", "check_request", "compute_plan", "dry_run", "dry_run_job",
+           "grades_code", "job_queue", "read_token", "require_instructor", "start_dry_run", "totals_that_move"]
 
 
 def dry_run(actor: User, assignment: Assignment, request: RegradeRequest) -> Plan:
-    """What the regrade would do, for the course's instructors; changes nothing (not even a seed)."""
+    """What the regrade would do, for the course's instructors; changes nothing (not even a seed). Numbers are
+    regraded here at thousands a second; a regrade of code runs as a job (start_dry_run)."""
     require_instructor(actor, assignment)
     plan = compute_plan(assignment, request)
     db.session.rollback()  # nothing read is kept in the session's transaction
     regrade_store.keep(plan)  # for the commit, outside the database
     return plan
+
+
+def grades_code(assignment: Assignment, request: RegradeRequest) -> bool:
+    """Whether the regrade runs students' code: the sandbox takes seconds per hundred submissions, and where
+    grading workers grade code (GRADING_BACKEND=celery) only they have it. Such a dry run is a job."""
+    return any(item.exercise.kind == "code" for item in assignment.items if request.item_id in (None, item.id))
+
+
+def job_queue(assignment: Assignment, request: RegradeRequest) -> str | None:
+    """The queue of a regrade's jobs: the grading workers' where they grade code, else the default."""
+    if grades_code(assignment, request) and current_app.config["GRADING_BACKEND"] == "celery":
+        return current_app.config["GRADING_QUEUE"]
+    return None
+
+
+def start_dry_run(actor: User, assignment: Assignment, request: RegradeRequest) -> Job:
+    """The dry run as a job ("regrade_dry_run", with progress): its result is the report, and its plan is kept
+    for the commit as a dry run's is. For the course's instructors."""
+    require_instructor(actor, assignment)
+    return start_job("regrade_dry_run", actor, {"course_id": assignment.course_id, "assignment_id": assignment.id,
+                                                 "request": request.to_params()}, queue=job_queue(assignment, request))
+
+
+def dry_run_job(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
+    """The dry-run job's work: the plan, a progress step per ten submissions regraded; the report (at most
+    DRY_RUN_JOB_ROWS submissions listed) is the job's result."""
+    assignment = db.session.get(Assignment, params["assignment_id"])
+    if assignment is None:
+        progress.fail(["the problem set was deleted"])
+    request = RegradeRequest.from_params(params["request"])
+    progress.set_total(db.session.scalar(select(func.count()).select_from(
+        in_scope(assignment, request, Submission.id).subquery())))
+    plan = compute_plan(assignment, request, on_progress=lambda n: progress.step(count=n), every=10)
+    regrade_store.keep(plan)
+    return plan.report(limit=DRY_RUN_JOB_ROWS)

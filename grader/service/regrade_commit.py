@@ -61,6 +61,7 @@ from grader.service.regrade import (
     collector_waits,
     compute_plan,
     in_scope,
+    job_queue,
     read_token,
     require_instructor,
     terms_of,
@@ -84,7 +85,9 @@ def commit_regrade(actor: User, assignment: Assignment, request: RegradeRequest,
     db.session.add(regrade)
     db.session.flush()
     regrade_id = regrade.id
-    job = start_job("regrade", actor, {"regrade_id": regrade_id})  # commits the regrade with the job
+    # commits the regrade with the job; on the grading queue where only grading workers grade code (a commit
+    # whose plan is no longer kept grades again)
+    job = start_job("regrade", actor, {"regrade_id": regrade_id}, queue=job_queue(assignment, request))
     regrade = db.session.get(Regrade, regrade_id)
     regrade.job_id = job.id
     db.session.commit()

@@ -115,6 +115,10 @@ MATRIX = [
                                                                302, 404, 403, 404, 200, 200),
     ("POST", "/instructor/assignments/{set}/regrades/{regrade}/undo", {},
                                                                302, 404, 403, 404, 302, 302),
+    # a dry run of code runs as a job, shown on its own page (the job's page sends its starter there)
+    ("GET", "/instructor/assignments/{set}/regrade/dry-runs/{dryjob}", None,
+                                                               302, 404, 403, 404, 200, 200),
+    ("GET", "/instructor/jobs/{dryjob}", None,                 302, 404, 404, 404, 302, 302),
     # LTI (grader/instructor/lti.py): platform registrations are the administrators'; a link's problem set is
     # chosen by its course's instructors (its TAs see the page)
     ("GET", "/instructor/lti/platforms", None,                 302, 404, 404, 404, 404, 200),
@@ -135,6 +139,7 @@ MATRIX = [
 NAMES = {"{own}": "<slug>", "{catalogue}": "<slug>", "{course}": "<int(max=2147483647):course_id>",
          "{set}": "<int(max=2147483647):assignment_id>", "/alice": "/<string(maxlength=80):username>",
          "{job}": "<int(max=2147483647):job_id>", "{csvjob}": "<int(max=2147483647):job_id>",
+         "{dryjob}": "<int(max=2147483647):job_id>",
          "{item}": "<int(max=2147483647):item_id>", "{regrade}": "<int(max=2147483647):regrade_id>",
          "{reg}": "<int(max=2147483647):registration_id>", "{link}": "<int(max=2147483647):link_id>",
          "{score}": "<int(max=2147483647):score_id>"}
@@ -177,6 +182,8 @@ def world() -> None:
     db.session.flush()
     db.session.add(Regrade(course_id=course.id, assignment_id=mul.id, created_by=ada.id, reason="matrix", params={},
                            fingerprint="0" * 64, submission_ids=[], state="committed"))
+    db.session.add(Job(kind="regrade_dry_run", started_by=ada.id, state="running", done=1, total=4,
+                       params={"course_id": course.id, "assignment_id": mul.id, "request": {"change": "grader"}}))
     db.session.commit()
     csv_job = Job(kind="gradebook_csv", started_by=tom.id, state="done", done=1, total=1,
                   params={"course_id": course.id}, result={"students": 1})
@@ -213,7 +220,7 @@ def test_workspace_authorization(app, client, row, column):
     jobs = dict(db.session.execute(select(Job.kind, Job.id)).all())
     item = db.session.scalar(select(AssignmentItem.id).where(AssignmentItem.assignment_id == mul))
     url = path.format(own=OWN, catalogue="gate-multiply", course=course, set=mul, job=jobs["catalogue_import"],
-                      csvjob=jobs["gradebook_csv"], item=item,
+                      csvjob=jobs["gradebook_csv"], dryjob=jobs["regrade_dry_run"], item=item,
                       regrade=db.session.scalar(select(Regrade.id)), reg=db.session.scalar(select(LtiRegistration.id)),
                       link=db.session.scalar(select(LtiResourceLink.id)), score=db.session.scalar(select(LtiScore.id)))
     if isinstance(form, dict):
