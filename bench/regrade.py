@@ -151,7 +151,7 @@ def commit_through_the_job(app, teacher, assignment, request, token: str, show_p
         watcher.start()
     timing: list[float] = []
 
-    def start_and_run(kind, user, params):  # the job runs at once: show its id first
+    def start_and_run(kind, user, params, queue=None):  # the job runs at once: show its id first
         job = Job(kind=kind, started_by=user.id, state="queued", done=0, errors=[], params=params)
         db.session.add(job)
         db.session.commit()

@@ -343,14 +343,15 @@ def _compute_plan(assignment: Assignment, request: RegradeRequest, ids: Iterable
             (before.old_score, before.old_points, before.old_mistakes, before.old_version_id, before.old_feedback)
             if before is not None else (row.score, row.points, row.mistakes, row.exercise_version_id, row.feedback))
         entry = Entry(row.id, row.user_id, row.item_id, row.attempt, SAME, score, points, list(mistakes or []),
-                      version_id, feedback, late=row.late)
+                      version_id, feedback, late=row.late, feedback_digest=feedback_digest(feedback))
         grader.regrade(row, items[row.item_id], entry)
         if entry.outcome == SAME:
             _judge(entry, row.user_id in manual, request.never_lower)
-        # the feedback counts through the outcome (changed or the same); its text is left out, being the costly
-        # part to digest, and the commit copies the feedback it replaces from the row itself
+        # the feedback counts by its own digest (its text is the costly part to digest again), and the commit
+        # copies the feedback it replaces from the row itself
         digest.update(_canonical([row.id, row.user_id, row.item_id, version_id, row.seed, row.status, row.attempt,
-                                  score, points, row.late, entry.old_mistakes, row.answers, row.code, entry.outcome,
+                                  score, points, row.late, entry.old_mistakes, entry.feedback_digest, row.answers,
+                                  row.code, entry.outcome,
                                   entry.new_score, entry.new_points, entry.new_mistakes, entry.new_version_id]
                                  ).encode())
         entries.append(entry)
@@ -359,6 +360,11 @@ def _compute_plan(assignment: Assignment, request: RegradeRequest, ids: Iterable
     if on_progress is not None and len(rows) % every:
         on_progress(len(rows) % every)
     return _plan(assignment, request, entries, digest.hexdigest(), [r.id for r in rows], terms)
+
+
+def feedback_digest(text: str | None) -> str:
+    """The digest of a row's feedback as stored (its JSON text), as PostgreSQL's md5() gives it."""
+    return hashlib.md5((text or "").encode(), usedforsecurity=False).hexdigest()
 
 
 def _decoded(feedback: dict[str, Any] | str | None) -> dict[str, Any] | None:

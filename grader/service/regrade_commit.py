@@ -24,6 +24,7 @@ import os
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from itertools import islice
 from typing import Any
 
@@ -40,12 +41,14 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    func,
     insert,
     select,
     text,
     true,
     update,
 )
+from sqlalchemy.exc import OperationalError
 
 from grader.errors import ServiceError
 from grader.jobs.progress import Progress, start_job
@@ -60,6 +63,7 @@ from grader.service.regrade import (
     RegradeRequest,
     collector_waits,
     compute_plan,
+    feedback_digest,
     in_scope,
     job_queue,
     read_token,
@@ -105,8 +109,13 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
         progress.fail([f"regrade {regrade_id} is {regrade.state}"])
     assignment = regrade.assignment
     request = RegradeRequest.from_params(regrade.params)
-    written = {c.submission_id: c for c in db.session.scalars(
-        select(RegradeChange).where(RegradeChange.regrade_id == regrade_id))}
+    # what this regrade's commit wrote already (a job delivered again): the values from before, the feedback as
+    # its JSON text (as the dry run read it: its digest is in the fingerprint)
+    written = {c.submission_id: c for c in db.session.execute(
+        select(RegradeChange.submission_id, RegradeChange.old_score, RegradeChange.old_points,
+               RegradeChange.old_mistakes, RegradeChange.old_version_id,
+               cast(RegradeChange.old_feedback, Text).label("old_feedback"))
+        .where(RegradeChange.regrade_id == regrade_id))}
     ids = list(regrade.submission_ids)
     progress.set_total(2 * len(ids))  # check (or plan) every row, then write (or pass) every row
     with collector_waits():
@@ -120,16 +129,22 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
         if plan.fingerprint != regrade.fingerprint or len(plan.submission_ids) != len(ids):
             plan = None
     if plan is None:
-        regrade.state, regrade.counts = "refused", {"reason": STALE}
-        db.session.commit()
+        _refuse(regrade, STALE)
         progress.fail([STALE])
     changed = plan.changed
     progress.step(count=len(ids) - len(changed))  # rows that stay as they are
     moved: list[int] = []
     batches = [changed[start:start + BATCH] for start in range(0, len(changed), BATCH)]
-    for batch, left in _written(regrade_id, batches, written):
-        moved += left
-        progress.step(count=len(batch))
+    try:
+        for batch, left in _written(regrade_id, batches, written):
+            moved += left
+            progress.step(count=len(batch))
+    except BatchFailed as failed:  # for good: what was written goes back, and the regrade is refused
+        db.session.rollback()
+        cause = failed.__cause__
+        _refuse(db.session.get(Regrade, regrade_id), f"the commit failed ({type(cause).__name__}): nothing was "
+                "changed")
+        raise cause from None
     regrade = db.session.get(Regrade, regrade_id)
     counts = plan.counts()
     counts.update(changed=counts["changed"] - len(moved), moved_since=len(moved),
@@ -144,6 +159,7 @@ def apply_regrade(regrade_id: int, progress: Progress) -> dict[str, Any]:
 _STATE_COLUMNS = (Submission.id, Submission.user_id, Submission.item_id, Submission.attempt, Submission.score,
                   Submission.points, cast(Submission.mistakes, Text).label("mistakes"), Submission.exercise_version_id,
                   Submission.late)
+_FEEDBACK_TEXT = cast(Submission.feedback, Text)
 
 
 def verified_plan(assignment: Assignment, request: RegradeRequest, fingerprint: str, kept: regrade_store.Kept,
@@ -157,10 +173,13 @@ def verified_plan(assignment: Assignment, request: RegradeRequest, fingerprint: 
     if digest.hexdigest() != kept.terms:
         return None
     by_id = {e.submission_id: e for e in kept.entries}
-    rows = db.session.execute(in_scope(assignment, request, *_STATE_COLUMNS)
+    # the feedback's digest: computed by PostgreSQL (32 characters a row rather than the feedback), here elsewhere
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    rows = db.session.execute(in_scope(assignment, request, *_STATE_COLUMNS,
+                                       func.md5(_FEEDBACK_TEXT) if postgresql else _FEEDBACK_TEXT)
                               .where(Submission.id.in_(list(by_id)) if len(by_id) < 1000 else true())).all()
     seen, memo = 0, {}
-    for sid, user_id, item_id, attempt, score, points, mistakes, version_id, late in rows:
+    for sid, user_id, item_id, attempt, score, points, mistakes, version_id, late, feedback in rows:
         entry = by_id.get(sid)
         if entry is None:
             continue
@@ -171,6 +190,8 @@ def verified_plan(assignment: Assignment, request: RegradeRequest, fingerprint: 
                                                    before.old_version_id)
         else:
             mistakes = mistakes_of(mistakes, memo)
+            if (feedback if postgresql else feedback_digest(feedback)) != entry.feedback_digest:
+                return None
         if (user_id, item_id, attempt, late, score, points, mistakes, version_id) != (
                 entry.user_id, entry.item_id, entry.attempt, entry.late, entry.old_score, entry.old_points,
                 entry.old_mistakes, entry.old_version_id):
@@ -193,9 +214,11 @@ def mistakes_of(stored: str | None, memo: dict[str | None, list[str]]) -> list[s
 _SUBMISSIONS, _HISTORY = Submission.__table__, RegradeChange.__table__
 # A batch's new values, loaded into a temporary table (COPY on PostgreSQL, one executemany elsewhere) so that
 # the history and the submissions are each written by one statement that joins it: no statement per row.
+# On PostgreSQL it empties itself at each commit (as TRUNCATE does: no dead rows piling up on a pooled connection).
 _BATCH_TABLE = Table("regrade_batch", MetaData(), Column("submission_id", Integer, primary_key=True),
                      Column("score", Float), Column("points", Float), Column("mistakes", JSON),
-                     Column("feedback", JSON), Column("version_id", Integer), prefixes=["TEMPORARY"])
+                     Column("feedback", JSON), Column("version_id", Integer), prefixes=["TEMPORARY"],
+                     postgresql_on_commit="DELETE ROWS")
 _NEW = _BATCH_TABLE.c
 # The history: the values each submission had, copied by the database (they never travel through Python).
 _COPY_HISTORY = insert(_HISTORY).from_select(
@@ -210,6 +233,21 @@ _APPLY = update(_SUBMISSIONS).where(_SUBMISSIONS.c.id == _NEW.submission_id).val
     exercise_version_id=_NEW.version_id)
 
 
+class BatchFailed(Exception):
+    """A batch's write failed, not for the database being away (OperationalError: the job starts over once it is
+    back, and goes on from what it wrote)."""
+
+
+def _refuse(regrade: Regrade, reason: str) -> None:
+    """Refused: and where this commit had written batches already (a job delivered again after its worker died,
+    or a batch that failed), they are put back first, so that a refused regrade changed nothing."""
+    restored = _put_back(regrade)
+    regrade.state, regrade.counts = "refused", {"reason": reason, **({"put_back": restored} if restored else {})}
+    if restored:
+        score_changed(regrade.assignment)
+    db.session.commit()
+
+
 def _written(regrade_id: int, batches: list[list[Entry]], written: dict[int, Any]) -> Iterator[tuple[list[Entry],
                                                                                                   list[int]]]:
     """Write the batches, each in a transaction of its own, and yield each (batch, ids left) once committed. On
@@ -220,8 +258,9 @@ def _written(regrade_id: int, batches: list[list[Entry]], written: dict[int, Any
     writers = int(current_app.config.get("REGRADE_WRITERS", 2))
     if db.session.get_bind().dialect.name != "postgresql" or writers < 2 or len(batches) < 2:
         for batch, entries in zip(batches, todo, strict=True):
-            left = _write(regrade_id, entries)
-            db.session.commit()
+            with _failing_for_good():
+                left = _write(regrade_id, entries)
+                db.session.commit()
             yield batch, left
         return
     app = current_app._get_current_object()
@@ -241,11 +280,22 @@ def _written(regrade_id: int, batches: list[list[Entry]], written: dict[int, Any
         pending = deque((batch, pool.submit(write_apart, entries)) for batch, entries in islice(work, writers))
         while pending:
             batch, future = pending.popleft()
-            left = future.result()
+            with _failing_for_good():
+                left = future.result()
             following = next(work, None)
             if following is not None:
                 pending.append((following[0], pool.submit(write_apart, following[1])))
             yield batch, left
+
+
+@contextmanager
+def _failing_for_good() -> Iterator[None]:
+    try:
+        yield
+    except OperationalError:
+        raise
+    except Exception as exc:
+        raise BatchFailed() from exc
 
 
 def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
@@ -277,8 +327,13 @@ def _write(regrade_id: int, entries: list[Entry]) -> list[int]:
             kept.append(e)
     if kept:
         _BATCH_TABLE.create(connection, checkfirst=True)  # once per connection (temporary: its own)
-        connection.execute(_BATCH_TABLE.delete())
+        if not postgresql:
+            connection.execute(_BATCH_TABLE.delete())
         _load(connection, kept, postgresql)
+        if postgresql:
+            # PostgreSQL keeps no statistics of a temporary table by itself: without them it guesses the batch
+            # large and joins it to every submission by a scan of the whole table, at every batch
+            connection.execute(text("ANALYZE regrade_batch"))
         connection.execute(_COPY_HISTORY, {"regrade_id": regrade_id})
         connection.execute(_APPLY)
     return moved
@@ -323,6 +378,15 @@ def undo_regrade(actor: User, regrade: Regrade) -> int:
                                                        Regrade.id > regrade.id, Regrade.state == "committed"))
     if later is not None:
         raise ServiceError(409, "later_regrade", f"regrade {later} of this set came after: undo it first")
+    restored = _put_back(regrade)
+    regrade.state, regrade.undone_at, regrade.undone_by = "undone", utcnow(), actor.id
+    score_changed(regrade.assignment)  # the LMS's gradebook hears of the restored scores
+    db.session.commit()
+    return restored
+
+
+def _put_back(regrade: Regrade) -> int:
+    """Every submission the regrade wrote back as its history has it (uncommitted). How many."""
     restored, items = 0, {item.id: item for item in regrade.assignment.items}
     changes = db.session.execute(select(RegradeChange.submission_id).where(RegradeChange.regrade_id == regrade.id)
                                  .order_by(RegradeChange.submission_id)).all()
@@ -338,9 +402,6 @@ def undo_regrade(actor: User, regrade: Regrade) -> int:
             execution_options={"synchronize_session": False})
         _earn_under_current_terms(items, batch)
         restored += len(batch)
-    regrade.state, regrade.undone_at, regrade.undone_by = "undone", utcnow(), actor.id
-    score_changed(regrade.assignment)  # the LMS's gradebook hears of the restored scores
-    db.session.commit()
     return restored
 
 

@@ -54,6 +54,7 @@ class Entry:
     new_feedback: dict[str, Any] | str | None = field(default=None, repr=False)  # or its JSON text, as kept
     note: str = ""
     late: bool = False
+    feedback_digest: str = ""  # MD5 of the feedback's JSON text as read: the commit checks it is still that
 
     @property
     def score_moves(self) -> bool:

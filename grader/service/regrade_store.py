@@ -34,7 +34,8 @@ log = logging.getLogger(__name__)
 
 # An entry as kept (its new feedback apart): what the dry run read of the row, and its outcome
 _FIELDS = ("submission_id", "user_id", "item_id", "attempt", "outcome", "old_score", "old_points", "old_mistakes",
-           "old_version_id", "late", "new_score", "new_points", "new_mistakes", "new_version_id", "note")
+           "old_version_id", "late", "new_score", "new_points", "new_mistakes", "new_version_id", "note",
+           "feedback_digest")
 
 
 def _location() -> str:

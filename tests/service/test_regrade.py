@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from grader import authoring, service
 from grader.errors import ServiceError
 from grader.jobs.models import Job
-from grader.jobs.progress import Progress
+from grader.jobs.progress import JobRefused, Progress
 from grader.models import Regrade, RegradeChange, Submission, db
 from grader.service import regrade_commit
 from grader.service.regrade import KEPT_NEVER_LOWER, KEPT_OVERRIDDEN, NUMBERS_DIFFER, check_request, dry_run
@@ -117,7 +117,7 @@ def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, app, 
     if not kept:
         forget_kept_plans(app)
     monkeypatch.setattr(regrade_commit, "BATCH", 1)
-    monkeypatch.setattr(regrade_commit, "start_job", lambda kind, user, params: _job(params))
+    monkeypatch.setattr(regrade_commit, "start_job", lambda kind, user, params, queue=None: _job(params))
     regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), "grader fixed")
     steps = {"n": 0}
 
@@ -139,6 +139,65 @@ def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, app, 
     history = list(db.session.scalars(select(RegradeChange)))
     assert len(history) == 3 and all(h.old_feedback == before[h.submission_id][2] for h in history)
     assert all(stored_submissions()[h.submission_id][2]["message"] != "old grader" for h in history)
+
+
+@pytest.mark.parametrize("kept", [True, False], ids=["kept-plan", "graded-again"])
+def test_a_restarted_commit_refused_puts_back_what_it_wrote(world, app, monkeypatch, kept):
+    """Its worker died after a batch; before it starts again, a row not yet written moves: refused, and the batch
+    written goes back (a refused regrade changed nothing; none but a committed one can be undone)."""
+    app.config["REGRADE_WRITERS"] = 1
+    request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
+    before = stored_submissions()
+    plan = dry_run(world.teacher, world.assignment, request)
+    if not kept:
+        forget_kept_plans(app)
+    monkeypatch.setattr(regrade_commit, "BATCH", 1)
+    monkeypatch.setattr(regrade_commit, "start_job", lambda kind, user, params, queue=None: _job(params))
+    regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), "looser")
+
+    class Dies(Progress):
+        def step(self, label=None, error=None, count=1):
+            super().step(label, error, count)
+            if self.job.done >= 2 * len(plan.entries) - len(plan.changed) + 1:  # the first batch is written
+                raise Killed
+
+    job = db.session.get(Job, regrade.job_id)
+    with pytest.raises(Killed):
+        apply_regrade(regrade.id, Dies(job))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 1
+    last = db.session.get(Submission, plan.changed[-1].submission_id)  # not written yet: it moves
+    last.points += 0.5
+    db.session.commit()
+    before[last.id] = stored_submissions()[last.id]
+    with pytest.raises(JobRefused):
+        apply_regrade(regrade.id, Progress(job))
+    record = db.session.get(Regrade, regrade.id)
+    assert record.state == "refused" and record.counts["put_back"] == 1
+    assert stored_submissions() == before
+
+
+def test_a_batch_that_fails_puts_back_what_was_written(world, app, monkeypatch):
+    app.config["REGRADE_WRITERS"] = 1
+    request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
+    before = stored_submissions()
+    plan = dry_run(world.teacher, world.assignment, request)
+    monkeypatch.setattr(regrade_commit, "BATCH", 1)
+    write, calls = regrade_commit._write, {"n": 0}
+
+    def fails_the_second_time(regrade_id, entries):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full, say")
+        return write(regrade_id, entries)
+
+    monkeypatch.setattr(regrade_commit, "_write", fails_the_second_time)
+    regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), "looser")  # eager job
+    db.session.expire_all()
+    job, record = db.session.get(Job, regrade.job_id), db.session.get(Regrade, regrade.id)
+    assert job.state == "failed" and "RuntimeError" in job.errors[0]["message"]
+    assert record.state == "refused" and "the commit failed (RuntimeError)" in record.counts["reason"]
+    assert record.counts["put_back"] == 1 and stored_submissions() == before
 
 
 def _job(params):

@@ -9,7 +9,6 @@ import uuid
 
 import pytest
 import redis
-from sqlalchemy import update
 
 from grader.jobs.models import Job
 from grader.models import Regrade, Submission, db
@@ -88,14 +87,19 @@ def test_a_kept_plan_altered_in_the_store_is_not_used(world, app):
 
 
 @pytest.mark.parametrize("kept", [True, False], ids=["kept", "not-kept"])
-def test_a_row_changed_since_the_dry_run_refuses_the_commit(world, app, kept):
+@pytest.mark.parametrize("what", ["points", "feedback"])
+def test_a_row_changed_since_the_dry_run_refuses_the_commit(world, app, kept, what):
     request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
     plan = dry_run(world.teacher, world.assignment, request)
     if not kept:
         forget_kept_plans(app)
-    # a submission's points moved after the dry run (its set's terms were edited by another route, say)
-    moved = plan.changed[0].submission_id
-    db.session.execute(update(Submission).where(Submission.id == moved).values(points=Submission.points + 0.5))
+    # a submission's points moved after the dry run (its set's terms were edited by another route, say), or its
+    # feedback alone (another regrade, whose scores did not move)
+    moved = db.session.get(Submission, plan.changed[0].submission_id)
+    if what == "points":
+        moved.points += 0.5
+    else:
+        moved.feedback = {**moved.feedback, "message": "regraded meanwhile"}
     db.session.commit()
     before = stored_submissions()
     regrade = commit(world, request, plan)

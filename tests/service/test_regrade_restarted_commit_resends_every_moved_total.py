@@ -30,7 +30,7 @@ def test_a_restarted_commit_resends_the_totals_its_first_run_moved(world, monkey
     assert plan.report()["lms_resend"] == ["three"]  # right, three, half change (in that order); three's score
     monkeypatch.setattr(regrade_commit, "BATCH", 1)
 
-    def queued(kind, user, params):
+    def queued(kind, user, params, queue=None):
         job = Job(kind=kind, state="queued", done=0, errors=[], params=params)
         db.session.add(job)
         db.session.commit()
