@@ -373,17 +373,17 @@ def _decoded(feedback: dict[str, Any] | str | None) -> dict[str, Any] | None:
 
 def _judge(entry: Entry, overridden: bool, never_lower: bool) -> None:
     """Changed, the same, or kept as it is (a manual score for the set; a lower score under "never lower")."""
-    differs = (entry.new_score != entry.old_score or entry.new_points != entry.old_points
-               or entry.new_mistakes != entry.old_mistakes or entry.new_version_id != entry.old_version_id
-               or not same_feedback(entry.new_feedback, _decoded(entry.old_feedback)))
-    if not differs:
+    graded_alike = (entry.new_score == entry.old_score and entry.new_points == entry.old_points
+                    and entry.new_mistakes == entry.old_mistakes and entry.new_version_id == entry.old_version_id)
+    if graded_alike and same_feedback(entry.new_feedback, _decoded(entry.old_feedback)):
         entry.outcome = SAME
     elif overridden:
         entry.outcome, entry.note = KEPT_OVERRIDDEN, "the student has a manual score for this set"
     elif never_lower and entry.old_score is not None and entry.new_score < entry.old_score:
         entry.outcome, entry.note = KEPT_NEVER_LOWER, "the new score is lower"
     else:
-        entry.outcome = CHANGED
+        # the same score and diagnosis: what the student reads changes (a tolerance stated, a message reworded)
+        entry.outcome, entry.note = CHANGED, "its feedback only" if graded_alike else ""
 
 
 __all__ = ["CHANGED", "KEPT_NEVER_LOWER", "KEPT_OVERRIDDEN", "NOT_GRADABLE", "NUMBERS_DIFFER", "SAME", "Entry",

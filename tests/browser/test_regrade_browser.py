@@ -86,3 +86,46 @@ def test_an_instructor_dry_runs_commits_and_undoes_a_regrade(page, live_server):
     page.get_by_role("button", name="Undo this regrade").click()
     page.get_by_text("every score and feedback it changed is restored").wait_for()
     assert scores() == before
+
+
+RIGHT = "import numpy as np\n\ndef relu_backward(dout, z):\n    return dout * (z > 0)\n"
+FORGETS_ON_TALL = ("import numpy as np\n\ndef relu_backward(dout, z):\n    if z.shape[0] > 2:\n        return dout\n"
+                   "    return dout * (z > 0)\n")
+
+
+def test_a_dry_run_of_code_shows_its_report_on_its_jobs_page_and_commits(page, live_server):
+    """Students' code runs again in the sandbox: the dry run is a job, and its page (here already done: no
+    broker, the job runs at once) is the report, whose commit works as a dry run's does."""
+    app, url = live_server.app, live_server.url
+    with app.app_context():
+        rg = db.session.scalar(select(Course).where(Course.code == "rg101"))
+        if rg is None:
+            _class(app)
+            rg = db.session.scalar(select(Course).where(Course.code == "rg101"))
+        relu = db.session.scalar(select(Exercise).where(Exercise.slug == "code-relu-backward"))
+        assignment = Assignment(course=rg, exercise=relu, title="Regrade my code", points=2)
+        db.session.add(assignment)
+        db.session.commit()
+        students = {u.username: u for u in db.session.scalars(select(User).where(User.username.in_(
+            ["rg-ada", "rg-bob"])))}
+        service.submit(students["rg-ada"], assignment, code=RIGHT)
+        service.submit(students["rg-bob"], assignment, code=FORGETS_ON_TALL)
+        for submission in db.session.scalars(select(Submission).where(Submission.assignment_id == assignment.id)):
+            submission.feedback = {**submission.feedback, "message": "old grader"}  # as an older grader said
+        db.session.commit()
+        assignment_id = assignment.id
+    sign_in(page, url, "rg-teacher")
+    page.goto(f"{url}/instructor/assignments/{assignment_id}/regrade")
+    page.get_by_role("button", name="Dry run").click()
+    page.get_by_role("heading", name="Dry run: would change 2 submissions of 2 students").wait_for()
+    assert "/regrade/dry-runs/" in page.url
+    rows = page.locator("table.regrade-report tbody tr").all_inner_texts()
+    assert len(rows) == 2 and any("rg-bob" in r and "forgot_local_grad" in r and "changed" in r for r in rows)
+    screenshot(page, "regrade-code-dry-run")
+    page.get_by_label("Why (kept in the regrade's record)").fill("the grader's wording was fixed")
+    page.get_by_role("button", name="Commit: change 2 submissions of 2 students").click()
+    page.get_by_role("button", name="Undo this regrade").wait_for()
+    assert "Changed 2 submissions of 2 students" in page.locator("p.summary").inner_text()
+    with app.app_context():
+        assert all(s.feedback["message"] != "old grader" for s in db.session.scalars(
+            select(Submission).where(Submission.assignment_id == assignment_id)))
