@@ -53,7 +53,7 @@ from sqlalchemy.exc import OperationalError
 from grader.errors import ServiceError
 from grader.jobs.progress import Progress, start_job
 from grader.lti.outbox import score_changed
-from grader.models import Assignment, Regrade, RegradeChange, Submission, User, db, utcnow
+from grader.models import Assignment, Job, Regrade, RegradeChange, Submission, User, db, utcnow
 from grader.service import regrade_store
 from grader.service.limits import earned_points
 from grader.service.manual_scores import check_reason
@@ -374,10 +374,15 @@ def undo_regrade(actor: User, regrade: Regrade) -> int:
     if regrade.state != "committed":
         raise ServiceError(409, "not_committed", f"regrade {regrade.id} is {regrade.state}: only a committed "
                            "regrade can be undone")
-    later = db.session.scalar(select(Regrade.id).where(Regrade.assignment_id == regrade.assignment_id,
-                                                       Regrade.id > regrade.id, Regrade.state == "committed"))
+    # a later regrade committed (undo it first), or committing now (its job not finished: wait for it), read
+    # or wrote the rows this undo would put back
+    later = db.session.execute(select(Regrade.id, Regrade.state).outerjoin(Job, Job.id == Regrade.job_id).where(
+        Regrade.assignment_id == regrade.assignment_id, Regrade.id > regrade.id,
+        (Regrade.state == "committed") | ((Regrade.state == "queued") & Job.state.in_(("queued", "running")))
+    ).order_by(Regrade.id)).first()
     if later is not None:
-        raise ServiceError(409, "later_regrade", f"regrade {later} of this set came after: undo it first")
+        raise ServiceError(409, "later_regrade", f"regrade {later.id} of this set came after: "
+                           + ("undo it first" if later.state == "committed" else "wait till its commit is over"))
     restored = _put_back(regrade)
     regrade.state, regrade.undone_at, regrade.undone_by = "undone", utcnow(), actor.id
     score_changed(regrade.assignment)  # the LMS's gradebook hears of the restored scores

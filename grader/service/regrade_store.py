@@ -32,7 +32,9 @@ from grader.service.regrade_plan import Entry, Plan, TotalMove
 
 log = logging.getLogger(__name__)
 
-# An entry as kept (its new feedback apart): what the dry run read of the row, and its outcome
+# An entry as kept (its new feedback apart): what the dry run read of the row, and its outcome. FORMAT changes
+# with these fields: a plan kept in another format (by the code before a deploy) is not read, but graded again.
+FORMAT = 1
 _FIELDS = ("submission_id", "user_id", "item_id", "attempt", "outcome", "old_score", "old_points", "old_mistakes",
            "old_version_id", "late", "new_score", "new_points", "new_mistakes", "new_version_id", "note",
            "feedback_digest")
@@ -63,15 +65,15 @@ def keep(plan: Plan) -> None:
     """Keep the plan for its commit; on failure (the store down or full) log it: the commit grades again."""
     # One line of JSON with the entries, then one line per entry with its new feedback's JSON text (which has no
     # raw newline), so that the commit parses the small part and passes the feedback on as the text it is.
-    head = json.dumps({"fingerprint": plan.fingerprint, "assignment_id": plan.assignment.id, "terms": plan.terms,
-                       "totals": [[t.user_id, t.username, t.old, t.new] for t in plan.totals],
-                       "entries": [[getattr(e, name) for name in _FIELDS] for e in plan.entries]},
-                      separators=(",", ":"))
-    feedback = [json.dumps(e.new_feedback, separators=(",", ":")) if e.new_feedback is not None else ""
-                for e in plan.entries]
-    body = zlib.compress("\n".join([head, *feedback]).encode(), 1)
-    key = _key(plan.fingerprint)
     try:
+        head = json.dumps({"format": FORMAT, "fingerprint": plan.fingerprint, "assignment_id": plan.assignment.id,
+                           "terms": plan.terms, "totals": [[t.user_id, t.username, t.old, t.new] for t in plan.totals],
+                           "entries": [[getattr(e, name) for name in _FIELDS] for e in plan.entries]},
+                          separators=(",", ":"))
+        feedback = [json.dumps(e.new_feedback, separators=(",", ":")) if e.new_feedback is not None else ""
+                    for e in plan.entries]
+        body = zlib.compress("\n".join([head, *feedback]).encode(), 1)
+        key = _key(plan.fingerprint)
         _backend().put(key, _seal(key, body) + body, int(current_app.config["REGRADE_PLAN_TTL_S"]))
     except Exception:  # noqa: BLE001  (anything the store raises: the plan is an optimisation, not the truth)
         log.warning("regrade plan %s not kept: its commit will grade again", plan.fingerprint[:12], exc_info=True)
@@ -94,16 +96,21 @@ def fetch(fingerprint: str, assignment_id: int, ids: list[int]) -> Kept | None:
         return None
     if sealed is None or len(sealed) < 32 or not hmac.compare_digest(sealed[:32], _seal(key, sealed[32:])):
         return None
-    head, *feedback = zlib.decompress(sealed[32:]).decode().split("\n")
-    kept = json.loads(head)
-    if (kept["fingerprint"] != fingerprint or kept["assignment_id"] != assignment_id
-            or len(feedback) != len(kept["entries"])):
+    try:
+        head, *feedback = zlib.decompress(sealed[32:]).decode().split("\n")
+        kept = json.loads(head)
+        if (kept.get("format") != FORMAT or kept["fingerprint"] != fingerprint
+                or kept["assignment_id"] != assignment_id or len(feedback) != len(kept["entries"])):
+            return None  # kept by another version of this code (a deploy between the dry run and its commit)
+        entries = [Entry(**dict(zip(_FIELDS, row, strict=True)), old_feedback=None, new_feedback=text or None)
+                   for row, text in zip(kept["entries"], feedback, strict=True)]
+        totals = [TotalMove(*total) for total in kept["totals"]]
+    except (ValueError, KeyError, TypeError, zlib.error):
+        log.warning("regrade plan %s unreadable: grading again", fingerprint[:12], exc_info=True)
         return None
-    entries = [Entry(**dict(zip(_FIELDS, row, strict=True)), old_feedback=None, new_feedback=text or None)
-               for row, text in zip(kept["entries"], feedback, strict=True)]
     if [e.submission_id for e in entries] != ids:
         return None
-    return Kept(entries, kept["terms"], [TotalMove(*total) for total in kept["totals"]])
+    return Kept(entries, kept["terms"], totals)
 
 
 class _Redis:

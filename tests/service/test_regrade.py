@@ -333,3 +333,21 @@ def test_a_plan_no_dry_run_answered_is_refused_at_once_naming_the_plan(world):
     db.session.rollback()
     assert (db.session.scalar(select(func.count()).select_from(Regrade)),
             db.session.scalar(select(func.count()).select_from(Job))) == before  # nothing started
+
+
+def test_undo_waits_for_a_later_regrade_still_committing(world, monkeypatch):
+    looser = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
+    _, first = committed(world, looser)
+    assert first.state == "committed"
+    grader = check_request(world.assignment, change="grader")
+    plan = dry_run(world.teacher, world.assignment, grader)
+    monkeypatch.setattr(regrade_commit, "start_job", lambda kind, user, params, queue=None: _job(params))
+    later = commit_regrade(world.teacher, world.assignment, grader, plan.token(), "grader fixed")  # not run yet
+    with pytest.raises(ServiceError) as refused:
+        undo_regrade(world.teacher, first)
+    assert refused.value.status == 409 and f"regrade {later.id}" in refused.value.message
+    assert "wait till its commit is over" in refused.value.message
+    job = db.session.get(Job, later.job_id)
+    job.state = "failed"  # its job ended without committing: nothing of it holds the rows
+    db.session.commit()
+    assert undo_regrade(world.teacher, first) == 3

@@ -152,3 +152,15 @@ def test_an_expired_plan_in_the_folder_is_not_used(world, app):
     os.utime(path, (old, old))
     assert regrade_store.fetch(plan.fingerprint, world.assignment.id, plan.submission_ids) is None
     assert commit(world, request, plan).counts["outcomes"] == GRADED_AGAIN
+
+
+def test_a_plan_kept_in_another_format_is_graded_again(world, app, monkeypatch):
+    request = check_request(world.assignment, exercise="gate-multiply", change="tolerance", tolerance=LOOSER)
+    before = stored_submissions()
+    monkeypatch.setattr(regrade_store, "FORMAT", 0)  # the code before a deploy kept it
+    plan = dry_run(world.teacher, world.assignment, request)
+    monkeypatch.undo()
+    assert regrade_store.fetch(plan.fingerprint, world.assignment.id, plan.submission_ids) is None
+    regrade = commit(world, request, plan)
+    assert regrade.counts["outcomes"] == GRADED_AGAIN
+    assert_applied(plan, before)
