@@ -250,18 +250,17 @@ def _refuse(regrade: Regrade, reason: str) -> None:
 
 def _written(regrade_id: int, batches: list[list[Entry]], written: dict[int, Any]) -> Iterator[tuple[list[Entry],
                                                                                                   list[int]]]:
-    """Write the batches, each in a transaction of its own, and yield each (batch, ids left) once committed. On
+    """Write the batches, each in a transaction of its own, and yield each (batch, ids left) once written. On
     PostgreSQL REGRADE_WRITERS of them at a time, each on a connection of its own: the database's work for one
     batch (most of a regrade's time) goes on on another core while this process prepares the next. Elsewhere
-    one at a time, in this session (SQLite has one writer)."""
+    one at a time, in this session (SQLite has one writer), each committed with its progress step."""
     todo = [[e for e in batch if e.submission_id not in written] for batch in batches]
     writers = int(current_app.config.get("REGRADE_WRITERS", 2))
     if db.session.get_bind().dialect.name != "postgresql" or writers < 2 or len(batches) < 2:
         for batch, entries in zip(batches, todo, strict=True):
             with _failing_for_good():
                 left = _write(regrade_id, entries)
-                db.session.commit()
-            yield batch, left
+            yield batch, left  # committed with the progress step that counts it
         return
     app = current_app._get_current_object()
 
