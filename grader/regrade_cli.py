@@ -18,8 +18,9 @@ from flask.cli import AppGroup
 from grader.errors import ServiceError
 from grader.jobs.cli import follow
 from grader.models import Assignment, User, db
-from grader.service.regrade import CHANGES, RegradeRequest, check_request, dry_run, grades_code, start_dry_run
+from grader.service.regrade import CHANGES, RegradeRequest, check_request, dry_run
 from grader.service.regrade_commit import commit_regrade, regrade_for, regrades_of, undo_regrade
+from grader.service.regrade_jobs import grades_code, start_dry_run
 
 regrade_cli = AppGroup("regrade", help="Regrade stored submissions: a dry run, a commit (a job), undo.")
 ROWS_SHOWN = 50

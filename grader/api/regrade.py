@@ -26,16 +26,9 @@ from grader.exercises.schema import ToleranceSchema
 from grader.jobs.progress import job_view
 from grader.models import Assignment, Job, db
 from grader.service import MAX_REASON
-from grader.service.regrade import (
-    CHANGES,
-    MAX_STUDENTS,
-    check_request,
-    dry_run,
-    grades_code,
-    require_instructor,
-    start_dry_run,
-)
+from grader.service.regrade import CHANGES, MAX_STUDENTS, check_request, dry_run, require_instructor
 from grader.service.regrade_commit import commit_regrade, regrade_for, regrade_view, regrades_of, undo_regrade
+from grader.service.regrade_jobs import grades_code, start_dry_run
 
 blp = blueprint("regrade", "Regrading stored submissions: a dry run, then a job that commits it, and undo")
 

@@ -24,8 +24,9 @@ from grader.errors import ServiceError
 from grader.instructor.views import bp
 from grader.jobs.progress import job_for
 from grader.models import Assignment, Job, User, db
-from grader.service.regrade import CHANGES, check_request, dry_run, grades_code, require_instructor, start_dry_run
+from grader.service.regrade import CHANGES, check_request, dry_run, require_instructor
 from grader.service.regrade_commit import commit_regrade, regrade_for, regrades_of, undo_regrade
+from grader.service.regrade_jobs import grades_code, start_dry_run
 
 ASSIGNMENT = "/assignments/<int(max=2147483647):assignment_id>"
 REPORT_ROWS = 500

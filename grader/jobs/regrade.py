@@ -23,6 +23,6 @@ def commit_regrade(params: dict[str, Any], progress: Progress) -> dict[str, Any]
 
 @runner("regrade_dry_run")
 def dry_run_regrade(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    from grader.service.regrade import dry_run_job
+    from grader.service.regrade_jobs import dry_run_job
 
     return dry_run_job(params, progress)

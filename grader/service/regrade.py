@@ -28,14 +28,12 @@ from typing import Any
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import Text, cast, func, select
+from sqlalchemy import Text, cast, select
 
 from grader import exercises as definitions
 from grader.authoring import definition_of
 from grader.errors import ServiceError
 from grader.grading.tolerance import Tolerance
-from grader.jobs.models import Job
-from grader.jobs.progress import Progress, start_job
 from grader.models import (
     Assignment,
     AssignmentItem,
@@ -67,7 +65,6 @@ from grader.service.variants import cached_variant
 
 CHANGES = ("grader", "tolerance", "version")
 MAX_STUDENTS = 10_000
-DRY_RUN_JOB_ROWS = 2_000
 TA_REFUSED = ("a regrade changes the grades of many students at once: only the course's instructors regrade "
               "(TAs set manual scores for one student)")
 
@@ -387,50 +384,15 @@ def _judge(entry: Entry, overridden: bool, never_lower: bool) -> None:
 
 
 __all__ = ["CHANGED", "KEPT_NEVER_LOWER", "KEPT_OVERRIDDEN", "NOT_GRADABLE", "NUMBERS_DIFFER", "SAME", "Entry",
-           "Plan", "RegradeRequest", "TotalMove", "check_request", "compute_plan", "dry_run", "dry_run_job",
-           "grades_code", "job_queue", "read_token", "require_instructor", "start_dry_run", "totals_that_move"]
+           "Plan", "RegradeRequest", "TotalMove", "check_request", "compute_plan", "dry_run", "read_token",
+           "require_instructor", "totals_that_move"]
 
 
 def dry_run(actor: User, assignment: Assignment, request: RegradeRequest) -> Plan:
     """What the regrade would do, for the course's instructors; changes nothing (not even a seed). Numbers are
-    regraded here at thousands a second; a regrade of code runs as a job (start_dry_run)."""
+    regraded here at thousands a second; a regrade of code runs as a job (grader.service.regrade_jobs)."""
     require_instructor(actor, assignment)
     plan = compute_plan(assignment, request)
     db.session.rollback()  # nothing read is kept in the session's transaction
     regrade_store.keep(plan)  # for the commit, outside the database
     return plan
-
-
-def grades_code(assignment: Assignment, request: RegradeRequest) -> bool:
-    """Whether the regrade runs students' code: the sandbox takes seconds per hundred submissions, and where
-    grading workers grade code (GRADING_BACKEND=celery) only they have it. Such a dry run is a job."""
-    return any(item.exercise.kind == "code" for item in assignment.items if request.item_id in (None, item.id))
-
-
-def job_queue(assignment: Assignment, request: RegradeRequest) -> str | None:
-    """The queue of a regrade's jobs: the grading workers' where they grade code, else the default."""
-    if grades_code(assignment, request) and current_app.config["GRADING_BACKEND"] == "celery":
-        return current_app.config["GRADING_QUEUE"]
-    return None
-
-
-def start_dry_run(actor: User, assignment: Assignment, request: RegradeRequest) -> Job:
-    """The dry run as a job ("regrade_dry_run", with progress): its result is the report, and its plan is kept
-    for the commit as a dry run's is. For the course's instructors."""
-    require_instructor(actor, assignment)
-    return start_job("regrade_dry_run", actor, {"course_id": assignment.course_id, "assignment_id": assignment.id,
-                                                 "request": request.to_params()}, queue=job_queue(assignment, request))
-
-
-def dry_run_job(params: dict[str, Any], progress: Progress) -> dict[str, Any]:
-    """The dry-run job's work: the plan, a progress step per ten submissions regraded; the report (at most
-    DRY_RUN_JOB_ROWS submissions listed) is the job's result."""
-    assignment = db.session.get(Assignment, params["assignment_id"])
-    if assignment is None:
-        progress.fail(["the problem set was deleted"])
-    request = RegradeRequest.from_params(params["request"])
-    progress.set_total(db.session.scalar(select(func.count()).select_from(
-        in_scope(assignment, request, Submission.id).subquery())))
-    plan = compute_plan(assignment, request, on_progress=lambda n: progress.step(count=n), every=10)
-    regrade_store.keep(plan)
-    return plan.report(limit=DRY_RUN_JOB_ROWS)

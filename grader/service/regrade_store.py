@@ -7,7 +7,7 @@ folder (one host: the embedded default, whose jobs run in the web process).
     fetch(fingerprint, set, ids) -> Kept: the plan with that fingerprint over those rows, or None
 
 A kept plan is the dry run's outcome of each row and the values it read then; the commit checks those values
-against the rows (grader.service.regrade_commit.verified_plan) before writing. It is signed with SECRET_KEY (a plan
+against the rows (grader.service.regrade_check.verified_plan) before writing. It is signed with SECRET_KEY (a plan
 changed in the store, or kept by another deployment, is not used) and expires after REGRADE_PLAN_TTL_S. When it
 is missing the commit plans again, grading every row, and checks the fingerprint: slower, never wrong.
 """

@@ -101,6 +101,27 @@ class Killed(Exception):
     pass
 
 
+def died_after_its_first_batch(world, request, plan, monkeypatch) -> tuple[Regrade, Job]:
+    """The plan committed in batches of one, its job "killed" once the first batch is written: one history row."""
+    monkeypatch.setattr(regrade_commit, "BATCH", 1)
+    monkeypatch.setattr(regrade_commit, "start_job", lambda kind, user, params, queue=None: _job(params))
+    regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), "grader fixed")
+    first_batch = 2 * len(plan.entries) - len(plan.changed) + 1  # checked all, passed the rest, wrote one
+
+    class Dies(Progress):
+        def step(self, label=None, error=None, count=1):
+            super().step(label, error, count)
+            if self.job.done >= first_batch:
+                raise Killed
+
+    job = db.session.get(Job, regrade.job_id)
+    with pytest.raises(Killed):
+        apply_regrade(regrade.id, Dies(job))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 1
+    return regrade, job
+
+
 @pytest.mark.parametrize("kept", [True, False], ids=["kept-plan", "graded-again"])
 def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, app, monkeypatch, kept):
     # one batch at a time, in this session (the writers of PostgreSQL are killed for real in
@@ -116,23 +137,7 @@ def test_a_commit_that_died_mid_way_applies_once_when_started_again(world, app, 
     assert len(plan.changed) == 3  # the manual student's is kept
     if not kept:
         forget_kept_plans(app)
-    monkeypatch.setattr(regrade_commit, "BATCH", 1)
-    monkeypatch.setattr(regrade_commit, "start_job", lambda kind, user, params, queue=None: _job(params))
-    regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), "grader fixed")
-    steps = {"n": 0}
-
-    class Dies(Progress):
-        def step(self, label=None, error=None, count=1):
-            super().step(label, error, count)
-            steps["n"] += 1
-            if steps["n"] == 3:  # after the plan's step, the kept rows' and the first written batch
-                raise Killed
-
-    job = db.session.get(Job, regrade.job_id)
-    with pytest.raises(Killed):
-        apply_regrade(regrade.id, Dies(job))
-    db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 1
+    regrade, job = died_after_its_first_batch(world, request, plan, monkeypatch)
     counts = apply_regrade(regrade.id, Progress(job))  # started again: the fingerprint still holds
     assert counts["changed"] == 3 and db.session.get(Regrade, regrade.id).state == "committed"
     assert counts["outcomes"] == ("the dry run's" if kept else "graded again")
@@ -151,21 +156,7 @@ def test_a_restarted_commit_refused_puts_back_what_it_wrote(world, app, monkeypa
     plan = dry_run(world.teacher, world.assignment, request)
     if not kept:
         forget_kept_plans(app)
-    monkeypatch.setattr(regrade_commit, "BATCH", 1)
-    monkeypatch.setattr(regrade_commit, "start_job", lambda kind, user, params, queue=None: _job(params))
-    regrade = commit_regrade(world.teacher, world.assignment, request, plan.token(), "looser")
-
-    class Dies(Progress):
-        def step(self, label=None, error=None, count=1):
-            super().step(label, error, count)
-            if self.job.done >= 2 * len(plan.entries) - len(plan.changed) + 1:  # the first batch is written
-                raise Killed
-
-    job = db.session.get(Job, regrade.job_id)
-    with pytest.raises(Killed):
-        apply_regrade(regrade.id, Dies(job))
-    db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(RegradeChange)) == 1
+    regrade, job = died_after_its_first_batch(world, request, plan, monkeypatch)
     last = db.session.get(Submission, plan.changed[-1].submission_id)  # not written yet: it moves
     last.points += 0.5
     db.session.commit()

@@ -11,8 +11,9 @@ from sqlalchemy import select
 from grader import service
 from grader.jobs.models import Job
 from grader.models import Regrade, Submission, User, db
-from grader.service.regrade import check_request, grades_code, start_dry_run
+from grader.service.regrade import check_request
 from grader.service.regrade_commit import commit_regrade
+from grader.service.regrade_jobs import grades_code, start_dry_run
 from tests.api.conftest import bearer
 from tests.service.conftest import assign
 from tests.web.conftest import login
